@@ -1,1 +1,22 @@
-pub fn placeholder() {}
+//! ferret: a recursive caching DNS resolver.
+//!
+//! Data flows one way: a listener ([`server`]) parses a query and hands the question to the
+//! [`resolver`], which answers from [`local_zones`] and the [`cache`] or iterates from the root
+//! through [`upstream`] servers; the answer travels back the same road and is encoded for the
+//! client by the listener.
+
+pub mod answer;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod hints;
+pub mod local_zones;
+pub mod records;
+pub mod resolver;
+pub mod server;
+pub mod upstream;
+
+pub use answer::Answer;
+pub use clock::Clock;
+pub use config::Config;
+pub use resolver::Resolver;

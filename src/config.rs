@@ -1,0 +1,169 @@
+//! Every setting ferret has, in one struct that the command line fills (and, later, the config file).
+//!
+//! A new option is added here once: as a field with its default, its flag and its doc comment, which
+//! is also its `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser};
+
+/// ferret: a recursive caching DNS resolver.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ferret", version, about, long_about = None)]
+pub struct Config {
+    /// Address and port to serve DNS on, over UDP and TCP (repeatable).
+    #[arg(long = "listen", value_name = "ADDR:PORT", default_values_t = default_listen())]
+    pub listen: Vec<SocketAddr>,
+
+    /// Root hints file (zone-file format, as IANA's named.root). Default: the copy built into ferret.
+    #[arg(long, value_name = "PATH")]
+    pub root_hints: Option<PathBuf>,
+
+    /// Maximum number of cached RRsets and negative answers (LRU eviction beyond it).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub cache_size: usize,
+
+    /// Allow queries to upstream servers on loopback (127.0.0.0/8, ::1). Off by default, like
+    /// Unbound's do-not-query-localhost: a delegation to loopback is a classic misconfiguration or
+    /// an attempt to make the resolver attack its own host.
+    #[arg(long)]
+    pub allow_loopback_upstream: bool,
+
+    /// Send the full query name to every server instead of minimising it (RFC 9156).
+    #[arg(long = "no-qname-minimisation", action = ArgAction::SetFalse)]
+    pub qname_minimisation: bool,
+
+    /// Never query upstream servers over IPv6 (and never look up AAAA records of server names).
+    #[arg(long = "no-ipv6-upstream", action = ArgAction::SetFalse)]
+    pub ipv6_upstream: bool,
+
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive. RUST_LOG overrides it.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Smallest TTL kept in the cache, in seconds (larger TTLs from upstream are clamped down to
+    /// max-ttl, smaller ones up to this).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub min_ttl: u32,
+
+    /// Largest TTL kept in the cache, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    pub max_ttl: u32,
+
+    /// Largest TTL for a negative answer (NXDOMAIN, NODATA), in seconds (RFC 2308 §5).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3_600)]
+    pub max_negative_ttl: u32,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Bounds on the work one client query may cause, and on what clients may hold open.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Total time to answer one client query before giving up with SERVFAIL, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 4_000)]
+    pub resolution_timeout_ms: u64,
+
+    /// Time to wait for one upstream server to answer one query, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 800)]
+    pub upstream_timeout_ms: u64,
+
+    /// Most upstream queries one client query may cause, sub-queries for server names included.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_upstream_queries: u32,
+
+    /// Most CNAME/DNAME links followed for one answer (Unbound's restart limit is 11).
+    #[arg(long, value_name = "N", default_value_t = 11)]
+    pub max_cname_chain: u32,
+
+    /// Most referrals followed while walking down from the root for one name.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub max_referrals: u32,
+
+    /// How deep lookups of glueless server names may nest (a server name whose own servers are
+    /// glueless, and so on).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_glueless_depth: u32,
+
+    /// Most glueless server names of one delegation that are looked up (an NXNSAttack bound).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_ns_lookups_per_referral: u32,
+
+    /// Most simultaneous TCP client connections.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub max_tcp_connections: usize,
+
+    /// Seconds an idle TCP client connection is kept open.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub tcp_idle_timeout: u64,
+}
+
+impl Config {
+    pub fn resolution_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.resolution_timeout_ms)
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.upstream_timeout_ms)
+    }
+
+    pub fn tcp_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.tcp_idle_timeout)
+    }
+}
+
+impl Default for Config {
+    /// The settings ferret runs with when given no flags.
+    fn default() -> Self {
+        Config::parse_from(["ferret"])
+    }
+}
+
+/// With no `--listen`, serve the local host only, on both address families.
+fn default_listen() -> Vec<SocketAddr> {
+    vec![
+        SocketAddr::from(([127, 0, 0, 1], 53)),
+        SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 53)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let config = Config::default();
+        assert_eq!(config.listen.len(), 2);
+        assert!(config.listen.iter().all(|a| a.ip().is_loopback()));
+        assert!(!config.allow_loopback_upstream);
+        assert!(config.qname_minimisation);
+        assert!(config.ipv6_upstream);
+        assert_eq!(config.max_ttl, 86_400);
+    }
+
+    #[test]
+    fn negative_flags_switch_features_off() {
+        let config = Config::parse_from([
+            "ferret",
+            "--no-qname-minimisation",
+            "--no-ipv6-upstream",
+            "--listen",
+            "127.0.0.1:5353",
+            "--listen",
+            "[::1]:5353",
+        ]);
+        assert!(!config.qname_minimisation);
+        assert!(!config.ipv6_upstream);
+        assert_eq!(config.listen.len(), 2);
+    }
+}

@@ -1,0 +1,385 @@
+//! One name through the hierarchy: find the closest delegation, ask its servers, follow referrals.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, Record, RecordType};
+use tokio::time::Instant;
+
+use super::classify::{Classified, SoaProof, classify};
+use super::delegation::{DelegationPoint, address_of, cached_addresses};
+use super::qmin::Minimiser;
+use super::{Budget, ResolveError, Resolver};
+use crate::answer::Answer;
+use crate::cache::Rank;
+use crate::records::rrsig_covers;
+
+/// What iterating for one name produced.
+pub(super) enum Step {
+    /// The final answer for the name (positive or negative).
+    Done(Answer),
+    /// The name is an alias: these records lead to `target`, which is resolved next.
+    Alias { chain: Vec<Record>, target: Name },
+}
+
+impl Resolver {
+    /// Walks from the closest known delegation to the servers authoritative for `name` and asks
+    /// them for `qtype`, caching what it learns on the way.
+    pub(super) async fn iterate(
+        self: &Arc<Self>,
+        name: &Name,
+        qtype: RecordType,
+        budget: &Budget,
+        depth: u32,
+    ) -> Result<Step, ResolveError> {
+        let mut delegation = self.closest_delegation(name, qtype, budget).await?;
+        let mut minimiser = Minimiser::new(self.settings.qname_minimisation);
+        let mut referrals = 0;
+        loop {
+            let question = minimiser.question(&delegation.zone, name, qtype);
+            let servers = self.server_addresses(&delegation, budget, depth).await?;
+            let outcome = self
+                .ask_zone(
+                    &delegation.zone,
+                    &servers,
+                    &question.name,
+                    question.rtype,
+                    budget,
+                )
+                .await;
+            let (response, classified) = match outcome {
+                Ok(found) => found,
+                Err(ResolveError::ServersFailed(_)) if question.minimised => {
+                    minimiser.give_up();
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            match classified {
+                Classified::Referral { zone, ns, glue } => {
+                    referrals += 1;
+                    if referrals > self.settings.limits.max_referrals {
+                        return Err(ResolveError::ReferralLimit(
+                            self.settings.limits.max_referrals,
+                        ));
+                    }
+                    self.cache_referral(&ns, &glue);
+                    delegation = DelegationPoint::from_ns_records(zone, &ns);
+                }
+                Classified::NxDomain { .. } if question.minimised => minimiser.give_up(),
+                _ if question.minimised => minimiser.went_deeper(&question.name),
+                classified => {
+                    let authoritative = response.metadata.authoritative;
+                    return Ok(self.conclude(qtype, classified, authoritative));
+                }
+            }
+        }
+    }
+
+    /// The closest delegation for `name` in the cache, or the (primed) root. DS records live on
+    /// the parent side of a zone cut (RFC 4035 §3.1.4.1), so they are asked of the parent.
+    async fn closest_delegation(
+        self: &Arc<Self>,
+        name: &Name,
+        qtype: RecordType,
+        budget: &Budget,
+    ) -> Result<DelegationPoint, ResolveError> {
+        let start = if qtype == RecordType::DS && !name.is_root() {
+            name.base_name()
+        } else {
+            name.clone()
+        };
+        if let Some(delegation) = DelegationPoint::closest_cached(&self.cache, &start) {
+            return Ok(delegation);
+        }
+        self.prime_root(budget).await
+    }
+
+    /// Asks the hinted root servers for the root NS set (RFC 8109) and caches it with its
+    /// addresses. When no hinted server answers, iteration starts from the hints themselves.
+    async fn prime_root(
+        self: &Arc<Self>,
+        budget: &Budget,
+    ) -> Result<DelegationPoint, ResolveError> {
+        let _priming = self.priming.lock().await;
+        if let Some(delegation) = DelegationPoint::closest_cached(&self.cache, &Name::root()) {
+            return Ok(delegation);
+        }
+        let hinted = DelegationPoint {
+            zone: Name::root(),
+            ns_names: self.hints.servers.iter().map(|s| s.name.clone()).collect(),
+            known_addresses: self
+                .hints
+                .servers
+                .iter()
+                .flat_map(|s| s.addresses.iter().copied())
+                .filter(|ip| self.upstream.policy().permits(*ip))
+                .collect(),
+        };
+        let root = Name::root();
+        match self
+            .ask_zone(
+                &root,
+                &hinted.known_addresses,
+                &root,
+                RecordType::NS,
+                budget,
+            )
+            .await
+        {
+            Ok((response, Classified::Answer { chain })) => {
+                let ns: Vec<Record> = chain
+                    .iter()
+                    .filter(|r| r.record_type() == RecordType::NS)
+                    .cloned()
+                    .collect();
+                let glue = glue_for(&ns, &response.additionals);
+                self.cache_rrsets(chain, Rank::AuthAnswer);
+                self.cache_rrsets(glue, Rank::Glue);
+                tracing::debug!(servers = ns.len(), "primed the root NS set");
+                Ok(DelegationPoint::from_ns_records(root, &ns))
+            }
+            Ok(_) | Err(_) => {
+                tracing::warn!("root priming failed; iterating from the hints");
+                Ok(hinted)
+            }
+        }
+    }
+
+    /// Addresses to ask for `delegation`: known ones, cached glue, or, for a glueless delegation,
+    /// the addresses of a few of its server names resolved in turn (bounded against NXNSAttack).
+    async fn server_addresses(
+        self: &Arc<Self>,
+        delegation: &DelegationPoint,
+        budget: &Budget,
+        depth: u32,
+    ) -> Result<Vec<IpAddr>, ResolveError> {
+        let ipv6 = self.settings.ipv6_upstream;
+        let permitted = |ips: Vec<IpAddr>| -> Vec<IpAddr> {
+            ips.into_iter()
+                .filter(|ip| self.upstream.policy().permits(*ip))
+                .collect()
+        };
+        let mut addresses = delegation.known_addresses.clone();
+        for ns in &delegation.ns_names {
+            addresses.extend(cached_addresses(&self.cache, ns, ipv6));
+        }
+        let addresses = permitted(addresses);
+        if !addresses.is_empty() {
+            return Ok(addresses);
+        }
+        let limits = &self.settings.limits;
+        if depth >= limits.max_glueless_depth {
+            return Err(ResolveError::GluelessDepth(limits.max_glueless_depth));
+        }
+        // A server name inside the zone it serves cannot be found without glue: asking the zone
+        // for it would need the very addresses we are missing.
+        let resolvable = delegation
+            .ns_names
+            .iter()
+            .filter(|ns| !delegation.zone.zone_of(ns))
+            .take(limits.max_ns_lookups_per_referral as usize);
+        for ns in resolvable {
+            let types: &[RecordType] = if ipv6 {
+                &[RecordType::A, RecordType::AAAA]
+            } else {
+                &[RecordType::A]
+            };
+            for rtype in types {
+                let lookup = Box::pin(self.resolve_chain(ns.clone(), *rtype, budget, depth + 1));
+                let Ok(answer) = lookup.await else { continue };
+                let found = permitted(answer.answers.iter().filter_map(address_of).collect());
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+            }
+        }
+        Err(ResolveError::NoServers(delegation.zone.clone()))
+    }
+
+    /// Asks the servers of `zone`, best first, until one gives a usable answer.
+    async fn ask_zone(
+        &self,
+        zone: &Name,
+        servers: &[IpAddr],
+        name: &Name,
+        rtype: RecordType,
+        budget: &Budget,
+    ) -> Result<(Message, Classified), ResolveError> {
+        let timeout = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
+        for server in self.selection.order(servers) {
+            budget.spend_query()?;
+            let sent = Instant::now();
+            let response = self
+                .upstream
+                .query(server, name, rtype, timeout, budget.deadline())
+                .await;
+            let response = match response {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::debug!(%server, %name, %rtype, %error, "upstream query failed");
+                    self.selection.record_failure(server);
+                    continue;
+                }
+            };
+            match classify(&response, zone, name, rtype) {
+                Classified::Unusable(why) => {
+                    tracing::debug!(%server, %name, %rtype, why, rcode = %response.metadata.response_code, "unusable answer");
+                    self.selection.record_failure(server);
+                }
+                classified => {
+                    self.selection.record_success(server, sent.elapsed());
+                    return Ok((response, classified));
+                }
+            }
+        }
+        Err(ResolveError::ServersFailed(zone.clone()))
+    }
+
+    /// Caches a final classification and turns it into the answer for the client.
+    fn conclude(&self, qtype: RecordType, classified: Classified, authoritative: bool) -> Step {
+        let rank = if authoritative {
+            Rank::AuthAnswer
+        } else {
+            Rank::NonAuthAnswer
+        };
+        match classified {
+            Classified::Answer { chain } => {
+                let chain = self.clamp_ttls(chain);
+                self.cache_rrsets(cacheable(&chain), rank);
+                Step::Done(Answer {
+                    rcode: ResponseCode::NoError,
+                    answers: chain,
+                    authorities: Vec::new(),
+                })
+            }
+            Classified::Alias { chain, target } => {
+                let chain = self.clamp_ttls(chain);
+                self.cache_rrsets(cacheable(&chain), rank);
+                Step::Alias { chain, target }
+            }
+            Classified::NxDomain { chain, name, soa } => {
+                let chain = self.clamp_ttls(chain);
+                self.cache_rrsets(cacheable(&chain), rank);
+                if let Some(soa) = &soa {
+                    self.cache
+                        .insert_nxdomain(&name, soa.soa.clone(), soa.rrsigs.clone(), rank);
+                }
+                Step::Done(self.negative(ResponseCode::NXDomain, chain, soa))
+            }
+            Classified::NoData { chain, name, soa } => {
+                let chain = self.clamp_ttls(chain);
+                self.cache_rrsets(cacheable(&chain), rank);
+                if let Some(soa) = &soa {
+                    self.cache.insert_nodata(
+                        &name,
+                        qtype,
+                        soa.soa.clone(),
+                        soa.rrsigs.clone(),
+                        rank,
+                    );
+                }
+                Step::Done(self.negative(ResponseCode::NoError, chain, soa))
+            }
+            Classified::Referral { .. } | Classified::Unusable(_) => Step::Done(Answer::servfail()),
+        }
+    }
+
+    /// A negative answer whose SOA carries the negative TTL (RFC 2308 §3).
+    fn negative(&self, rcode: ResponseCode, chain: Vec<Record>, soa: Option<SoaProof>) -> Answer {
+        let authorities = soa
+            .map(|proof| {
+                let ttl = negative_ttl(&proof.soa);
+                std::iter::once(proof.soa)
+                    .chain(proof.rrsigs)
+                    .map(|mut r| {
+                        r.ttl = r.ttl.min(ttl);
+                        r
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Answer {
+            rcode,
+            answers: chain,
+            authorities,
+        }
+    }
+
+    fn clamp_ttls(&self, mut records: Vec<Record>) -> Vec<Record> {
+        for record in &mut records {
+            record.ttl = record.ttl.min(self.settings.max_ttl);
+        }
+        records
+    }
+
+    fn cache_referral(&self, ns: &[Record], glue: &[Record]) {
+        self.cache_rrsets(ns.to_vec(), Rank::Referral);
+        self.cache_rrsets(glue.to_vec(), Rank::Glue);
+    }
+
+    /// Groups records into RRsets (with the RRSIGs covering each) and caches them.
+    fn cache_rrsets(&self, records: Vec<Record>, rank: Rank) {
+        let mut rrsets: HashMap<(Name, RecordType), Vec<Record>> = HashMap::new();
+        let mut rrsigs = Vec::new();
+        for record in records {
+            if record.record_type() == RecordType::RRSIG {
+                rrsigs.push(record);
+            } else {
+                rrsets
+                    .entry((record.name.clone(), record.record_type()))
+                    .or_default()
+                    .push(record);
+            }
+        }
+        for ((name, rtype), records) in rrsets {
+            let covering = rrsigs
+                .iter()
+                .filter(|sig| sig.name == name && rrsig_covers(sig, rtype))
+                .cloned()
+                .collect();
+            self.cache.insert_rrset(records, covering, rank);
+        }
+    }
+}
+
+/// The records of a chain worth caching: everything but the CNAMEs synthesized from a DNAME in
+/// the same chain (the DNAME is cached, and a lookup synthesizes them afresh).
+fn cacheable(chain: &[Record]) -> Vec<Record> {
+    let dnames: Vec<&Name> = chain
+        .iter()
+        .filter(|r| r.record_type() == RecordType::DNAME)
+        .map(|r| &r.name)
+        .collect();
+    chain
+        .iter()
+        .filter(|r| {
+            r.record_type() != RecordType::CNAME
+                || !dnames
+                    .iter()
+                    .any(|owner| **owner != r.name && owner.zone_of(&r.name))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Glue for the names in `ns` found among `additionals`.
+fn glue_for(ns: &[Record], additionals: &[Record]) -> Vec<Record> {
+    let names: Vec<&Name> = ns.iter().filter_map(crate::records::ns_name).collect();
+    additionals
+        .iter()
+        .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
+        .filter(|r| names.contains(&&r.name))
+        .cloned()
+        .collect()
+}
+
+fn negative_ttl(soa: &Record) -> u32 {
+    match &soa.data {
+        hickory_proto::rr::RData::SOA(data) => soa.ttl.min(data.minimum),
+        _ => soa.ttl,
+    }
+}

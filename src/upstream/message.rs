@@ -1,0 +1,70 @@
+//! Building upstream queries and checking that an answer belongs to the query.
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
+
+use super::{EDNS_PAYLOAD, UpstreamError};
+
+/// An iterative query (RD=0) with a random ID, EDNS0 and the DO bit, so that RRSIGs reach the
+/// cache for clients that ask with DO=1.
+pub fn build_query(name: &Name, rtype: RecordType) -> Result<(u16, Vec<u8>), UpstreamError> {
+    let id: u16 = rand::random();
+    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = false;
+    let mut query = Query::query(name.clone(), rtype);
+    query.set_query_class(DNSClass::IN);
+    message.add_query(query);
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    edns.set_dnssec_ok(true);
+    message.set_edns(edns);
+    let bytes = message
+        .to_vec()
+        .map_err(|e| UpstreamError::Encode(e.to_string()))?;
+    Ok((id, bytes))
+}
+
+/// Whether `response` answers our query: same ID, marked as a response, and the same single
+/// question. Error answers (FORMERR and friends) from servers that drop the question section are
+/// accepted when the ID matches, so that the caller can move on at once instead of timing out.
+pub fn response_matches(response: &Message, id: u16, name: &Name, rtype: RecordType) -> bool {
+    if response.metadata.id != id || response.metadata.message_type != MessageType::Response {
+        return false;
+    }
+    match response.queries.as_slice() {
+        [question] => {
+            question.query_type() == rtype
+                && question.query_class() == DNSClass::IN
+                && question.name() == name
+        }
+        [] => response.metadata.response_code != hickory_proto::op::ResponseCode::NoError,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_must_match_id_and_question() {
+        let name = Name::from_ascii("www.example.test.").unwrap();
+        let (id, bytes) = build_query(&name, RecordType::A).unwrap();
+        let mut response = Message::from_vec(&bytes).unwrap();
+        response.metadata.message_type = MessageType::Response;
+        assert!(response_matches(&response, id, &name, RecordType::A));
+        let upper = Name::from_ascii("WWW.EXAMPLE.TEST.").unwrap();
+        assert!(response_matches(&response, id, &upper, RecordType::A));
+        assert!(!response_matches(
+            &response,
+            id.wrapping_add(1),
+            &name,
+            RecordType::A
+        ));
+        assert!(!response_matches(&response, id, &name, RecordType::AAAA));
+        let other = Name::from_ascii("evil.test.").unwrap();
+        assert!(!response_matches(&response, id, &other, RecordType::A));
+        response.metadata.message_type = MessageType::Query;
+        assert!(!response_matches(&response, id, &name, RecordType::A));
+    }
+}

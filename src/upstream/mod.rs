@@ -1,0 +1,154 @@
+//! Talking to authoritative servers: one question, one server, one validated answer.
+//!
+//! Every UDP query goes out from a fresh socket (a random source port chosen by the kernel) with a
+//! random ID, and only an answer from the queried address and port carrying the same ID and
+//! question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
+//! to guess both the port and the ID (RFC 5452 §9.2). A truncated answer is asked again over TCP.
+
+mod message;
+mod selection;
+mod tcp;
+mod udp;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name, RecordType};
+use thiserror::Error;
+use tokio::time::Instant;
+
+pub use message::{build_query, response_matches};
+pub use selection::ServerSelection;
+
+/// DNS servers listen on port 53; referrals carry addresses only.
+pub const DNS_PORT: u16 = 53;
+
+/// The EDNS payload ferret advertises upstream and to clients: the DNS flag day 2020 value, which
+/// avoids IP fragmentation on every common path.
+pub const EDNS_PAYLOAD: u16 = 1232;
+
+#[derive(Debug, Error)]
+pub enum UpstreamError {
+    #[error("no answer within the time allowed")]
+    Timeout,
+    #[error("network error: {0}")]
+    Io(#[from] io::Error),
+    #[error("answer does not parse: {0}")]
+    Malformed(String),
+    #[error("query does not encode: {0}")]
+    Encode(String),
+    #[error("server {0} is not allowed as an upstream")]
+    Forbidden(IpAddr),
+}
+
+/// Which upstream addresses may be queried at all.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressPolicy {
+    pub allow_loopback: bool,
+    pub allow_ipv6: bool,
+}
+
+impl AddressPolicy {
+    /// Whether a packet may be sent to `ip`. Loopback and unspecified addresses reach this host
+    /// itself; multicast and broadcast are never DNS servers.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        if ip.is_unspecified() || ip.is_multicast() {
+            return false;
+        }
+        match ip {
+            IpAddr::V4(v4) if v4.is_broadcast() => false,
+            IpAddr::V6(_) if !self.allow_ipv6 => false,
+            _ if ip.is_loopback() => self.allow_loopback,
+            // An IPv4-mapped IPv6 address is the IPv4 address in disguise.
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => self.permits(IpAddr::V4(v4)),
+                None => true,
+            },
+            IpAddr::V4(_) => true,
+        }
+    }
+}
+
+/// Sends single questions to single servers.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    policy: AddressPolicy,
+    port: u16,
+}
+
+impl Upstream {
+    pub fn new(policy: AddressPolicy) -> Self {
+        Upstream {
+            policy,
+            port: DNS_PORT,
+        }
+    }
+
+    pub fn policy(&self) -> AddressPolicy {
+        self.policy
+    }
+
+    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past `deadline`).
+    /// Falls back to TCP when the UDP answer is truncated.
+    pub async fn query(
+        &self,
+        server: IpAddr,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        if !self.policy.permits(server) {
+            return Err(UpstreamError::Forbidden(server));
+        }
+        let addr = SocketAddr::new(server, self.port);
+        let deadline = deadline.min(Instant::now() + timeout);
+        let (id, query) = build_query(name, rtype)?;
+        let response = udp::exchange(addr, &query, id, name, rtype, deadline).await?;
+        if !response.metadata.truncation {
+            return Ok(response);
+        }
+        // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
+        let tcp_deadline = Instant::now() + timeout;
+        let (id, query) = build_query(name, rtype)?;
+        tcp::exchange(addr, &query, id, name, rtype, tcp_deadline).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_needs_permission() {
+        let strict = AddressPolicy {
+            allow_loopback: false,
+            allow_ipv6: true,
+        };
+        let open = AddressPolicy {
+            allow_loopback: true,
+            allow_ipv6: true,
+        };
+        for ip in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(!strict.permits(ip), "{ip}");
+            assert!(open.permits(ip), "{ip}");
+        }
+        for ip in ["0.0.0.0", "::", "255.255.255.255", "224.0.0.1"] {
+            assert!(!open.permits(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn ipv6_can_be_switched_off() {
+        let v4_only = AddressPolicy {
+            allow_loopback: true,
+            allow_ipv6: false,
+        };
+        assert!(!v4_only.permits("::1".parse().unwrap()));
+        assert!(!v4_only.permits("2001:db8::1".parse().unwrap()));
+        assert!(v4_only.permits("127.0.0.1".parse().unwrap()));
+    }
+}

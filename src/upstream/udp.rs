@@ -1,0 +1,49 @@
+//! One question over UDP.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name, RecordType};
+use tokio::net::UdpSocket;
+use tokio::time::{Instant, timeout_at};
+
+use super::{UpstreamError, response_matches};
+
+/// Big enough for any answer to our advertised EDNS payload, with room for servers that ignore it.
+const RECEIVE_BUFFER: usize = 4096;
+
+/// Sends `query` to `server` from a new socket and waits until `deadline` for the matching answer.
+/// The socket is connected, so the kernel drops datagrams from any other address or port; packets
+/// that do arrive but do not match (wrong ID, wrong question, garbage) are skipped, so a forger
+/// racing the real server cannot end the exchange early.
+pub async fn exchange(
+    server: SocketAddr,
+    query: &[u8],
+    id: u16,
+    name: &Name,
+    rtype: RecordType,
+    deadline: Instant,
+) -> Result<Message, UpstreamError> {
+    let local: SocketAddr = if server.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = UdpSocket::bind(local).await?;
+    socket.connect(server).await?;
+    socket.send(query).await?;
+    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    loop {
+        let received = timeout_at(deadline, socket.recv(&mut buffer))
+            .await
+            .map_err(|_| UpstreamError::Timeout)??;
+        let Ok(response) = Message::from_vec(&buffer[..received]) else {
+            tracing::debug!(%server, "ignoring an unparseable datagram");
+            continue;
+        };
+        if response_matches(&response, id, name, rtype) {
+            return Ok(response);
+        }
+        tracing::debug!(%server, "ignoring a datagram that does not match the query");
+    }
+}
