@@ -140,37 +140,39 @@ fn rrsigs_at<'a>(
         .cloned()
 }
 
-/// Appends the CNAME at `name` (or a DNAME above it with the CNAME it implies) to `chain` and
-/// returns the name it points to.
+/// Appends the link that leads on from `name` to `chain` and returns the name it points to: a
+/// DNAME above `name` with the CNAME it implies, or else the CNAME at `name`.
+///
+/// The DNAME is looked at first, and its CNAME is rebuilt here rather than taken from the server
+/// (RFC 6672 §3.4): a server cannot point the chain anywhere its DNAME does not, and the client
+/// sees the DNAME that explains the CNAME.
 fn follow_alias(
     answers: &[Record],
     name: &Name,
     qtype: RecordType,
     chain: &mut Vec<Record>,
 ) -> Option<Name> {
-    if qtype != RecordType::CNAME
-        && let Some(cname) = answers
-            .iter()
-            .find(|r| r.name == *name && r.record_type() == RecordType::CNAME)
+    if qtype != RecordType::DNAME
+        && let Some(dname) = answers.iter().find(|r| {
+            r.record_type() == RecordType::DNAME && r.name != *name && r.name.zone_of(name)
+        })
     {
-        let target = cname_target(cname)?.clone();
-        chain.push(cname.clone());
-        chain.extend(rrsigs_at(answers, name, RecordType::CNAME));
+        let cname = synthesize_cname(name, dname)?;
+        let target = cname_target(&cname)?.clone();
+        chain.push(dname.clone());
+        chain.extend(rrsigs_at(answers, &dname.name, RecordType::DNAME));
+        chain.push(cname);
         return Some(target);
     }
-    if qtype == RecordType::DNAME {
+    if qtype == RecordType::CNAME {
         return None;
     }
-    // RFC 6672: the synthesized CNAME is rebuilt from the DNAME rather than taken from the
-    // server, so a server cannot point the chain anywhere the DNAME does not.
-    let dname = answers.iter().find(|r| {
-        r.record_type() == RecordType::DNAME && r.name != *name && r.name.zone_of(name)
-    })?;
-    let cname = synthesize_cname(name, dname)?;
-    let target = cname_target(&cname)?.clone();
-    chain.push(dname.clone());
-    chain.extend(rrsigs_at(answers, &dname.name, RecordType::DNAME));
-    chain.push(cname);
+    let cname = answers
+        .iter()
+        .find(|r| r.name == *name && r.record_type() == RecordType::CNAME)?;
+    let target = cname_target(cname)?.clone();
+    chain.push(cname.clone());
+    chain.extend(rrsigs_at(answers, name, RecordType::CNAME));
     Some(target)
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::time::Instant;
 
 use super::classify::{Classified, SoaProof, classify};
@@ -137,8 +137,10 @@ impl Resolver {
                     .cloned()
                     .collect();
                 let glue = glue_for(&ns, &response.additionals);
+                let hinted_glue = self.hinted_glue(&ns, &glue);
                 self.cache_rrsets(chain, Rank::AuthAnswer);
                 self.cache_rrsets(glue, Rank::Glue);
+                self.cache_rrsets(hinted_glue, Rank::Glue);
                 tracing::debug!(servers = ns.len(), "primed the root NS set");
                 Ok(DelegationPoint::from_ns_records(root, &ns))
             }
@@ -147,6 +149,30 @@ impl Resolver {
                 Ok(hinted)
             }
         }
+    }
+
+    /// Addresses from the hints for root server names that the priming answer named without
+    /// addresses: a root server that sends no additional data must not leave the root glueless.
+    fn hinted_glue(&self, ns: &[Record], glue: &[Record]) -> Vec<Record> {
+        let ttl = self.hints.ttl.min(self.settings.max_ttl);
+        self.hints
+            .servers
+            .iter()
+            .filter(|server| {
+                ns.iter()
+                    .any(|r| crate::records::ns_name(r) == Some(&server.name))
+            })
+            .filter(|server| !glue.iter().any(|r| r.name == server.name))
+            .flat_map(|server| {
+                server.addresses.iter().map(move |ip| {
+                    let data = match ip {
+                        IpAddr::V4(v4) => RData::A((*v4).into()),
+                        IpAddr::V6(v6) => RData::AAAA((*v6).into()),
+                    };
+                    Record::from_rdata(server.name.clone(), ttl, data)
+                })
+            })
+            .collect()
     }
 
     /// Addresses to ask for `delegation`: known ones, cached glue, or, for a glueless delegation,

@@ -5,6 +5,8 @@
 
 pub mod authority;
 pub mod client;
+pub mod ferret;
 pub mod hierarchy;
 pub mod nsd;
 pub mod unbound;
+pub mod world;

@@ -1,0 +1,42 @@
+//! Starting ferret in-process for a test, pointed at a fake hierarchy on loopback.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use ferret::Config;
+use ferret::server::RunningServer;
+
+use super::hierarchy::net;
+
+/// Settings for tests: the given root hints, loopback upstreams allowed (the fake hierarchy lives
+/// there), IPv4 only (the hierarchy has no IPv6 servers), short timeouts so failures are quick,
+/// listening on `127.{block}.200.1` on a port the kernel picks.
+pub fn test_config(block: u8, root_hints: &Path) -> Config {
+    let mut config = Config::default();
+    config.listen = vec![
+        format!("{}:0", net(block, 200, 1))
+            .parse()
+            .expect("listen address"),
+    ];
+    config.root_hints = Some(root_hints.to_path_buf());
+    config.allow_loopback_upstream = true;
+    config.ipv6_upstream = false;
+    config.limits.upstream_timeout_ms = 300;
+    config.limits.resolution_timeout_ms = 3_000;
+    config.log_level = "warn".into();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+    config
+}
+
+/// Starts ferret with `config` on the current runtime; it stops when the handle is dropped.
+pub async fn start(config: &Config) -> RunningServer {
+    RunningServer::start(config).await.expect("ferret starts")
+}
+
+/// Where to send UDP and TCP queries to a started ferret.
+pub fn addr(server: &RunningServer) -> SocketAddr {
+    server.udp_addrs()[0]
+}
