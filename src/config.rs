@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser};
+use hickory_proto::rr::Name;
 
 /// ferret: a recursive caching DNS resolver.
 #[derive(Debug, Clone, Parser)]
@@ -38,6 +39,11 @@ pub struct Config {
     /// Never query upstream servers over IPv6 (and never look up AAAA records of server names).
     #[arg(long = "no-ipv6-upstream", action = ArgAction::SetFalse)]
     pub ipv6_upstream: bool,
+
+    /// Resolve ZONE through the DNS instead of answering it from ferret's built-in local zones
+    /// (repeatable), as Unbound's `local-zone: ZONE nodefault`. For example `test.` for a lab.
+    #[arg(long = "local-zone-nodefault", value_name = "ZONE", value_parser = parse_zone)]
+    pub local_zone_nodefault: Vec<Name>,
 
     /// Log filter: error, warn, info, debug, trace, or a tracing directive. RUST_LOG overrides it.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
@@ -122,6 +128,13 @@ impl Default for Config {
     }
 }
 
+/// A zone name, made absolute: `test` and `test.` are the same zone.
+fn parse_zone(text: &str) -> Result<Name, String> {
+    let mut name = Name::from_ascii(text).map_err(|e| format!("bad zone name {text:?}: {e}"))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
 /// With no `--listen`, serve the local host only, on both address families.
 fn default_listen() -> Vec<SocketAddr> {
     vec![
@@ -157,6 +170,8 @@ mod tests {
             "ferret",
             "--no-qname-minimisation",
             "--no-ipv6-upstream",
+            "--local-zone-nodefault",
+            "test",
             "--listen",
             "127.0.0.1:5353",
             "--listen",
@@ -165,5 +180,9 @@ mod tests {
         assert!(!config.qname_minimisation);
         assert!(!config.ipv6_upstream);
         assert_eq!(config.listen.len(), 2);
+        assert_eq!(
+            config.local_zone_nodefault,
+            vec![Name::from_ascii("test.").unwrap()]
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Names answered by ferret itself, never sent upstream.
 //!
 //! - `localhost.` and everything below it resolve to the loopback addresses (RFC 6761 §6.3).
-//! - `invalid.` (RFC 6761 §6.4), `onion.` (RFC 7686) and `home.arpa.` (RFC 8375) do not exist in the
-//!   global DNS: NXDOMAIN.
+//! - `test.` (RFC 6761 §6.2), `invalid.` (§6.4), `onion.` (RFC 7686) and `home.arpa.` (RFC 8375)
+//!   do not exist in the global DNS: NXDOMAIN, as Unbound answers them by default.
 //! - The reverse zones for private, loopback, link-local and documentation addresses (RFC 6303 §4)
 //!   are answered as empty zones, so that PTR lookups for them do not leak to the public servers,
 //!   with the two loopback PTRs (`127.0.0.1`, `::1` → `localhost.`) as Unbound serves them.
@@ -58,7 +58,7 @@ const RFC6303_ZONES: &[&str] = &[
     "8.b.d.0.1.0.0.2.ip6.arpa.",
 ];
 
-const NXDOMAIN_ZONES: &[&str] = &["invalid.", "onion.", "home.arpa."];
+const NXDOMAIN_ZONES: &[&str] = &["test.", "invalid.", "onion.", "home.arpa."];
 
 /// How a local zone answers names inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,13 @@ pub struct LocalZones {
 
 impl Default for LocalZones {
     fn default() -> Self {
+        Self::without(&[])
+    }
+}
+
+impl LocalZones {
+    /// The built-in zones less those named in `exempt` (which are then resolved normally).
+    pub fn without(exempt: &[Name]) -> Self {
         let name = |s: &str| Name::from_ascii(s).unwrap_or_else(|_| Name::root());
         let mut zones = vec![LocalZone {
             apex: name("localhost."),
@@ -99,6 +106,7 @@ impl Default for LocalZones {
                     kind: ZoneKind::Empty,
                 }),
         );
+        zones.retain(|zone| !exempt.contains(&zone.apex));
         LocalZones {
             zones,
             localhost: name("localhost."),
@@ -108,9 +116,7 @@ impl Default for LocalZones {
             ],
         }
     }
-}
 
-impl LocalZones {
     /// The local answer for `qname`/`qtype`, or `None` when the name is not in a local zone.
     pub fn answer(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
         let zone = self
@@ -240,6 +246,20 @@ mod tests {
         assert!(ask("example.com.", RecordType::A).is_none());
         assert!(ask("8.8.8.in-addr.arpa.", RecordType::PTR).is_none());
         assert!(ask("32.172.in-addr.arpa.", RecordType::PTR).is_none());
-        assert!(ask("test.", RecordType::A).is_none());
+    }
+
+    #[test]
+    fn exempt_zones_are_resolved_normally() {
+        let test = Name::from_ascii("test.").unwrap();
+        let www = Name::from_ascii("www.example.test.").unwrap();
+        assert_eq!(
+            ask("www.example.test.", RecordType::A).unwrap().rcode,
+            ResponseCode::NXDomain
+        );
+        assert!(
+            LocalZones::without(&[test])
+                .answer(&www, RecordType::A)
+                .is_none()
+        );
     }
 }

@@ -92,7 +92,7 @@ impl Resolver {
             upstream,
             selection: ServerSelection::default(),
             hints,
-            local_zones: LocalZones::default(),
+            local_zones: LocalZones::without(&config.local_zone_nodefault),
             inflight: InFlight::default(),
             settings: Settings {
                 limits: config.limits.clone(),

@@ -10,7 +10,7 @@ use super::hierarchy::net;
 
 /// Settings for tests: the given root hints, loopback upstreams allowed (the fake hierarchy lives
 /// there), IPv4 only (the hierarchy has no IPv6 servers), short timeouts so failures are quick,
-/// listening on `127.{block}.200.1` on a port the kernel picks.
+/// `test.` resolved rather than answered locally, listening on `127.{block}.200.1` on a port the kernel picks.
 pub fn test_config(block: u8, root_hints: &Path) -> Config {
     let mut config = Config::default();
     config.listen = vec![
@@ -21,6 +21,8 @@ pub fn test_config(block: u8, root_hints: &Path) -> Config {
     config.root_hints = Some(root_hints.to_path_buf());
     config.allow_loopback_upstream = true;
     config.ipv6_upstream = false;
+    // The fake hierarchy lives under test., answered NXDOMAIN by default (RFC 6761 §6.2).
+    config.local_zone_nodefault = vec!["test.".parse().expect("zone name")];
     config.limits.upstream_timeout_ms = 300;
     config.limits.resolution_timeout_ms = 3_000;
     config.log_level = "warn".into();

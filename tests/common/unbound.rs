@@ -137,6 +137,9 @@ server:
     # validator module, no trust anchor: nothing to fetch from the real root), QNAME minimisation
     # (RFC 9156), no prefetch, no opportunistic NS address fetching, minimal responses.
     module-config: "iterator"
+    # The fake hierarchy lives under test., which Unbound (like ferret) answers NXDOMAIN itself by
+    # default (RFC 6761 §6.2); the tests switch that off in both.
+    local-zone: "test." nodefault
     qname-minimisation: yes
     harden-referral-path: no
     minimal-responses: yes

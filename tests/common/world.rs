@@ -16,6 +16,8 @@
 //! Answer data uses documentation addresses (192.0.2.0/24, 2001:db8::/32) that are never
 //! contacted: they are only data.
 
+use hickory_proto::rr::RecordType;
+
 use super::authority::{Behaviour, Zone};
 use super::hierarchy::{Hierarchy, net};
 
@@ -188,6 +190,7 @@ _sip._tcp SRV   10 5 5060 sip.example.test.
 sip       A     192.0.2.50
 short  5  A     192.0.2.5
 MiXeD     A     192.0.2.7
+signed    A     192.0.2.40
 alias     CNAME www
 chain1    CNAME chain2
 chain2    CNAME chain3
@@ -209,6 +212,7 @@ ns.sub    A     {sub}
             big = big.join(" "),
         ),
     )
+    .with_rrsig("signed.example.test.", RecordType::A)
 }
 
 fn sub_example_test_zone() -> Zone {
