@@ -227,3 +227,5 @@ fn referral(response: &Message, zone: &Name, qname: &Name) -> Option<Classified>
         glue,
     })
 }
+#[cfg(test)]
+mod tests;

@@ -255,3 +255,5 @@ impl RawHeader {
         bytes
     }
 }
+#[cfg(test)]
+mod tests;
