@@ -12,7 +12,7 @@ use crate::records::ns_name;
 pub struct DelegationPoint {
     pub zone: Name,
     pub ns_names: Vec<Name>,
-    /// Addresses known without the cache (the root hints before priming).
+    /// Addresses known without the cache: the root hints before priming, or a referral's glue.
     pub known_addresses: Vec<IpAddr>,
 }
 
@@ -22,6 +22,15 @@ impl DelegationPoint {
             zone,
             ns_names: ns.iter().filter_map(ns_name).cloned().collect(),
             known_addresses: Vec::new(),
+        }
+    }
+
+    /// The delegation a referral just described. Its glue is used directly for the next step, so
+    /// the walk does not depend on the glue surviving in the cache (it may be evicted at once).
+    pub fn from_referral(zone: Name, ns: &[Record], glue: &[Record]) -> Self {
+        DelegationPoint {
+            known_addresses: glue.iter().filter_map(address_of).collect(),
+            ..Self::from_ns_records(zone, ns)
         }
     }
 
