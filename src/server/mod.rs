@@ -1,6 +1,7 @@
 //! Serving clients: UDP and TCP listeners on every configured address, and the request pipeline
 //! they share.
 
+pub mod fast_path;
 pub mod pipeline;
 mod tcp;
 mod udp;

@@ -8,7 +8,11 @@ use std::sync::Arc;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
+use hickory_proto::serialize::binary::BinEncodable;
+
 use crate::answer::Answer;
+use crate::cache::message::write_key;
+use crate::cache::{CachedMessage, MessageCache};
 use crate::records::is_dnssec_type;
 use crate::resolver::Resolver;
 use crate::upstream::EDNS_PAYLOAD;
@@ -132,12 +136,49 @@ pub async fn answer(
     resolver: &Arc<Resolver>,
     transport: Transport,
 ) -> Vec<u8> {
+    let messages = resolver.cache().messages();
     match resolver.answer_without_upstream(query.name(), query.rtype()) {
-        Some(answer) => encode(query, &answer, transport),
+        Some(answer) => respond(query, &answer, transport, messages),
         None => {
             let answer = resolver.resolve(query.name(), query.rtype()).await;
-            encode(query, &answer, transport)
+            respond(query, &answer, transport, messages)
         }
+    }
+}
+
+/// Encodes `answer` for `query` and keeps it in the message cache for the fast path.
+pub fn respond(
+    query: &ClientQuery,
+    answer: &Answer,
+    transport: Transport,
+    messages: &MessageCache,
+) -> Vec<u8> {
+    remember(query, answer, messages);
+    encode(query, answer, transport)
+}
+
+/// Stores the answer as the fast path will serve it: no OPT, DNSSEC records as the DO bit says.
+/// Only real answers are kept; SERVFAIL and friends are retried every time.
+fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
+    if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+        return;
+    }
+    let bare = ClientQuery {
+        edns: None,
+        ..query.clone()
+    };
+    let mut response = response_for(&bare, answer.rcode);
+    response.answers = visible(&answer.answers, query);
+    response.authorities = visible(&answer.authorities, query);
+    let (Ok(bytes), Ok(name)) = (response.to_vec(), query.name().to_lowercase().to_bytes()) else {
+        return;
+    };
+    let Some(message) = CachedMessage::from_response(&bytes, messages.clock().now_ms()) else {
+        return;
+    };
+    let mut key = [0u8; 258];
+    if let Some(len) = write_key(&name, u16::from(query.rtype()), query.dnssec_ok(), &mut key) {
+        messages.insert(key[..len].into(), message);
     }
 }
 

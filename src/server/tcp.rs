@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::timeout;
 
+use super::fast_path;
 use super::pipeline::{self, Transport};
 use crate::resolver::Resolver;
 
@@ -75,7 +76,19 @@ async fn serve_connection(
         let responses = responses.clone();
         let resolver = Arc::clone(&resolver);
         tokio::spawn(async move {
-            if let Some(reply) = pipeline::handle(&message, &resolver, Transport::Tcp).await
+            let mut reply = Vec::new();
+            let fast = fast_path::answer(
+                &message,
+                resolver.cache().messages(),
+                Transport::Tcp,
+                &mut reply,
+            );
+            let reply = if fast {
+                Some(reply)
+            } else {
+                pipeline::handle(&message, &resolver, Transport::Tcp).await
+            };
+            if let Some(reply) = reply
                 && let Some(frame) = frame(reply)
             {
                 let _ = responses.send(frame).await;

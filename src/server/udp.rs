@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
+use super::fast_path;
 use super::pipeline::{self, Parsed, Transport};
 use crate::resolver::Resolver;
 
@@ -14,6 +15,8 @@ const MAX_DATAGRAM: usize = 65_535;
 
 pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut reply = Vec::with_capacity(MAX_DATAGRAM);
+    let messages = resolver.cache().messages();
     loop {
         let (length, client) = match socket.recv_from(&mut buffer).await {
             Ok(received) => received,
@@ -24,6 +27,10 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
                 continue;
             }
         };
+        if fast_path::answer(&buffer[..length], messages, Transport::Udp, &mut reply) {
+            send(&socket, &reply, client).await;
+            continue;
+        }
         let query = match pipeline::parse(&buffer[..length]) {
             Parsed::Drop => continue,
             Parsed::Reply(reply) => {
@@ -33,24 +40,17 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
             Parsed::Query(query) => query,
         };
         if let Some(answer) = resolver.answer_without_upstream(query.name(), query.rtype()) {
-            send(
-                &socket,
-                &pipeline::encode(&query, &answer, Transport::Udp),
-                client,
-            )
-            .await;
+            let reply = pipeline::respond(&query, &answer, Transport::Udp, messages);
+            send(&socket, &reply, client).await;
             continue;
         }
         let socket = Arc::clone(&socket);
         let resolver = Arc::clone(&resolver);
         tokio::spawn(async move {
             let answer = resolver.resolve(query.name(), query.rtype()).await;
-            send(
-                &socket,
-                &pipeline::encode(&query, &answer, Transport::Udp),
-                client,
-            )
-            .await;
+            let messages = resolver.cache().messages();
+            let reply = pipeline::respond(&query, &answer, Transport::Udp, messages);
+            send(&socket, &reply, client).await;
         });
     }
 }
