@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, value_name = "SECONDS", default_value_t = 3_600)]
     pub max_negative_ttl: u32,
 
+    /// Worker threads, each with its own UDP socket per listen address (SO_REUSEPORT).
+    /// Default: one per CPU core.
+    #[arg(long, value_name = "N", default_value_t = default_threads())]
+    pub threads: usize,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -133,6 +138,10 @@ fn parse_zone(text: &str) -> Result<Name, String> {
     let mut name = Name::from_ascii(text).map_err(|e| format!("bad zone name {text:?}: {e}"))?;
     name.set_fqdn(true);
     Ok(name)
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// With no `--listen`, serve the local host only, on both address families.

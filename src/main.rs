@@ -10,6 +10,7 @@ fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     init_logging(&config.log_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -63,18 +63,26 @@ impl RunningServer {
             listeners: Vec::new(),
         };
         for addr in &config.listen {
-            let udp = bind_udp(*addr)?;
-            // With port 0 the kernel picks a port; TCP then listens on the same one.
+            let udp = bind_udp(*addr, config.threads > 1)?;
+            // With port 0 the kernel picks a port; TCP and the other UDP sockets then use it.
             let addr = udp
                 .local_addr()
                 .map_err(|source| bind_error(*addr, "udp", source))?;
             let tcp = bind_tcp(addr)?;
             server.udp_addrs.push(addr);
             server.tcp_addrs.push(addr);
-            let resolver = Arc::clone(&server.resolver);
-            server
-                .listeners
-                .push(tokio::spawn(udp::serve(Arc::new(udp), resolver)));
+            // One UDP socket per thread (SO_REUSEPORT): the kernel spreads datagrams over them
+            // by flow hash, so threads never contend on one socket's receive queue.
+            let mut sockets = vec![udp];
+            for _ in 1..config.threads {
+                sockets.push(bind_udp(addr, true)?);
+            }
+            for socket in sockets {
+                let resolver = Arc::clone(&server.resolver);
+                server
+                    .listeners
+                    .push(tokio::spawn(udp::serve(Arc::new(socket), resolver)));
+            }
             let resolver = Arc::clone(&server.resolver);
             server
                 .listeners
@@ -138,9 +146,15 @@ fn socket_for(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<So
     Ok(socket)
 }
 
-fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
+/// A UDP socket on `addr`; `shared` sets SO_REUSEPORT so several threads can each own one. It
+/// is off for a single thread, so that a second ferret on the same port fails loudly instead of
+/// silently taking half the traffic.
+fn bind_udp(addr: SocketAddr, shared: bool) -> Result<UdpSocket, ServerError> {
     let bind = || -> io::Result<UdpSocket> {
         let socket = socket_for(addr, Type::DGRAM, Protocol::UDP)?;
+        if shared {
+            socket.set_reuse_port(true)?;
+        }
         socket.bind(&addr.into())?;
         UdpSocket::from_std(socket.into())
     };
