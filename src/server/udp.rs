@@ -1,18 +1,19 @@
-//! The UDP listener: answers cache hits inline, hands misses to a task each.
+//! The UDP listener: runs the client policy on each datagram, answers cache hits inline, hands
+//! misses to a task each.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
-use super::pipeline::{self, Parsed, Transport};
+use super::pipeline::{self, Admission, ClientPolicy, Transport};
 use crate::resolver::Resolver;
 
 /// Large enough for any UDP datagram, so an oversized query is parsed (and refused) rather than
 /// silently cut.
 const MAX_DATAGRAM: usize = 65_535;
 
-pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
+pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>, policy: Arc<ClientPolicy>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     loop {
         let (length, client) = match socket.recv_from(&mut buffer).await {
@@ -24,13 +25,13 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
                 continue;
             }
         };
-        let query = match pipeline::parse(&buffer[..length]) {
-            Parsed::Drop => continue,
-            Parsed::Reply(reply) => {
+        let query = match pipeline::admit(&buffer[..length], client.ip(), Transport::Udp, &policy) {
+            Admission::Nothing => continue,
+            Admission::Reply(reply) => {
                 send(&socket, &reply, client).await;
                 continue;
             }
-            Parsed::Query(query) => query,
+            Admission::Answer(query) => query,
         };
         if let Some(answer) = resolver.answer_without_upstream(query.name(), query.rtype()) {
             send(

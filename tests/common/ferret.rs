@@ -12,12 +12,14 @@ use super::hierarchy::net;
 /// there), IPv4 only (the hierarchy has no IPv6 servers), short timeouts so failures are quick,
 /// `test.` resolved rather than answered locally, listening on `127.{block}.200.1` on a port the kernel picks.
 pub fn test_config(block: u8, root_hints: &Path) -> Config {
-    let mut config = Config::default();
-    config.listen = vec![
-        format!("{}:0", net(block, 200, 1))
-            .parse()
-            .expect("listen address"),
-    ];
+    let mut config = Config {
+        listen: vec![
+            format!("{}:0", net(block, 200, 1))
+                .parse()
+                .expect("listen address"),
+        ],
+        ..Config::default()
+    };
     config.root_hints = Some(root_hints.to_path_buf());
     config.allow_loopback_upstream = true;
     config.ipv6_upstream = false;
