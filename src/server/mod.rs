@@ -1,8 +1,11 @@
 //! Serving clients: UDP and TCP listeners on every configured address, and the request pipeline
 //! they share.
 
+pub mod acl;
+pub mod cookies;
 pub mod fast_path;
 pub mod pipeline;
+pub mod ratelimit;
 mod tcp;
 mod udp;
 
@@ -19,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::hints::HintsError;
 use crate::resolver::Resolver;
+use pipeline::ClientPolicy;
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -51,9 +55,11 @@ impl RunningServer {
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
         let resolver = Resolver::new(config, clock.clone())?;
+        let policy = Arc::new(ClientPolicy::new(config, clock.clone()));
         let tcp_settings = tcp::TcpSettings {
             max_connections: config.limits.max_tcp_connections,
             idle_timeout: config.tcp_idle_timeout(),
+            read_timeout: config.tcp_read_timeout(),
         };
         let mut server = RunningServer {
             udp_addrs: Vec::new(),
@@ -79,14 +85,19 @@ impl RunningServer {
             }
             for socket in sockets {
                 let resolver = Arc::clone(&server.resolver);
-                server
-                    .listeners
-                    .push(tokio::spawn(udp::serve(Arc::new(socket), resolver)));
+                server.listeners.push(tokio::spawn(udp::serve(
+                    Arc::new(socket),
+                    resolver,
+                    Arc::clone(&policy),
+                )));
             }
             let resolver = Arc::clone(&server.resolver);
-            server
-                .listeners
-                .push(tokio::spawn(tcp::serve(tcp, resolver, tcp_settings)));
+            server.listeners.push(tokio::spawn(tcp::serve(
+                tcp,
+                resolver,
+                Arc::clone(&policy),
+                tcp_settings,
+            )));
             tracing::info!(%addr, "listening on UDP and TCP");
         }
         Ok(server)

@@ -1,4 +1,5 @@
-//! The UDP listener: answers cache hits inline, hands misses to a task each.
+//! The UDP listener: runs the client policy on each datagram, answers cache hits inline (from the
+//! message cache when it can), hands misses to a task each.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,14 +7,14 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 use super::fast_path;
-use super::pipeline::{self, Parsed, Transport};
+use super::pipeline::{self, Admission, ClientPolicy, Transport};
 use crate::resolver::Resolver;
 
 /// Large enough for any UDP datagram, so an oversized query is parsed (and refused) rather than
 /// silently cut.
 const MAX_DATAGRAM: usize = 65_535;
 
-pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
+pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>, policy: Arc<ClientPolicy>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     let mut reply = Vec::with_capacity(MAX_DATAGRAM);
     let messages = resolver.cache().messages();
@@ -27,17 +28,20 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
                 continue;
             }
         };
-        if fast_path::answer(&buffer[..length], messages, Transport::Udp, &mut reply) {
+        let request = &buffer[..length];
+        if policy.allows_fast_path(client.ip(), Transport::Udp)
+            && fast_path::answer(request, messages, Transport::Udp, &mut reply)
+        {
             send(&socket, &reply, client).await;
             continue;
         }
-        let query = match pipeline::parse(&buffer[..length]) {
-            Parsed::Drop => continue,
-            Parsed::Reply(reply) => {
+        let query = match pipeline::admit(request, client.ip(), Transport::Udp, &policy) {
+            Admission::Nothing => continue,
+            Admission::Reply(reply) => {
                 send(&socket, &reply, client).await;
                 continue;
             }
-            Parsed::Query(query) => query,
+            Admission::Answer(query) => query,
         };
         if let Some(answer) = resolver.answer_without_upstream(query.name(), query.rtype()) {
             let reply = pipeline::respond(&query, &answer, Transport::Udp, messages);
