@@ -36,6 +36,16 @@ pub struct Config {
     #[arg(long = "no-qname-minimisation", action = ArgAction::SetFalse)]
     pub qname_minimisation: bool,
 
+    /// Randomise the case of the letters of every name sent upstream over UDP ("0x20", Unbound's
+    /// use-caps-for-id) and accept only answers that echo it exactly: each letter adds a bit a
+    /// forger must guess besides the source port and the ID. An answer that differs only in case
+    /// is never used; the question is asked again over TCP, where an off-path forger cannot inject
+    /// anything. So servers that do not echo case still work, at the cost of a TCP exchange,
+    /// where Unbound instead re-asks every server of the zone without 0x20 and requires them to
+    /// agree. Cache keys stay case-insensitive and clients see the case they asked with.
+    #[arg(long = "use-0x20")]
+    pub use_0x20: bool,
+
     /// Never query upstream servers over IPv6 (and never look up AAAA records of server names).
     #[arg(long = "no-ipv6-upstream", action = ArgAction::SetFalse)]
     pub ipv6_upstream: bool,
@@ -162,6 +172,7 @@ mod tests {
         assert!(config.qname_minimisation);
         assert!(config.ipv6_upstream);
         assert_eq!(config.max_ttl, 86_400);
+        assert!(!config.use_0x20);
     }
 
     #[test]

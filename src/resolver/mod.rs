@@ -86,7 +86,8 @@ impl Resolver {
         let upstream = Upstream::new(AddressPolicy {
             allow_loopback: config.allow_loopback_upstream,
             allow_ipv6: config.ipv6_upstream,
-        });
+        })
+        .with_0x20(config.use_0x20);
         Ok(Arc::new(Resolver {
             cache: Arc::new(Cache::new(config.cache_size, ttl, clock)),
             upstream,

@@ -4,7 +4,14 @@
 //! random ID, and only an answer from the queried address and port carrying the same ID and
 //! question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
 //! to guess both the port and the ID (RFC 5452 §9.2). A truncated answer is asked again over TCP.
+//!
+//! With 0x20 ([`Upstream::with_0x20`]) the case of the query name is random too, and an answer
+//! that does not echo it exactly is not used. Such an answer comes either from a forger who got
+//! the port and ID right, or from a server that does not preserve case; the question is then
+//! asked again over TCP, where an off-path forger cannot inject an answer (the handshake needs
+//! the server's sequence numbers), so neither case poisons and neither breaks resolution.
 
+mod case;
 mod message;
 mod selection;
 mod tcp;
@@ -19,7 +26,8 @@ use hickory_proto::rr::{Name, RecordType};
 use thiserror::Error;
 use tokio::time::Instant;
 
-pub use message::{build_query, response_matches};
+use case::{mix_case, restore_case};
+pub use message::{build_query, question_case_matches, response_matches};
 pub use selection::ServerSelection;
 
 /// DNS servers listen on port 53; referrals carry addresses only.
@@ -41,6 +49,8 @@ pub enum UpstreamError {
     Encode(String),
     #[error("server {0} is not allowed as an upstream")]
     Forbidden(IpAddr),
+    #[error("the answer's question does not echo the 0x20 case of the query")]
+    CaseMismatch,
 }
 
 /// Which upstream addresses may be queried at all.
@@ -76,6 +86,7 @@ impl AddressPolicy {
 pub struct Upstream {
     policy: AddressPolicy,
     port: u16,
+    use_0x20: bool,
 }
 
 impl Upstream {
@@ -83,7 +94,14 @@ impl Upstream {
         Upstream {
             policy,
             port: DNS_PORT,
+            use_0x20: false,
         }
+    }
+
+    /// Randomises the case of query names sent over UDP and insists on it in answers.
+    pub fn with_0x20(mut self, enabled: bool) -> Self {
+        self.use_0x20 = enabled;
+        self
     }
 
     pub fn policy(&self) -> AddressPolicy {
@@ -105,10 +123,25 @@ impl Upstream {
         }
         let addr = SocketAddr::new(server, self.port);
         let deadline = deadline.min(Instant::now() + timeout);
-        let (id, query) = build_query(name, rtype)?;
-        let response = udp::exchange(addr, &query, id, name, rtype, deadline).await?;
-        if !response.metadata.truncation {
-            return Ok(response);
+        let exact_case = self.use_0x20 && case::has_letters(name);
+        let sent_name = if exact_case {
+            mix_case(name)
+        } else {
+            name.clone()
+        };
+        let (id, query) = build_query(&sent_name, rtype)?;
+        match udp::exchange(addr, &query, id, &sent_name, rtype, exact_case, deadline).await {
+            Ok(mut response) if !response.metadata.truncation => {
+                if exact_case {
+                    restore_case(&mut response, &sent_name, name);
+                }
+                return Ok(response);
+            }
+            Ok(_truncated) => {}
+            Err(UpstreamError::CaseMismatch) => {
+                tracing::debug!(%server, %name, %rtype, "0x20 case not echoed; asking over TCP");
+            }
+            Err(error) => return Err(error),
         }
         // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
         let tcp_deadline = Instant::now() + timeout;

@@ -7,7 +7,7 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout_at};
 
-use super::{UpstreamError, response_matches};
+use super::{UpstreamError, question_case_matches, response_matches};
 
 /// Big enough for any answer to our advertised EDNS payload, with room for servers that ignore it.
 const RECEIVE_BUFFER: usize = 4096;
@@ -16,12 +16,17 @@ const RECEIVE_BUFFER: usize = 4096;
 /// The socket is connected, so the kernel drops datagrams from any other address or port; packets
 /// that do arrive but do not match (wrong ID, wrong question, garbage) are skipped, so a forger
 /// racing the real server cannot end the exchange early.
+///
+/// With `exact_case` (0x20), an answer that matches in everything but the case of the question
+/// is never returned: it ends the exchange with [`UpstreamError::CaseMismatch`], and the caller
+/// asks again over TCP.
 pub async fn exchange(
     server: SocketAddr,
     query: &[u8],
     id: u16,
     name: &Name,
     rtype: RecordType,
+    exact_case: bool,
     deadline: Instant,
 ) -> Result<Message, UpstreamError> {
     let local: SocketAddr = if server.is_ipv4() {
@@ -42,6 +47,9 @@ pub async fn exchange(
             continue;
         };
         if response_matches(&response, id, name, rtype) {
+            if exact_case && !question_case_matches(&response, name) {
+                return Err(UpstreamError::CaseMismatch);
+            }
             return Ok(response);
         }
         tracing::debug!(%server, "ignoring a datagram that does not match the query");
