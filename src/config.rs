@@ -91,7 +91,9 @@ pub struct Limits {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_upstream_queries: u32,
 
-    /// Most CNAME/DNAME links followed for one answer (Unbound's restart limit is 11).
+    /// Most CNAME/DNAME links followed for one answer, counting links inside one upstream answer
+    /// as well as links that need another query. Unbound has the same 11 twice: max-query-restarts
+    /// (links that need another query) and iter-scrub-cname (CNAME/DNAME records in one answer).
     #[arg(long, value_name = "N", default_value_t = 11)]
     pub max_cname_chain: u32,
 
