@@ -237,6 +237,13 @@ impl Resolver {
     ) -> Result<(Message, Classified), ResolveError> {
         let timeout = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
         for server in self.selection.order(servers) {
+            // A server with too many of our queries outstanding is skipped like one that does not
+            // answer, but without a penalty to its RTT: it is busy, not broken.
+            let Some(_slot) = self.outstanding.try_acquire(server) else {
+                super::stats::Counters::count(&self.counters.busy_server_skips);
+                tracing::debug!(%server, %name, %rtype, "server busy; skipped");
+                continue;
+            };
             budget.spend_query()?;
             let sent = Instant::now();
             let response = self

@@ -11,6 +11,7 @@ mod delegation;
 mod inflight;
 mod iterate;
 mod qmin;
+mod stats;
 
 use std::sync::Arc;
 
@@ -23,7 +24,8 @@ use tokio::time::{Instant, timeout_at};
 pub use budget::Budget;
 pub use classify::{Classified, SoaProof, classify};
 pub use delegation::DelegationPoint;
-pub use inflight::InFlight;
+pub use inflight::{InFlight, InFlightFull};
+pub use stats::ResolverStats;
 
 use crate::answer::Answer;
 use crate::cache::{Cache, CacheLookup, TtlPolicy};
@@ -31,7 +33,8 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
 use crate::local_zones::LocalZones;
-use crate::upstream::{AddressPolicy, ServerSelection, Upstream};
+use crate::upstream::{AddressPolicy, OutstandingQueries, ServerSelection, Upstream};
+use stats::Counters;
 
 /// Why a question ended in SERVFAIL.
 #[derive(Debug, Error)]
@@ -70,6 +73,8 @@ pub struct Resolver {
     hints: RootHints,
     local_zones: LocalZones,
     inflight: InFlight,
+    outstanding: OutstandingQueries,
+    counters: Counters,
     settings: Settings,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
     priming: AsyncMutex<()>,
@@ -88,13 +93,17 @@ impl Resolver {
             allow_ipv6: config.ipv6_upstream,
         })
         .with_0x20(config.use_0x20);
+        let max_inflight =
+            usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
         Ok(Arc::new(Resolver {
             cache: Arc::new(Cache::new(config.cache_size, ttl, clock)),
             upstream,
             selection: ServerSelection::default(),
             hints,
             local_zones: LocalZones::without(&config.local_zone_nodefault),
-            inflight: InFlight::default(),
+            inflight: InFlight::new(max_inflight),
+            outstanding: OutstandingQueries::new(config.limits.max_queries_per_server),
+            counters: Counters::default(),
             settings: Settings {
                 limits: config.limits.clone(),
                 qname_minimisation: config.qname_minimisation,
@@ -107,6 +116,21 @@ impl Resolver {
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    /// The questions being resolved right now (merged by name and type).
+    pub fn inflight(&self) -> &InFlight {
+        &self.inflight
+    }
+
+    /// Work in progress and work turned away by the limits.
+    pub fn stats(&self) -> ResolverStats {
+        ResolverStats {
+            inflight: self.inflight.len(),
+            inflight_refused: Counters::read(&self.counters.inflight_refused),
+            outstanding_queries: self.outstanding.total(),
+            busy_server_skips: Counters::read(&self.counters.busy_server_skips),
+        }
     }
 
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.
@@ -125,14 +149,16 @@ impl Resolver {
     }
 
     /// Answers a client question, resolving it if need be. Concurrent identical questions share
-    /// one resolution. Never takes longer than the resolution timeout; failures become SERVFAIL.
+    /// one resolution. Never takes longer than the resolution timeout; failures become SERVFAIL,
+    /// and so does a new question while `max_inflight_resolutions` others are being resolved.
     pub async fn resolve(self: &Arc<Self>, qname: &Name, qtype: RecordType) -> Arc<Answer> {
         if let Some(answer) = self.answer_without_upstream(qname, qtype) {
             return Arc::new(answer);
         }
         let this = Arc::clone(self);
         let name = qname.clone();
-        self.inflight
+        let resolution = self
+            .inflight
             .resolve((qname.clone(), qtype), move || async move {
                 let timeout =
                     std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
@@ -155,7 +181,12 @@ impl Resolver {
                     }
                 }
             })
-            .await
+            .await;
+        resolution.unwrap_or_else(|InFlightFull| {
+            Counters::count(&self.counters.inflight_refused);
+            tracing::debug!(%qname, %qtype, "too many resolutions in flight; SERVFAIL");
+            Arc::new(Answer::servfail())
+        })
     }
 
     /// Resolves `qname`/`qtype` and every CNAME/DNAME link after it, each from local zones or

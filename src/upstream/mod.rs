@@ -13,6 +13,7 @@
 
 mod case;
 mod message;
+mod outstanding;
 mod selection;
 mod tcp;
 mod udp;
@@ -28,6 +29,7 @@ use tokio::time::Instant;
 
 use case::{mix_case, restore_case};
 pub use message::{build_query, question_case_matches, response_matches};
+pub use outstanding::{OutstandingQueries, QuerySlot};
 pub use selection::ServerSelection;
 
 /// DNS servers listen on port 53; referrals carry addresses only.
