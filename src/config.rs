@@ -127,8 +127,8 @@ pub struct Limits {
     /// Most distinct client questions being resolved at once. A new question that misses the
     /// cache beyond this gets SERVFAIL at once rather than queueing (counted in the resolver's
     /// statistics); questions already in flight are still joined. Unbound's equivalent is
-    /// num-queries-per-thread (512 to 2048 by build, per thread), where it jostles out old
-    /// queries instead.
+    /// num-queries-per-thread (2048 per thread with libevent, 512 without), where it jostles out
+    /// old queries instead.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_inflight_resolutions: u32,
 
