@@ -31,7 +31,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
 use crate::local_zones::LocalZones;
-use crate::upstream::{AddressPolicy, ServerSelection, Upstream};
+use crate::upstream::{AddressPolicy, ServerHealth, ServerSelection, Upstream};
 
 /// Why a question ended in SERVFAIL.
 #[derive(Debug, Error)]
@@ -66,7 +66,7 @@ struct Settings {
 pub struct Resolver {
     cache: Arc<Cache>,
     upstream: Upstream,
-    selection: ServerSelection,
+    selection: Arc<ServerSelection>,
     hints: RootHints,
     local_zones: LocalZones,
     inflight: InFlight,
@@ -88,9 +88,9 @@ impl Resolver {
             allow_ipv6: config.ipv6_upstream,
         });
         Ok(Arc::new(Resolver {
-            cache: Arc::new(Cache::new(config.cache_size, ttl, clock)),
+            cache: Arc::new(Cache::new(config.cache_size, ttl, clock.clone())),
             upstream,
-            selection: ServerSelection::default(),
+            selection: Arc::new(ServerSelection::new(clock)),
             hints,
             local_zones: LocalZones::without(&config.local_zone_nodefault),
             inflight: InFlight::default(),
@@ -106,6 +106,17 @@ impl Resolver {
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    /// What server selection knows about an upstream address (its SRTT, failures, hold-down).
+    pub fn server_health(&self, server: std::net::IpAddr) -> Option<ServerHealth> {
+        self.selection.health(server)
+    }
+
+    /// Number of distinct questions being resolved right now. Every resolution ends within the
+    /// resolution timeout, so this drops back to 0 once clients stop asking.
+    pub fn questions_in_flight(&self) -> usize {
+        self.inflight.len()
     }
 
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.

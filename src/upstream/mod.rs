@@ -20,7 +20,7 @@ use thiserror::Error;
 use tokio::time::Instant;
 
 pub use message::{build_query, response_matches};
-pub use selection::ServerSelection;
+pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
 /// DNS servers listen on port 53; referrals carry addresses only.
 pub const DNS_PORT: u16 = 53;
@@ -90,7 +90,8 @@ impl Upstream {
         self.policy
     }
 
-    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past `deadline`).
+    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past
+    /// `budget_deadline`, the end of the client query's time budget).
     /// Falls back to TCP when the UDP answer is truncated.
     pub async fn query(
         &self,
@@ -98,20 +99,21 @@ impl Upstream {
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-        deadline: Instant,
+        budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         if !self.policy.permits(server) {
             return Err(UpstreamError::Forbidden(server));
         }
         let addr = SocketAddr::new(server, self.port);
-        let deadline = deadline.min(Instant::now() + timeout);
+        let deadline = budget_deadline.min(Instant::now() + timeout);
         let (id, query) = build_query(name, rtype)?;
         let response = udp::exchange(addr, &query, id, name, rtype, deadline).await?;
         if !response.metadata.truncation {
             return Ok(response);
         }
-        // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
-        let tcp_deadline = Instant::now() + timeout;
+        // A fresh TCP exchange gets a whole timeout of its own, the UDP leg having been answered,
+        // but never more than the client's budget allows.
+        let tcp_deadline = (Instant::now() + timeout).min(budget_deadline);
         let (id, query) = build_query(name, rtype)?;
         tcp::exchange(addr, &query, id, name, rtype, tcp_deadline).await
     }
