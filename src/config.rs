@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, value_name = "SECONDS", default_value_t = 3_600)]
     pub max_negative_ttl: u32,
 
+    /// Serve-stale (RFC 8767): keep expired cache entries this many seconds past their expiry, and
+    /// answer from them (TTL 30) when resolution fails. 0 turns serve-stale off.
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    pub serve_stale_window: u32,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -162,6 +167,7 @@ mod tests {
         assert!(config.qname_minimisation);
         assert!(config.ipv6_upstream);
         assert_eq!(config.max_ttl, 86_400);
+        assert_eq!(config.serve_stale_window, 86_400);
     }
 
     #[test]
