@@ -34,7 +34,7 @@ use case::{mix_case, restore_case};
 pub use cookies::CookieJar;
 pub use message::{build_query, question_case_matches, response_matches};
 pub use outstanding::{OutstandingQueries, QuerySlot};
-pub use selection::ServerSelection;
+pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
 /// DNS servers listen on port 53; referrals carry addresses only.
 pub const DNS_PORT: u16 = 53;
@@ -116,7 +116,8 @@ impl Upstream {
         self.policy
     }
 
-    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past `deadline`).
+    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past
+    /// `budget_deadline`, the end of the client query's time budget).
     /// Falls back to TCP when the UDP answer is truncated.
     pub async fn query(
         &self,
@@ -124,13 +125,13 @@ impl Upstream {
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-        deadline: Instant,
+        budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         if !self.policy.permits(server) {
             return Err(UpstreamError::Forbidden(server));
         }
         let addr = SocketAddr::new(server, self.port);
-        let deadline = deadline.min(Instant::now() + timeout);
+        let deadline = budget_deadline.min(Instant::now() + timeout);
         let exact_case = self.use_0x20 && case::has_letters(name);
         let sent_name = if exact_case {
             mix_case(name)
@@ -164,8 +165,9 @@ impl Upstream {
             }
             Err(error) => return Err(error),
         }
-        // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
-        let tcp_deadline = Instant::now() + timeout;
+        // A fresh TCP exchange gets a whole timeout of its own, the UDP leg having been answered,
+        // but never more than the client's budget allows.
+        let tcp_deadline = (Instant::now() + timeout).min(budget_deadline);
         let cookie = self.cookies.cookie_for(server);
         let (id, query) = build_query(name, rtype, &cookie)?;
         let response =
