@@ -47,6 +47,12 @@ pub struct Config {
     #[arg(long = "use-0x20")]
     pub use_0x20: bool,
 
+    /// Do not refresh popular names in the background: without it, a cached answer asked for in
+    /// the last tenth of its TTL is renewed before it expires (as Unbound's `prefetch: yes`), so
+    /// clients of popular names never wait for a cache miss.
+    #[arg(long = "no-prefetch", action = ArgAction::SetFalse)]
+    pub prefetch: bool,
+
     /// Never query upstream servers over IPv6 (and never look up AAAA records of server names).
     #[arg(long = "no-ipv6-upstream", action = ArgAction::SetFalse)]
     pub ipv6_upstream: bool,

@@ -73,6 +73,7 @@ struct Settings {
     qname_minimisation: bool,
     ipv6_upstream: bool,
     max_ttl: u32,
+    prefetch: bool,
 }
 
 pub struct Resolver {
@@ -121,6 +122,7 @@ impl Resolver {
                 qname_minimisation: config.qname_minimisation,
                 ipv6_upstream: config.ipv6_upstream,
                 max_ttl: config.max_ttl,
+                prefetch: config.prefetch,
             },
             priming: AsyncMutex::new(()),
         }))
@@ -208,6 +210,51 @@ impl Resolver {
             tracing::debug!(%qname, %qtype, "too many resolutions in flight; SERVFAIL");
             Arc::new(Answer::servfail())
         })
+    }
+
+    /// Refreshes `qname`/`qtype` in the background, ahead of its expiry (Unbound's `prefetch`):
+    /// one iteration for the name itself, bypassing the cache, whose results replace the cached
+    /// ones; the encoded answers are then dropped so the next query is built from the fresh data.
+    /// Identical refreshes and resolutions in flight are merged; a failed refresh changes nothing.
+    pub fn prefetch(self: &Arc<Self>, qname: Name, qtype: RecordType) {
+        if !self.settings.prefetch {
+            return;
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let refresher = Arc::clone(&this);
+            let name = qname.clone();
+            let refreshed = this
+                .inflight
+                .resolve((qname.clone(), qtype), move || async move {
+                    let timeout = std::time::Duration::from_millis(
+                        refresher.settings.limits.resolution_timeout_ms,
+                    );
+                    let deadline = Instant::now() + timeout;
+                    let budget =
+                        Budget::new(deadline, refresher.settings.limits.max_upstream_queries);
+                    // Whoever joins this refresh gets the real answer: the fresh data, with the
+                    // rest of any chain, assembled like any resolution's.
+                    let refresh = async {
+                        refresher.iterate(&name, qtype, &budget, 0).await?;
+                        refresher
+                            .resolve_chain(name.clone(), qtype, &budget, 0)
+                            .await
+                    };
+                    match timeout_at(deadline, refresh).await {
+                        Ok(Ok(answer)) => answer,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%name, %qtype, %error, "prefetch failed");
+                            Answer::servfail()
+                        }
+                        Err(_) => Answer::servfail(),
+                    }
+                })
+                .await;
+            if refreshed.is_ok_and(|answer| answer.rcode != ResponseCode::ServFail) {
+                this.cache.messages().forget(&qname, qtype);
+            }
+        });
     }
 
     /// Serve-stale (RFC 8767): when the servers cannot be reached or all fail, expired data still

@@ -7,7 +7,11 @@
 use crate::cache::MessageCache;
 use crate::cache::message::{QueryEcho, write_key};
 
-use super::pipeline::Transport;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::pipeline::{self, ClientPolicy, Parsed, Transport};
+use crate::resolver::Resolver;
 
 const HEADER_LEN: usize = 12;
 const CLASSIC_UDP_LIMIT: usize = 512;
@@ -23,33 +27,78 @@ struct PlainQuery<'a> {
     payload: Option<u16>,
 }
 
-/// Writes the answer to `request` into `out` if the message cache holds it; `false` sends the
+/// Answers `request` from the message cache if `client` may take the fast path and the answer
+/// is there, starting a background refresh when the entry is close to expiry. `false`: send the
 /// request down the full pipeline.
+pub fn serve(
+    request: &[u8],
+    client: IpAddr,
+    transport: Transport,
+    policy: &ClientPolicy,
+    resolver: &Arc<Resolver>,
+    out: &mut Vec<u8>,
+) -> bool {
+    if !policy.allows_fast_path(client, transport) {
+        return false;
+    }
+    match answer(request, resolver.cache().messages(), transport, out) {
+        Served::No => false,
+        Served::Yes => true,
+        Served::YesRefresh => {
+            // Rare (once per entry and TTL), so the full parse is affordable here.
+            if let Parsed::Query(query) = pipeline::parse(request) {
+                resolver.prefetch(query.name().clone(), query.rtype());
+            }
+            true
+        }
+    }
+}
+
+/// What the fast path did with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// Not answered: send the request down the full pipeline.
+    No,
+    /// Answered into `out`.
+    Yes,
+    /// Answered, and the entry is in the last tenth of its life: refresh it in the background.
+    YesRefresh,
+}
+
+/// Writes the answer to `request` into `out` if the message cache holds it.
 pub fn answer(
     request: &[u8],
     messages: &MessageCache,
     transport: Transport,
     out: &mut Vec<u8>,
-) -> bool {
+) -> Served {
     let Some(query) = read_plain_query(request) else {
-        return false;
+        return Served::No;
     };
     let mut key = [0u8; 258];
     let dnssec_ok = query.echo.edns_dnssec_ok.unwrap_or(false);
     let Some(key_len) = write_key(query.name, query.qtype, dnssec_ok, &mut key) else {
-        return false;
+        return Served::No;
     };
     let Some(message) = messages.get(&key[..key_len]) else {
-        return false;
+        return Served::No;
     };
-    message.write_response(&query.echo, messages.clock().now_ms(), out);
+    let now = messages.clock().now_ms();
+    message.write_response(&query.echo, now, out);
     let limit = match query.payload {
         Some(payload) => {
             usize::from(payload.min(crate::upstream::EDNS_PAYLOAD)).max(CLASSIC_UDP_LIMIT)
         }
         None => CLASSIC_UDP_LIMIT,
     };
-    transport == Transport::Tcp || out.len() <= limit
+    if transport == Transport::Udp && out.len() > limit {
+        return Served::No;
+    }
+    if message.claim_prefetch(now) {
+        Served::YesRefresh
+    } else {
+        Served::Yes
+    }
 }
 
 /// Reads a query with one IN-class question, no answer or authority records, and at most an

@@ -113,13 +113,14 @@ impl Connection {
             let policy = Arc::clone(&policy);
             tokio::spawn(async move {
                 let mut fast_reply = Vec::new();
-                let fast = policy.allows_fast_path(client, Transport::Tcp)
-                    && fast_path::answer(
-                        &message,
-                        resolver.cache().messages(),
-                        Transport::Tcp,
-                        &mut fast_reply,
-                    );
+                let fast = fast_path::serve(
+                    &message,
+                    client,
+                    Transport::Tcp,
+                    &policy,
+                    &resolver,
+                    &mut fast_reply,
+                );
                 let reply = if fast {
                     Some(fast_reply)
                 } else {

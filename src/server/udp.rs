@@ -29,9 +29,14 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>, policy: Arc<
             }
         };
         let request = &buffer[..length];
-        if policy.allows_fast_path(client.ip(), Transport::Udp)
-            && fast_path::answer(request, messages, Transport::Udp, &mut reply)
-        {
+        if fast_path::serve(
+            request,
+            client.ip(),
+            Transport::Udp,
+            &policy,
+            &resolver,
+            &mut reply,
+        ) {
             send(&socket, &reply, client).await;
             continue;
         }
