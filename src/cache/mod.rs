@@ -3,17 +3,20 @@
 //! Sharded LRU maps behind short-lived mutexes: a lookup locks one shard of many for a hash-map
 //! probe and an `Arc` clone, so tasks on different threads rarely meet on the same lock.
 
+mod dump;
 mod entry;
 mod lookup;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hickory_proto::rr::{Name, Record, RecordType};
 use lru::LruCache;
 
+pub use dump::DumpEntry;
 pub use entry::{
     CacheEntry, CacheKey, CachedData, KeyKind, NegativeData, Rank, RrsetData, Validation,
 };
@@ -55,6 +58,8 @@ pub struct Cache {
     hasher: RandomState,
     clock: Clock,
     ttl: TtlPolicy,
+    /// Live entries pushed out by LRU to make room, for the metrics.
+    evictions: AtomicU64,
 }
 
 impl Cache {
@@ -71,11 +76,18 @@ impl Cache {
             hasher: RandomState::new(),
             clock,
             ttl,
+            evictions: AtomicU64::new(0),
         }
     }
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>>> {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn shard(&self, key: &CacheKey) -> MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>> {
@@ -184,16 +196,25 @@ impl Cache {
         {
             return false;
         }
-        shard.put(key, entry);
+        // `push` hands back what it displaced: the old entry under the same key (a refresh), or
+        // the least recently used one (an eviction; expired entries do not count as a loss).
+        if let Some((displaced, old)) = shard.push(key.clone(), entry)
+            && displaced != key
+            && old.is_live(now)
+        {
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+        }
         true
+    }
+
+    /// Live entries evicted to make room since the cache was made.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
     }
 
     /// Number of entries held, expired ones not yet evicted included.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+        self.shards().map(|shard| shard.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -202,9 +223,28 @@ impl Cache {
 
     /// Drops every entry.
     pub fn clear(&self) {
-        for shard in self.shards.iter() {
-            shard.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        for mut shard in self.shards() {
+            shard.clear();
         }
+    }
+
+    /// Drops every entry at `name` or below it (positive, negative and delegation data alike),
+    /// as `unbound-control flush_zone`; returns how many went. Names are hashed over the shards,
+    /// so every shard is walked, one lock at a time.
+    pub fn flush_subtree(&self, name: &Name) -> usize {
+        let mut removed = 0;
+        for mut shard in self.shards() {
+            let doomed: Vec<CacheKey> = shard
+                .iter()
+                .filter(|(key, _)| name.zone_of(&key.name))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in doomed {
+                shard.pop(&key);
+                removed += 1;
+            }
+        }
+        removed
     }
 }
 
@@ -220,3 +260,6 @@ fn shard_count_for(capacity: usize) -> usize {
         .min(capacity.max(1))
         .max(1)
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,6 +31,8 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
 use crate::local_zones::LocalZones;
+use crate::metrics::Metrics;
+use crate::metrics::labels::Limit;
 use crate::upstream::{AddressPolicy, ServerSelection, Upstream};
 
 /// Why a question ended in SERVFAIL.
@@ -54,6 +56,30 @@ pub enum ResolveError {
     GluelessDepth(u32),
 }
 
+impl ResolveError {
+    /// The configured limit this failure ran into, if it is one.
+    pub fn limit(&self) -> Option<Limit> {
+        match self {
+            ResolveError::Timeout => Some(Limit::ResolutionTimeout),
+            ResolveError::QueryLimit => Some(Limit::UpstreamQueries),
+            ResolveError::ReferralLimit(_) => Some(Limit::Referrals),
+            ResolveError::ChainLimit(_) => Some(Limit::CnameChain),
+            ResolveError::GluelessDepth(_) => Some(Limit::GluelessDepth),
+            ResolveError::ServersFailed(_)
+            | ResolveError::NoServers(_)
+            | ResolveError::ChainLoop => None,
+        }
+    }
+}
+
+/// Where an answer given without going upstream came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalSource {
+    /// A built-in local zone (RFC 6761, RFC 6303).
+    LocalZone,
+    Cache,
+}
+
 /// Resolver settings taken from [`Config`].
 #[derive(Debug, Clone)]
 struct Settings {
@@ -71,22 +97,35 @@ pub struct Resolver {
     local_zones: LocalZones,
     inflight: InFlight,
     settings: Settings,
+    metrics: Arc<Metrics>,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
     priming: AsyncMutex<()>,
 }
 
 impl Resolver {
     pub fn new(config: &Config, clock: Clock) -> Result<Arc<Self>, HintsError> {
+        Self::with_metrics(config, clock, Arc::new(Metrics::default()))
+    }
+
+    /// As [`Resolver::new`], counting into `metrics` (shared with the listeners).
+    pub fn with_metrics(
+        config: &Config,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, HintsError> {
         let hints = RootHints::load(config.root_hints.as_deref())?;
         let ttl = TtlPolicy {
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
         };
-        let upstream = Upstream::new(AddressPolicy {
-            allow_loopback: config.allow_loopback_upstream,
-            allow_ipv6: config.ipv6_upstream,
-        });
+        let upstream = Upstream::new(
+            AddressPolicy {
+                allow_loopback: config.allow_loopback_upstream,
+                allow_ipv6: config.ipv6_upstream,
+            },
+            Arc::clone(&metrics),
+        );
         Ok(Arc::new(Resolver {
             cache: Arc::new(Cache::new(config.cache_size, ttl, clock)),
             upstream,
@@ -100,6 +139,7 @@ impl Resolver {
                 ipv6_upstream: config.ipv6_upstream,
                 max_ttl: config.max_ttl,
             },
+            metrics,
             priming: AsyncMutex::new(()),
         }))
     }
@@ -108,17 +148,36 @@ impl Resolver {
         &self.cache
     }
 
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Number of distinct questions being resolved right now.
+    pub fn resolutions_in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.
     /// This is the hot path, run inline on the listener without spawning a task.
     pub fn answer_without_upstream(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
+        self.lookup_without_upstream(qname, qtype)
+            .map(|(answer, _)| answer)
+    }
+
+    /// As [`Resolver::answer_without_upstream`], saying where the answer came from.
+    pub fn lookup_without_upstream(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> Option<(Answer, LocalSource)> {
         if let Some(answer) = self.local_zones.answer(qname, qtype) {
-            return Some(answer);
+            return Some((answer, LocalSource::LocalZone));
         }
         match self
             .cache
             .lookup_answer(qname, qtype, self.settings.limits.max_cname_chain)
         {
-            CacheLookup::Hit(answer) => Some(answer),
+            CacheLookup::Hit(answer) => Some((answer, LocalSource::Cache)),
             CacheLookup::Partial { .. } | CacheLookup::Miss => None,
         }
     }
@@ -146,10 +205,14 @@ impl Resolver {
                     Ok(Ok(answer)) => answer,
                     Ok(Err(error)) => {
                         tracing::debug!(%name, %qtype, %error, "resolution failed");
+                        if let Some(limit) = error.limit() {
+                            this.metrics.record_limit(limit);
+                        }
                         Answer::servfail()
                     }
                     Err(_) => {
                         tracing::debug!(%name, %qtype, "resolution timed out");
+                        this.metrics.record_limit(Limit::ResolutionTimeout);
                         Answer::servfail()
                     }
                 }

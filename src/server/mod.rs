@@ -1,22 +1,32 @@
-//! Serving clients: UDP and TCP listeners on every configured address, and the request pipeline
-//! they share.
+//! Serving clients: UDP and TCP listeners on every configured address (or on sockets handed over
+//! by systemd), and the request pipeline they share.
 
+mod drain;
 pub mod pipeline;
+pub mod querylog;
 mod tcp;
 mod udp;
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use thiserror::Error;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout_at};
 
+pub use drain::InProgress;
+use querylog::QueryLog;
+
+use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::hints::HintsError;
+use crate::metrics::{LiveValues, Metrics, Snapshot};
 use crate::resolver::Resolver;
 
 #[derive(Debug, Error)]
@@ -27,8 +37,64 @@ pub enum ServerError {
         protocol: &'static str,
         source: io::Error,
     },
+    #[error("cannot use a listening socket handed over: {0}")]
+    Adopt(io::Error),
     #[error(transparent)]
     Hints(#[from] HintsError),
+}
+
+/// Sockets to serve on, already bound (by [`Listeners::bind`], or by systemd).
+#[derive(Debug, Default)]
+pub struct Listeners {
+    pub udp: Vec<std::net::UdpSocket>,
+    pub tcp: Vec<std::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Binds every address over UDP and TCP.
+    pub fn bind(addrs: &[SocketAddr]) -> Result<Self, ServerError> {
+        let mut listeners = Listeners::default();
+        for addr in addrs {
+            let udp = bind_udp(*addr)?;
+            // With port 0 the kernel picks a port; TCP then listens on the same one.
+            let addr = udp
+                .local_addr()
+                .map_err(|source| bind_error(*addr, "udp", source))?;
+            listeners.tcp.push(bind_tcp(addr)?);
+            listeners.udp.push(udp);
+        }
+        Ok(listeners)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.udp.is_empty() && self.tcp.is_empty()
+    }
+}
+
+/// What every listener task shares.
+pub(crate) struct Service {
+    resolver: Arc<Resolver>,
+    query_log: QueryLog,
+    /// Client queries received and not answered yet.
+    queries: InProgress,
+    /// Open TCP client connections (each may still owe answers).
+    connections: InProgress,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("query_log", &self.query_log)
+            .field("queries", &self.queries.count())
+            .field("connections", &self.connections.count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    fn metrics(&self) -> &Metrics {
+        self.resolver.metrics()
+    }
 }
 
 /// A started ferret: its listeners run as tasks on the current tokio runtime until it is shut
@@ -36,9 +102,11 @@ pub enum ServerError {
 pub struct RunningServer {
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
-    resolver: Arc<Resolver>,
+    service: Arc<Service>,
     clock: Clock,
     listeners: Vec<JoinHandle<()>>,
+    /// Set to `true` to make the listeners stop taking new queries.
+    stop: watch::Sender<bool>,
 }
 
 impl RunningServer {
@@ -49,36 +117,60 @@ impl RunningServer {
 
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
-        let resolver = Resolver::new(config, clock.clone())?;
+        let listeners = Listeners::bind(&config.listen)?;
+        Self::start_with_listeners(config, clock, listeners).await
+    }
+
+    /// Serves on sockets bound elsewhere (socket activation), ignoring `config.listen`.
+    pub async fn start_with_listeners(
+        config: &Config,
+        clock: Clock,
+        listeners: Listeners,
+    ) -> Result<Self, ServerError> {
+        let metrics = Arc::new(Metrics::default());
+        let resolver = Resolver::with_metrics(config, clock.clone(), metrics)?;
         let tcp_settings = tcp::TcpSettings {
             max_connections: config.limits.max_tcp_connections,
             idle_timeout: config.tcp_idle_timeout(),
         };
+        let (stop, _) = watch::channel(false);
         let mut server = RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
-            resolver,
+            service: Arc::new(Service {
+                resolver,
+                query_log: QueryLog::new(config.query_log),
+                queries: InProgress::default(),
+                connections: InProgress::default(),
+            }),
             clock,
             listeners: Vec::new(),
+            stop,
         };
-        for addr in &config.listen {
-            let udp = bind_udp(*addr)?;
-            // With port 0 the kernel picks a port; TCP then listens on the same one.
-            let addr = udp
-                .local_addr()
-                .map_err(|source| bind_error(*addr, "udp", source))?;
-            let tcp = bind_tcp(addr)?;
+        for socket in listeners.udp {
+            let socket = adopt_udp(socket)?;
+            let addr = socket.local_addr().map_err(ServerError::Adopt)?;
             server.udp_addrs.push(addr);
+            let task = udp::serve(
+                Arc::new(socket),
+                Arc::clone(&server.service),
+                server.stop.subscribe(),
+            );
+            server.listeners.push(tokio::spawn(task));
+            tracing::info!(%addr, "listening on UDP");
+        }
+        for listener in listeners.tcp {
+            let listener = adopt_tcp(listener)?;
+            let addr = listener.local_addr().map_err(ServerError::Adopt)?;
             server.tcp_addrs.push(addr);
-            let resolver = Arc::clone(&server.resolver);
-            server
-                .listeners
-                .push(tokio::spawn(udp::serve(Arc::new(udp), resolver)));
-            let resolver = Arc::clone(&server.resolver);
-            server
-                .listeners
-                .push(tokio::spawn(tcp::serve(tcp, resolver, tcp_settings)));
-            tracing::info!(%addr, "listening on UDP and TCP");
+            let task = tcp::serve(
+                listener,
+                Arc::clone(&server.service),
+                tcp_settings,
+                server.stop.subscribe(),
+            );
+            server.listeners.push(tokio::spawn(task));
+            tracing::info!(%addr, "listening on TCP");
         }
         Ok(server)
     }
@@ -96,13 +188,39 @@ impl RunningServer {
     }
 
     pub fn resolver(&self) -> &Arc<Resolver> {
-        &self.resolver
+        &self.service.resolver
     }
 
-    /// Stops accepting queries. Resolutions already under way finish on their own, bounded by
-    /// the resolution timeout.
+    /// A handle for the metrics endpoint and the control socket, usable from other tasks.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            service: Arc::clone(&self.service),
+        }
+    }
+
+    /// Stops accepting queries at once. Resolutions already under way finish on their own,
+    /// bounded by the resolution timeout, unless the runtime ends first.
     pub fn shutdown(mut self) {
         self.stop_listeners();
+    }
+
+    /// Makes every listener stop taking new queries (UDP datagrams stay unread, TCP connections
+    /// unaccepted, open connections unread); queries already received are still answered.
+    pub fn stop_accepting(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// A graceful stop: the listeners stop taking queries, then queries already received are
+    /// answered, for at most `grace`. Returns whether all of them were.
+    pub async fn drain(mut self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        self.stop_accepting();
+        for listener in self.listeners.drain(..) {
+            let _ = timeout_at(deadline, listener).await;
+        }
+        let queries = self.service.queries.wait_idle(deadline).await;
+        let connections = self.service.connections.wait_idle(deadline).await;
+        queries && connections
     }
 
     fn stop_listeners(&mut self) {
@@ -115,6 +233,40 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         self.stop_listeners();
+    }
+}
+
+/// A cheap, cloneable view of a running server for operators: statistics, the cache, the query
+/// log switch.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    service: Arc<Service>,
+}
+
+impl ServerHandle {
+    /// Every metric now.
+    pub fn snapshot(&self) -> Snapshot {
+        let service = &self.service;
+        let cache = service.resolver.cache();
+        service.metrics().snapshot(LiveValues {
+            cache_entries: cache.len(),
+            cache_evictions: cache.evictions(),
+            inflight_resolutions: service.resolver.resolutions_in_flight(),
+            queries_in_progress: service.queries.count(),
+            query_log: service.query_log.is_enabled(),
+        })
+    }
+
+    pub fn cache(&self) -> &Arc<Cache> {
+        self.service.resolver.cache()
+    }
+
+    pub fn set_query_log(&self, enabled: bool) {
+        self.service.query_log.set_enabled(enabled);
+    }
+
+    pub fn query_log_enabled(&self) -> bool {
+        self.service.query_log.is_enabled()
     }
 }
 
@@ -137,23 +289,34 @@ fn socket_for(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<So
     Ok(socket)
 }
 
-fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
-    let bind = || -> io::Result<UdpSocket> {
+fn bind_udp(addr: SocketAddr) -> Result<std::net::UdpSocket, ServerError> {
+    let bind = || -> io::Result<std::net::UdpSocket> {
         let socket = socket_for(addr, Type::DGRAM, Protocol::UDP)?;
         socket.bind(&addr.into())?;
-        UdpSocket::from_std(socket.into())
+        Ok(socket.into())
     };
     bind().map_err(|source| bind_error(addr, "udp", source))
 }
 
-fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    let bind = || -> io::Result<TcpListener> {
+fn bind_tcp(addr: SocketAddr) -> Result<std::net::TcpListener, ServerError> {
+    let bind = || -> io::Result<std::net::TcpListener> {
         let socket = socket_for(addr, Type::STREAM, Protocol::TCP)?;
         // Restarting ferret must not wait for old connections in TIME_WAIT to clear.
         socket.set_reuse_address(true)?;
         socket.bind(&addr.into())?;
         socket.listen(1024)?;
-        TcpListener::from_std(socket.into())
+        Ok(socket.into())
     };
     bind().map_err(|source| bind_error(addr, "tcp", source))
+}
+
+/// Tokio needs non-blocking sockets; sockets from systemd come blocking.
+fn adopt_udp(socket: std::net::UdpSocket) -> Result<UdpSocket, ServerError> {
+    socket.set_nonblocking(true).map_err(ServerError::Adopt)?;
+    UdpSocket::from_std(socket).map_err(ServerError::Adopt)
+}
+
+fn adopt_tcp(listener: std::net::TcpListener) -> Result<TcpListener, ServerError> {
+    listener.set_nonblocking(true).map_err(ServerError::Adopt)?;
+    TcpListener::from_std(listener).map_err(ServerError::Adopt)
 }

@@ -3,14 +3,18 @@
 //! The steps are separate functions so that the UDP listener can answer cache hits inline and
 //! only hand misses to a task, and so that each step is tested on its own.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
+use super::Service;
+use super::querylog::QueryLogLine;
 use crate::answer::Answer;
+use crate::metrics::labels::Protocol;
 use crate::records::is_dnssec_type;
-use crate::resolver::Resolver;
+use crate::resolver::LocalSource;
 use crate::upstream::EDNS_PAYLOAD;
 
 /// Size of a DNS header; anything shorter is not a DNS message at all.
@@ -23,6 +27,15 @@ const CLASSIC_UDP_LIMIT: usize = 512;
 pub enum Transport {
     Udp,
     Tcp,
+}
+
+impl Transport {
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Transport::Udp => Protocol::Udp,
+            Transport::Tcp => Protocol::Tcp,
+        }
+    }
 }
 
 /// A well-formed standard query with one question.
@@ -126,32 +139,125 @@ fn refusal(question: &Query) -> Option<ResponseCode> {
     }
 }
 
-/// Answers a parsed query, from the cache inline where possible.
-pub async fn answer(
-    query: &ClientQuery,
-    resolver: &Arc<Resolver>,
-    transport: Transport,
-) -> Vec<u8> {
-    match resolver.answer_without_upstream(query.name(), query.rtype()) {
-        Some(answer) => encode(query, &answer, transport),
-        None => {
-            let answer = resolver.resolve(query.name(), query.rtype()).await;
-            encode(query, &answer, transport)
+/// Where a query came from and when it arrived, for the metrics and the query log.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange {
+    pub client: SocketAddr,
+    pub transport: Transport,
+    pub received: Instant,
+}
+
+impl Exchange {
+    /// A query from `client` that arrived just now.
+    pub fn new(client: SocketAddr, transport: Transport) -> Self {
+        Exchange {
+            client,
+            transport,
+            received: Instant::now(),
         }
     }
 }
 
-/// Bytes in, bytes out: the whole pipeline for one message (`None`: send nothing).
-pub async fn handle(
-    bytes: &[u8],
-    resolver: &Arc<Resolver>,
-    transport: Transport,
+/// [`parse`], counting every outcome: a query by its type, an immediate error reply by its
+/// rcode, a dropped message as dropped.
+pub(crate) fn accept(service: &Service, exchange: &Exchange, bytes: &[u8]) -> Parsed {
+    let parsed = parse(bytes);
+    let metrics = service.metrics();
+    let protocol = exchange.transport.protocol();
+    match &parsed {
+        Parsed::Drop => metrics.record_dropped(protocol),
+        Parsed::Reply(reply) => metrics.record_response(protocol, reply_rcode(reply)),
+        Parsed::Query(query) => metrics.record_query(protocol, query.rtype()),
+    }
+    parsed
+}
+
+/// The response when no upstream query is needed (a local zone or a complete cache answer);
+/// `None` on a cache miss. This is the hot path, run inline on the listener.
+pub(crate) fn answer_inline(
+    service: &Service,
+    exchange: &Exchange,
+    query: &ClientQuery,
 ) -> Option<Vec<u8>> {
-    match parse(bytes) {
+    let found = service
+        .resolver
+        .lookup_without_upstream(query.name(), query.rtype());
+    let Some((answer, source)) = found else {
+        service.metrics().record_cache(false);
+        return None;
+    };
+    let cache_hit = source == LocalSource::Cache;
+    if cache_hit {
+        service.metrics().record_cache(true);
+    }
+    Some(respond(service, exchange, query, &answer, cache_hit))
+}
+
+/// The response after resolving (or joining a resolution of) a query the cache cannot answer.
+pub(crate) async fn answer_resolving(
+    service: &Service,
+    exchange: &Exchange,
+    query: &ClientQuery,
+) -> Vec<u8> {
+    let answer = service.resolver.resolve(query.name(), query.rtype()).await;
+    respond(service, exchange, query, &answer, false)
+}
+
+/// Bytes in, bytes out: the whole pipeline for one message (`None`: send nothing).
+pub(crate) async fn handle(
+    service: &Service,
+    exchange: &Exchange,
+    bytes: &[u8],
+) -> Option<Vec<u8>> {
+    match accept(service, exchange, bytes) {
         Parsed::Drop => None,
         Parsed::Reply(reply) => Some(reply),
-        Parsed::Query(query) => Some(answer(&query, resolver, transport).await),
+        Parsed::Query(query) => match answer_inline(service, exchange, &query) {
+            Some(response) => Some(response),
+            None => Some(answer_resolving(service, exchange, &query).await),
+        },
     }
+}
+
+/// Encodes the response and accounts for it: rcode, latency, and a query log line when the log
+/// is on.
+fn respond(
+    service: &Service,
+    exchange: &Exchange,
+    query: &ClientQuery,
+    answer: &Answer,
+    cache_hit: bool,
+) -> Vec<u8> {
+    let bytes = encode(query, answer, exchange.transport);
+    let latency = exchange.received.elapsed();
+    let protocol = exchange.transport.protocol();
+    let metrics = service.metrics();
+    metrics.record_response(protocol, answer.rcode);
+    metrics.record_latency(latency);
+    if service.query_log.is_enabled() {
+        service.query_log.write(&QueryLogLine {
+            client: exchange.client,
+            protocol,
+            name: query.name(),
+            rtype: query.rtype(),
+            rcode: answer.rcode,
+            latency,
+            cache_hit,
+        });
+    }
+    bytes
+}
+
+/// The rcode of an immediate error reply. Header-only replies carry it in the header; replies
+/// with an OPT record may carry an extended one (BADVERS, RFC 6891 §6.1.3), which needs a parse.
+fn reply_rcode(reply: &[u8]) -> ResponseCode {
+    if reply.len() > HEADER_LEN
+        && let Ok(message) = Message::from_vec(reply)
+    {
+        return message.metadata.response_code;
+    }
+    let low_bits = reply.get(3).map_or(0, |byte| byte & 0x0f);
+    ResponseCode::from_low(low_bits)
 }
 
 /// Encodes `answer` as the response to `query`, the way trusted resolvers shape it: QR, RA set;

@@ -1,17 +1,20 @@
 //! The TCP listener: 2-byte length framing (RFC 1035 §4.2.2), several queries per connection
 //! answered as they complete, out of order (RFC 7766 §6.2.1.1).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::timeout;
 
-use super::pipeline::{self, Transport};
-use crate::resolver::Resolver;
+use super::Service;
+use super::drain::Busy;
+use super::pipeline::{self, Exchange, Transport};
+use crate::metrics::labels::Limit;
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
 const QUERIES_PER_CONNECTION: usize = 32;
@@ -22,10 +25,22 @@ pub struct TcpSettings {
     pub idle_timeout: Duration,
 }
 
-pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, settings: TcpSettings) {
+/// Accepts connections until `stop` turns true; connections already open then stop reading new
+/// queries and close once the ones they have are answered.
+pub(super) async fn serve(
+    listener: TcpListener,
+    service: Arc<Service>,
+    settings: TcpSettings,
+    mut stop: watch::Receiver<bool>,
+) {
     let connections = Arc::new(Semaphore::new(settings.max_connections));
     loop {
-        let (stream, client) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopping| *stopping) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, client) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // Usually out of file descriptors: back off instead of spinning.
@@ -38,23 +53,40 @@ pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, settings: Tcp
         // flood of idle connections must not starve everyone else.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             tracing::debug!(%client, "TCP connection limit reached; closing");
+            service.metrics().record_limit(Limit::TcpConnections);
             continue;
         };
-        let resolver = Arc::clone(&resolver);
+        let connection = Connection {
+            client,
+            idle_timeout: settings.idle_timeout,
+            _permit: permit,
+            _open: service.connections.enter(),
+        };
         tokio::spawn(serve_connection(
             stream,
-            resolver,
-            settings.idle_timeout,
-            permit,
+            Arc::clone(&service),
+            connection,
+            stop.clone(),
         ));
     }
 }
 
+/// One accepted connection and what it holds while open.
+struct Connection {
+    client: SocketAddr,
+    idle_timeout: Duration,
+    /// A place under `--max-tcp-connections`.
+    _permit: OwnedSemaphorePermit,
+    /// Counts the connection as open, so a stopping server waits until it has written every
+    /// answer it owes.
+    _open: Busy,
+}
+
 async fn serve_connection(
     stream: TcpStream,
-    resolver: Arc<Resolver>,
-    idle_timeout: Duration,
-    _connection: OwnedSemaphorePermit,
+    service: Arc<Service>,
+    connection: Connection,
+    mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.into_split();
@@ -68,19 +100,28 @@ async fn serve_connection(
         let _ = writer.shutdown().await;
     });
     let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
-    while let Some(message) = read_message(&mut reader, idle_timeout).await {
+    loop {
+        let message = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopping| *stopping) => break,
+            message = read_message(&mut reader, connection.idle_timeout) => message,
+        };
+        let Some(message) = message else { break };
         let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
             break;
         };
+        let exchange = Exchange::new(connection.client, Transport::Tcp);
+        let busy = service.queries.enter();
         let responses = responses.clone();
-        let resolver = Arc::clone(&resolver);
+        let service = Arc::clone(&service);
         tokio::spawn(async move {
-            if let Some(reply) = pipeline::handle(&message, &resolver, Transport::Tcp).await
+            if let Some(reply) = pipeline::handle(&service, &exchange, &message).await
                 && let Some(frame) = frame(reply)
             {
                 let _ = responses.send(frame).await;
             }
             drop(slot);
+            drop(busy);
         });
     }
     // The writer ends once every query still in progress has sent its answer.

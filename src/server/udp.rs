@@ -4,18 +4,30 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
+use tokio::sync::watch;
 
-use super::pipeline::{self, Parsed, Transport};
-use crate::resolver::Resolver;
+use super::Service;
+use super::pipeline::{self, Exchange, Parsed, Transport};
 
 /// Large enough for any UDP datagram, so an oversized query is parsed (and refused) rather than
 /// silently cut.
 const MAX_DATAGRAM: usize = 65_535;
 
-pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
+/// Serves until `stop` turns true. Queries already handed to a task are still answered after
+/// that (the tasks hold the socket), which is what lets a stopping server drain.
+pub(super) async fn serve(
+    socket: Arc<UdpSocket>,
+    service: Arc<Service>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     loop {
-        let (length, client) = match socket.recv_from(&mut buffer).await {
+        let received = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopping| *stopping) => return,
+            received = socket.recv_from(&mut buffer) => received,
+        };
+        let (length, client) = match received {
             Ok(received) => received,
             Err(error) => {
                 // Errors here are per-datagram (an ICMP error reported late, a dropped buffer);
@@ -24,7 +36,8 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
                 continue;
             }
         };
-        let query = match pipeline::parse(&buffer[..length]) {
+        let exchange = Exchange::new(client, Transport::Udp);
+        let query = match pipeline::accept(&service, &exchange, &buffer[..length]) {
             Parsed::Drop => continue,
             Parsed::Reply(reply) => {
                 send(&socket, &reply, client).await;
@@ -32,25 +45,17 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
             }
             Parsed::Query(query) => query,
         };
-        if let Some(answer) = resolver.answer_without_upstream(query.name(), query.rtype()) {
-            send(
-                &socket,
-                &pipeline::encode(&query, &answer, Transport::Udp),
-                client,
-            )
-            .await;
+        if let Some(response) = pipeline::answer_inline(&service, &exchange, &query) {
+            send(&socket, &response, client).await;
             continue;
         }
+        let busy = service.queries.enter();
         let socket = Arc::clone(&socket);
-        let resolver = Arc::clone(&resolver);
+        let service = Arc::clone(&service);
         tokio::spawn(async move {
-            let answer = resolver.resolve(query.name(), query.rtype()).await;
-            send(
-                &socket,
-                &pipeline::encode(&query, &answer, Transport::Udp),
-                client,
-            )
-            .await;
+            let response = pipeline::answer_resolving(&service, &exchange, &query).await;
+            send(&socket, &response, client).await;
+            drop(busy);
         });
     }
 }

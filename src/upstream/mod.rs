@@ -12,6 +12,7 @@ mod udp;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::Message;
@@ -21,6 +22,8 @@ use tokio::time::Instant;
 
 pub use message::{build_query, response_matches};
 pub use selection::ServerSelection;
+
+use crate::metrics::{Metrics, UpstreamOutcome};
 
 /// DNS servers listen on port 53; referrals carry addresses only.
 pub const DNS_PORT: u16 = 53;
@@ -76,13 +79,15 @@ impl AddressPolicy {
 pub struct Upstream {
     policy: AddressPolicy,
     port: u16,
+    metrics: Arc<Metrics>,
 }
 
 impl Upstream {
-    pub fn new(policy: AddressPolicy) -> Self {
+    pub fn new(policy: AddressPolicy, metrics: Arc<Metrics>) -> Self {
         Upstream {
             policy,
             port: DNS_PORT,
+            metrics,
         }
     }
 
@@ -103,6 +108,26 @@ impl Upstream {
         if !self.policy.permits(server) {
             return Err(UpstreamError::Forbidden(server));
         }
+        let sent = Instant::now();
+        let result = self.exchange(server, name, rtype, timeout, deadline).await;
+        let outcome = match &result {
+            Ok(_) => UpstreamOutcome::Answered(sent.elapsed()),
+            Err(UpstreamError::Timeout) => UpstreamOutcome::TimedOut,
+            Err(_) => UpstreamOutcome::Failed,
+        };
+        self.metrics.record_upstream(server, outcome);
+        result
+    }
+
+    /// UDP, then TCP if the UDP answer is truncated.
+    async fn exchange(
+        &self,
+        server: IpAddr,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
         let addr = SocketAddr::new(server, self.port);
         let deadline = deadline.min(Instant::now() + timeout);
         let (id, query) = build_query(name, rtype)?;
