@@ -37,13 +37,20 @@ fn main() -> anyhow::Result<ExitCode> {
 fn run_ctl() -> anyhow::Result<ExitCode> {
     // Parsed from "ctl" onwards, so that clap's usage line reads `ferret ctl ...`.
     let args = CtlArgs::parse_from(std::env::args_os().skip(1));
-    let reply = client::run(&args)?;
-    print!("{}", reply.text);
-    Ok(if reply.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    match client::run(&args) {
+        Ok(reply) => {
+            print!("{}", reply.text);
+            Ok(if reply.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Err(error) => {
+            eprintln!("ferret ctl: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn serve(config: Config, activated: Option<Listeners>) -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Control a running ferret over its control socket.
 #[derive(Debug, Parser)]
-#[command(name = "ferret ctl", version)]
+#[command(name = "ferret ctl", bin_name = "ferret ctl", version)]
 pub struct CtlArgs {
     /// The control socket of the ferret to talk to.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
