@@ -10,6 +10,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod cookie;
 pub mod hints;
 pub mod local_zones;
 pub mod metrics;

@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<ExitCode> {
     init_logging(&config)?;
     let activated = systemd::activated_listeners().context("socket activation failed")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -378,6 +378,8 @@ async fn metrics_follow_the_traffic() {
     );
     assert!(sample(&after, &rtt) >= 1.0);
     assert!(sample(&after, "ferret_cache_entries") >= 3.0);
+    // The answers went into the message cache too; the repeat was served from there.
+    assert!(sample(&after, "ferret_message_cache_entries") >= 1.0);
     assert_eq!(sample(&after, "ferret_queries_in_progress"), 0.0);
 
     let missing_page = http_get(metrics, "/nothing").await;

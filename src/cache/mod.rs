@@ -6,6 +6,7 @@
 mod dump;
 mod entry;
 mod lookup;
+pub mod message;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -21,6 +22,7 @@ pub use entry::{
     CacheEntry, CacheKey, CachedData, KeyKind, NegativeData, Rank, RrsetData, Validation,
 };
 pub use lookup::CacheLookup;
+pub use message::{CachedMessage, MessageCache};
 
 use crate::clock::{Clock, Millis};
 
@@ -55,6 +57,8 @@ type Shard = Mutex<LruCache<CacheKey, Arc<CacheEntry>>>;
 
 pub struct Cache {
     shards: Box<[Shard]>,
+    /// Whole encoded answers, derived from the RRsets here; cleared with them.
+    messages: MessageCache,
     hasher: RandomState,
     clock: Clock,
     ttl: TtlPolicy,
@@ -73,6 +77,7 @@ impl Cache {
             .collect();
         Cache {
             shards,
+            messages: MessageCache::new(capacity, shard_count, clock.clone()),
             hasher: RandomState::new(),
             clock,
             ttl,
@@ -82,6 +87,10 @@ impl Cache {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    pub fn messages(&self) -> &MessageCache {
+        &self.messages
     }
 
     fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>>> {
@@ -221,17 +230,23 @@ impl Cache {
         self.len() == 0
     }
 
-    /// Drops every entry.
+    /// Drops every entry, encoded answers included.
     pub fn clear(&self) {
         for mut shard in self.shards() {
             shard.clear();
         }
+        self.messages.clear();
     }
 
     /// Drops every entry at `name` or below it (positive, negative and delegation data alike),
-    /// as `unbound-control flush_zone`; returns how many went. Names are hashed over the shards,
-    /// so every shard is walked, one lock at a time.
+    /// as `unbound-control flush_zone`; returns how many RRset-cache entries went. Names are
+    /// hashed over the shards, so every shard is walked, one lock at a time.
+    ///
+    /// The message cache is emptied whole: a cached answer for a name elsewhere may run through
+    /// the flushed subtree by CNAME or DNAME, and it is only derived data, rebuilt from the
+    /// RRsets on the next question for it.
     pub fn flush_subtree(&self, name: &Name) -> usize {
+        self.messages.clear();
         let mut removed = 0;
         for mut shard in self.shards() {
             let doomed: Vec<CacheKey> = shard

@@ -107,13 +107,23 @@ impl Snapshot {
             let metric = ConstCounter::new(value);
             metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)?;
         }
-        let metric = ConstGauge::new(self.live.cache_entries as i64);
-        metric.encode(encoder.encode_descriptor(
-            "ferret_cache_entries",
-            "RRsets and negative answers held in the cache",
-            None,
-            metric.metric_type(),
-        )?)
+        let gauges = [
+            (
+                "ferret_cache_entries",
+                "RRsets and negative answers held in the cache",
+                self.live.cache_entries,
+            ),
+            (
+                "ferret_message_cache_entries",
+                "Whole encoded answers held for the cache-hit fast path",
+                self.live.message_cache_entries,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let metric = ConstGauge::new(value as i64);
+            metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)?;
+        }
+        Ok(())
     }
 
     fn encode_upstream(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {

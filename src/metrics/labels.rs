@@ -100,7 +100,7 @@ pub fn rcode_name(rcode: ResponseCode) -> String {
 }
 
 /// The limits whose tripping is counted: each turns a client question into SERVFAIL (or, for the
-/// TCP connection cap, a closed connection).
+/// TCP connection cap, a closed connection; for the rate limit, silence or an empty TC=1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     ResolutionTimeout,
@@ -110,10 +110,12 @@ pub enum Limit {
     GluelessDepth,
     NsLookupsPerReferral,
     TcpConnections,
+    /// The response rate limit (`--ratelimit`): responses dropped or slipped as TC=1.
+    RateLimit,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 7] = [
+    pub const ALL: [Limit; 8] = [
         Limit::ResolutionTimeout,
         Limit::UpstreamQueries,
         Limit::Referrals,
@@ -121,6 +123,7 @@ impl Limit {
         Limit::GluelessDepth,
         Limit::NsLookupsPerReferral,
         Limit::TcpConnections,
+        Limit::RateLimit,
     ];
 
     /// The label value: the name of the option that sets the limit.
@@ -133,6 +136,7 @@ impl Limit {
             Limit::GluelessDepth => "max_glueless_depth",
             Limit::NsLookupsPerReferral => "max_ns_lookups_per_referral",
             Limit::TcpConnections => "max_tcp_connections",
+            Limit::RateLimit => "ratelimit",
         }
     }
 

@@ -122,6 +122,8 @@ impl Metrics {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LiveValues {
     pub cache_entries: usize,
+    /// Whole encoded answers held for the fast path.
+    pub message_cache_entries: usize,
     pub cache_evictions: u64,
     /// Distinct questions being resolved (identical client questions share one).
     pub inflight_resolutions: usize,
@@ -184,6 +186,10 @@ impl Snapshot {
         put("cache.hits".into(), self.cache_hits.to_string());
         put("cache.misses".into(), self.cache_misses.to_string());
         put("cache.entries".into(), self.live.cache_entries.to_string());
+        put(
+            "cache.messages".into(),
+            self.live.message_cache_entries.to_string(),
+        );
         put(
             "cache.evictions".into(),
             self.live.cache_evictions.to_string(),

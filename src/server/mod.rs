@@ -1,9 +1,13 @@
 //! Serving clients: UDP and TCP listeners on every configured address (or on sockets handed over
 //! by systemd), and the request pipeline they share.
 
+pub mod acl;
+pub mod cookies;
 mod drain;
+pub mod fast_path;
 pub mod pipeline;
 pub mod querylog;
+pub mod ratelimit;
 mod tcp;
 mod udp;
 
@@ -20,6 +24,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 
 pub use drain::InProgress;
+use pipeline::ClientPolicy;
 use querylog::QueryLog;
 
 use crate::cache::Cache;
@@ -51,17 +56,22 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds every address over UDP and TCP.
-    pub fn bind(addrs: &[SocketAddr]) -> Result<Self, ServerError> {
+    /// Binds every address over TCP and, `threads` times, over UDP: one UDP socket per thread
+    /// (SO_REUSEPORT) lets the kernel spread datagrams over them by flow hash, so threads never
+    /// contend on one socket's receive queue.
+    pub fn bind(addrs: &[SocketAddr], threads: usize) -> Result<Self, ServerError> {
         let mut listeners = Listeners::default();
         for addr in addrs {
-            let udp = bind_udp(*addr)?;
-            // With port 0 the kernel picks a port; TCP then listens on the same one.
+            let udp = bind_udp(*addr, threads > 1)?;
+            // With port 0 the kernel picks a port; TCP and the other UDP sockets then use it.
             let addr = udp
                 .local_addr()
                 .map_err(|source| bind_error(*addr, "udp", source))?;
             listeners.tcp.push(bind_tcp(addr)?);
             listeners.udp.push(udp);
+            for _ in 1..threads {
+                listeners.udp.push(bind_udp(addr, true)?);
+            }
         }
         Ok(listeners)
     }
@@ -74,6 +84,8 @@ impl Listeners {
 /// What every listener task shares.
 pub(crate) struct Service {
     resolver: Arc<Resolver>,
+    /// Access control, cookies and rate limit, applied to every message before it is answered.
+    policy: ClientPolicy,
     query_log: QueryLog,
     /// Client queries received and not answered yet.
     queries: InProgress,
@@ -117,7 +129,7 @@ impl RunningServer {
 
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
-        let listeners = Listeners::bind(&config.listen)?;
+        let listeners = Listeners::bind(&config.listen, config.threads)?;
         Self::start_with_listeners(config, clock, listeners).await
     }
 
@@ -128,10 +140,12 @@ impl RunningServer {
         listeners: Listeners,
     ) -> Result<Self, ServerError> {
         let metrics = Arc::new(Metrics::default());
-        let resolver = Resolver::with_metrics(config, clock.clone(), metrics)?;
+        let resolver = Resolver::with_metrics(config, clock.clone(), Arc::clone(&metrics))?;
+        let policy = ClientPolicy::new(config, clock.clone()).with_metrics(metrics);
         let tcp_settings = tcp::TcpSettings {
             max_connections: config.limits.max_tcp_connections,
             idle_timeout: config.tcp_idle_timeout(),
+            read_timeout: config.tcp_read_timeout(),
         };
         let (stop, _) = watch::channel(false);
         let mut server = RunningServer {
@@ -139,6 +153,7 @@ impl RunningServer {
             tcp_addrs: Vec::new(),
             service: Arc::new(Service {
                 resolver,
+                policy,
                 query_log: QueryLog::new(config.query_log),
                 queries: InProgress::default(),
                 connections: InProgress::default(),
@@ -150,14 +165,17 @@ impl RunningServer {
         for socket in listeners.udp {
             let socket = adopt_udp(socket)?;
             let addr = socket.local_addr().map_err(ServerError::Adopt)?;
-            server.udp_addrs.push(addr);
+            // Several sockets share an address with SO_REUSEPORT; it is listed once.
+            if !server.udp_addrs.contains(&addr) {
+                server.udp_addrs.push(addr);
+                tracing::info!(%addr, "listening on UDP");
+            }
             let task = udp::serve(
                 Arc::new(socket),
                 Arc::clone(&server.service),
                 server.stop.subscribe(),
             );
             server.listeners.push(tokio::spawn(task));
-            tracing::info!(%addr, "listening on UDP");
         }
         for listener in listeners.tcp {
             let listener = adopt_tcp(listener)?;
@@ -250,6 +268,7 @@ impl ServerHandle {
         let cache = service.resolver.cache();
         service.metrics().snapshot(LiveValues {
             cache_entries: cache.len(),
+            message_cache_entries: cache.messages().len(),
             cache_evictions: cache.evictions(),
             inflight_resolutions: service.resolver.resolutions_in_flight(),
             queries_in_progress: service.queries.count(),
@@ -289,9 +308,15 @@ fn socket_for(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<So
     Ok(socket)
 }
 
-fn bind_udp(addr: SocketAddr) -> Result<std::net::UdpSocket, ServerError> {
+/// A UDP socket on `addr`; `shared` sets SO_REUSEPORT so several threads can each own one. It
+/// is off for a single thread, so that a second ferret on the same port fails loudly instead of
+/// silently taking half the traffic.
+fn bind_udp(addr: SocketAddr, shared: bool) -> Result<std::net::UdpSocket, ServerError> {
     let bind = || -> io::Result<std::net::UdpSocket> {
         let socket = socket_for(addr, Type::DGRAM, Protocol::UDP)?;
+        if shared {
+            socket.set_reuse_port(true)?;
+        }
         socket.bind(&addr.into())?;
         Ok(socket.into())
     };

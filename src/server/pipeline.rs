@@ -1,18 +1,32 @@
-//! One client query, from bytes to response bytes: parse and check, answer, encode.
+//! One client query, from bytes to response bytes: access control, parse and check, DNS
+//! cookies, rate limit, answer, encode.
 //!
 //! The steps are separate functions so that the UDP listener can answer cache hits inline and
 //! only hand misses to a task, and so that each step is tested on its own.
 
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+use tokio::time::Instant;
+
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable};
 
 use super::Service;
+use super::acl::{Access, AccessControl};
+use super::cookies::ServerCookies;
+use super::fast_path;
 use super::querylog::QueryLogLine;
+use super::ratelimit::{RateDecision, RateLimiter};
 use crate::answer::Answer;
-use crate::metrics::labels::Protocol;
+use crate::cache::message::write_key;
+use crate::cache::{CachedMessage, MessageCache};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::cookie::{Cookie, cookie_in};
+use crate::metrics::Metrics;
+use crate::metrics::labels::{Limit, Protocol};
 use crate::records::is_dnssec_type;
 use crate::resolver::LocalSource;
 use crate::upstream::EDNS_PAYLOAD;
@@ -47,6 +61,10 @@ pub struct ClientQuery {
     question: Query,
     /// The client's EDNS payload size and DO bit, when it sent an OPT record.
     edns: Option<(u16, bool)>,
+    /// The COOKIE option the client sent (RFC 7873).
+    cookie: Option<Cookie>,
+    /// The COOKIE option for the response, once the cookie step has made it.
+    reply_cookie: Option<Cookie>,
 }
 
 impl ClientQuery {
@@ -113,6 +131,8 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             .edns
             .as_ref()
             .map(|edns| (edns.max_payload(), edns.flags().dnssec_ok)),
+        cookie: None,
+        reply_cookie: None,
     };
     if let Some(edns) = &request.edns
         && edns.version() > 0
@@ -120,6 +140,15 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         // RFC 6891 §6.1.3: we speak EDNS version 0 only.
         return Parsed::Reply(encode_error(&query, ResponseCode::BADVERS));
     }
+    let query = match cookie_in(request.edns.as_ref()) {
+        None => query,
+        Some(Ok(cookie)) => ClientQuery {
+            cookie: Some(cookie),
+            ..query
+        },
+        // RFC 7873 §5.2.2: a COOKIE option of the wrong length is a malformed query.
+        Some(Err(_)) => return Parsed::Reply(encode_error(&query, ResponseCode::FormErr)),
+    };
     if let Some(rcode) = refusal(question) {
         return Parsed::Reply(encode_error(&query, rcode));
     }
@@ -136,6 +165,133 @@ fn refusal(question: &Query) -> Option<ResponseCode> {
         RecordType::AXFR | RecordType::IXFR => Some(ResponseCode::Refused),
         RecordType::OPT | RecordType::TSIG => Some(ResponseCode::FormErr),
         _ => None,
+    }
+}
+
+/// The checks a client message passes before it is answered, in pipeline order: who may ask
+/// (access control), what it asks (parse), its DNS cookie, and how often (rate limit, UDP only).
+#[derive(Debug)]
+pub struct ClientPolicy {
+    acl: AccessControl,
+    cookies: ServerCookies,
+    rate_limit: Option<RateLimiter>,
+    clock: Clock,
+    /// Where rate-limit drops and slips are counted.
+    metrics: Arc<Metrics>,
+}
+
+/// What a listener does with one client message.
+#[derive(Debug)]
+pub enum Admission {
+    /// Answer this query (from the cache or by resolving it).
+    Answer(ClientQuery),
+    /// Send these bytes back at once: an error, a refusal, or a rate-limit slip.
+    Reply(Vec<u8>),
+    /// Send nothing.
+    Nothing,
+}
+
+impl ClientPolicy {
+    pub fn new(config: &Config, clock: Clock) -> Self {
+        let now = clock.now_ms() / 1000;
+        ClientPolicy {
+            acl: AccessControl::new(&config.allow, config.refuse_silently),
+            cookies: ServerCookies::new(now),
+            rate_limit: RateLimiter::new(config.ratelimit, config.ratelimit_slip),
+            clock,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// Counts rate-limit decisions into `metrics` (shared with the rest of the server).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        ClientPolicy { metrics, ..self }
+    }
+
+    pub fn acl(&self) -> &AccessControl {
+        &self.acl
+    }
+
+    /// Whether `client` may be answered straight from the message cache. The fast path skips
+    /// admission, so it is only taken for clients the access list serves and, over UDP, only when
+    /// no rate limit needs counting. (Queries with a cookie never take it: it only reads
+    /// option-free OPT records.)
+    pub fn allows_fast_path(&self, client: IpAddr, transport: Transport) -> bool {
+        self.acl.check(client) == Access::Allow
+            && (transport == Transport::Tcp || self.rate_limit.is_none())
+    }
+
+    /// Verifies the client's cookie and puts the one for the response on `query`. Returns
+    /// whether the client proved its address with a server cookie we made.
+    fn check_cookie(&self, query: &mut ClientQuery, client: IpAddr) -> bool {
+        let Some(cookie) = &query.cookie else {
+            return false;
+        };
+        let answer = self
+            .cookies
+            .answer(cookie, client, self.clock.now_ms() / 1000);
+        query.reply_cookie = Some(answer.reply);
+        answer.verified
+    }
+
+    /// The rate-limit step: `Answer` unless a limiter is configured and this client's network
+    /// is over it.
+    fn rate(&self, client: IpAddr) -> RateDecision {
+        let decision = match &self.rate_limit {
+            Some(limiter) => limiter.check(client, Instant::now()),
+            None => RateDecision::Answer,
+        };
+        if decision != RateDecision::Answer {
+            self.metrics.record_limit(Limit::RateLimit);
+        }
+        decision
+    }
+}
+
+/// Runs every check of `policy` on a message from `client`.
+pub fn admit(
+    bytes: &[u8],
+    client: IpAddr,
+    transport: Transport,
+    policy: &ClientPolicy,
+) -> Admission {
+    let parsed = match policy.acl.check(client) {
+        Access::Allow => parse(bytes),
+        Access::Refuse => refuse(bytes),
+        Access::Ignore => return Admission::Nothing,
+    };
+    // Over TCP the handshake has proved the client's address: there is nothing to reflect.
+    let limited = transport == Transport::Udp;
+    match parsed {
+        Parsed::Drop => Admission::Nothing,
+        // Error replies are no bigger than the query, but a flood of them is still a flood.
+        Parsed::Reply(reply) => match limited.then(|| policy.rate(client)) {
+            Some(RateDecision::Drop) => Admission::Nothing,
+            _ => Admission::Reply(reply),
+        },
+        Parsed::Query(mut query) => {
+            let verified = policy.check_cookie(&mut query, client);
+            // A valid server cookie proves the address as well as TCP does (RFC 7873 §1).
+            if !limited || verified {
+                return Admission::Answer(query);
+            }
+            match policy.rate(client) {
+                RateDecision::Answer => Admission::Answer(query),
+                RateDecision::Slip => {
+                    Admission::Reply(truncated(response_for(&query, ResponseCode::NoError)))
+                }
+                RateDecision::Drop => Admission::Nothing,
+            }
+        }
+    }
+}
+
+/// REFUSED for a client outside the access list: the header alone, without reading the rest
+/// of a message from someone we do not serve.
+fn refuse(bytes: &[u8]) -> Parsed {
+    match RawHeader::read(bytes) {
+        Some(header) if !header.is_response => Parsed::Reply(header.error(ResponseCode::Refused)),
+        _ => Parsed::Drop,
     }
 }
 
@@ -158,18 +314,79 @@ impl Exchange {
     }
 }
 
-/// [`parse`], counting every outcome: a query by its type, an immediate error reply by its
-/// rcode, a dropped message as dropped.
-pub(crate) fn accept(service: &Service, exchange: &Exchange, bytes: &[u8]) -> Parsed {
-    let parsed = parse(bytes);
+/// The cache-hit fast path ([`fast_path`]) for clients the policy lets take it, with the same
+/// accounting as the full pipeline. `true`: `out` holds the response.
+pub(crate) fn answer_fast(
+    service: &Service,
+    exchange: &Exchange,
+    request: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    let client = exchange.client.ip();
+    if !service.policy.allows_fast_path(client, exchange.transport)
+        || !fast_path::answer(
+            request,
+            service.resolver.cache().messages(),
+            exchange.transport,
+            out,
+        )
+    {
+        return false;
+    }
+    // The fast path only takes one plain question and only serves NOERROR and NXDOMAIN, so the
+    // type and rcode are read straight off the bytes.
     let metrics = service.metrics();
     let protocol = exchange.transport.protocol();
-    match &parsed {
-        Parsed::Drop => metrics.record_dropped(protocol),
-        Parsed::Reply(reply) => metrics.record_response(protocol, reply_rcode(reply)),
-        Parsed::Query(query) => metrics.record_query(protocol, query.rtype()),
+    let rcode = ResponseCode::from_low(out.get(3).map_or(0, |b| b & 0x0f));
+    let rtype = plain_question_type(request).unwrap_or(RecordType::Unknown(0));
+    metrics.record_query(protocol, rtype);
+    metrics.record_cache(true);
+    metrics.record_response(protocol, rcode);
+    let latency = exchange.received.elapsed();
+    metrics.record_latency(latency);
+    if service.query_log.is_enabled()
+        && let Ok(question) = Query::read(&mut BinDecoder::new(&request[HEADER_LEN..]))
+    {
+        service.query_log.write(&QueryLogLine {
+            client: exchange.client,
+            protocol,
+            name: question.name(),
+            rtype: question.query_type(),
+            rcode,
+            latency,
+            cache_hit: true,
+        });
     }
-    parsed
+    true
+}
+
+/// The type of the one uncompressed question in a query the fast path accepted.
+fn plain_question_type(request: &[u8]) -> Option<RecordType> {
+    let mut at = HEADER_LEN;
+    while *request.get(at)? != 0 {
+        at += 1 + usize::from(request[at]);
+    }
+    let qtype = request.get(at + 1..at + 3)?;
+    Some(RecordType::from(u16::from_be_bytes([qtype[0], qtype[1]])))
+}
+
+/// [`admit`] under the server's policy, counting every outcome: a query by its type, an
+/// immediate reply by its rcode, silence as a dropped message.
+pub(crate) fn accept(service: &Service, exchange: &Exchange, bytes: &[u8]) -> Admission {
+    let admission = admit(
+        bytes,
+        exchange.client.ip(),
+        exchange.transport,
+        &service.policy,
+    );
+    let metrics = service.metrics();
+    let protocol = exchange.transport.protocol();
+    match &admission {
+        Admission::Nothing => metrics.record_dropped(protocol),
+        Admission::Reply(reply) => metrics.record_response(protocol, reply_rcode(reply)),
+        Admission::Answer(query) => metrics.record_query(protocol, query.rtype()),
+    }
+    admission
 }
 
 /// The response when no upstream query is needed (a local zone or a complete cache answer);
@@ -203,24 +420,29 @@ pub(crate) async fn answer_resolving(
     respond(service, exchange, query, &answer, false)
 }
 
-/// Bytes in, bytes out: the whole pipeline for one message (`None`: send nothing).
+/// Bytes in, bytes out: the whole pipeline for one message, fast path included (`None`: send
+/// nothing).
 pub(crate) async fn handle(
     service: &Service,
     exchange: &Exchange,
     bytes: &[u8],
 ) -> Option<Vec<u8>> {
+    let mut fast = Vec::new();
+    if answer_fast(service, exchange, bytes, &mut fast) {
+        return Some(fast);
+    }
     match accept(service, exchange, bytes) {
-        Parsed::Drop => None,
-        Parsed::Reply(reply) => Some(reply),
-        Parsed::Query(query) => match answer_inline(service, exchange, &query) {
+        Admission::Nothing => None,
+        Admission::Reply(reply) => Some(reply),
+        Admission::Answer(query) => match answer_inline(service, exchange, &query) {
             Some(response) => Some(response),
             None => Some(answer_resolving(service, exchange, &query).await),
         },
     }
 }
 
-/// Encodes the response and accounts for it: rcode, latency, and a query log line when the log
-/// is on.
+/// Encodes the response, keeps it in the message cache for the fast path, and accounts for it:
+/// rcode, latency, and a query log line when the log is on.
 fn respond(
     service: &Service,
     exchange: &Exchange,
@@ -228,6 +450,7 @@ fn respond(
     answer: &Answer,
     cache_hit: bool,
 ) -> Vec<u8> {
+    remember(query, answer, service.resolver.cache().messages());
     let bytes = encode(query, answer, exchange.transport);
     let latency = exchange.received.elapsed();
     let protocol = exchange.transport.protocol();
@@ -248,16 +471,41 @@ fn respond(
     bytes
 }
 
-/// The rcode of an immediate error reply. Header-only replies carry it in the header; replies
-/// with an OPT record may carry an extended one (BADVERS, RFC 6891 §6.1.3), which needs a parse.
+/// The rcode of an immediate reply. Header-only replies carry it in the header; replies with an
+/// OPT record may carry an extended one (BADVERS, RFC 6891 §6.1.3), which needs a parse.
 fn reply_rcode(reply: &[u8]) -> ResponseCode {
     if reply.len() > HEADER_LEN
         && let Ok(message) = Message::from_vec(reply)
     {
         return message.metadata.response_code;
     }
-    let low_bits = reply.get(3).map_or(0, |byte| byte & 0x0f);
-    ResponseCode::from_low(low_bits)
+    ResponseCode::from_low(reply.get(3).map_or(0, |byte| byte & 0x0f))
+}
+
+/// Stores the answer as the fast path will serve it: no OPT (so no cookie), DNSSEC records as
+/// the DO bit says. Only real answers are kept; SERVFAIL and friends are retried every time.
+fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
+    if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+        return;
+    }
+    let bare = ClientQuery {
+        edns: None,
+        reply_cookie: None,
+        ..query.clone()
+    };
+    let mut response = response_for(&bare, answer.rcode);
+    response.answers = visible(&answer.answers, query);
+    response.authorities = visible(&answer.authorities, query);
+    let (Ok(bytes), Ok(name)) = (response.to_vec(), query.name().to_lowercase().to_bytes()) else {
+        return;
+    };
+    let Some(message) = CachedMessage::from_response(&bytes, messages.clock().now_ms()) else {
+        return;
+    };
+    let mut key = [0u8; 258];
+    if let Some(len) = write_key(&name, u16::from(query.rtype()), query.dnssec_ok(), &mut key) {
+        messages.insert(key[..len].into(), message);
+    }
 }
 
 /// Encodes `answer` as the response to `query`, the way trusted resolvers shape it: QR, RA set;
@@ -295,6 +543,9 @@ fn response_for(query: &ClientQuery, rcode: ResponseCode) -> Message {
         let mut edns = Edns::new();
         edns.set_max_payload(EDNS_PAYLOAD);
         edns.set_dnssec_ok(dnssec_ok);
+        if let Some(cookie) = &query.reply_cookie {
+            edns.options_mut().insert(cookie.to_option());
+        }
         response.set_edns(edns);
     }
     response
@@ -361,5 +612,7 @@ impl RawHeader {
         bytes
     }
 }
+#[cfg(test)]
+mod admission_tests;
 #[cfg(test)]
 mod tests;

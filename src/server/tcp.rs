@@ -1,15 +1,20 @@
 //! The TCP listener: 2-byte length framing (RFC 1035 §4.2.2), several queries per connection
 //! answered as they complete, out of order (RFC 7766 §6.2.1.1).
+//!
+//! A TCP client holds server resources for as long as it keeps a connection open, so every way of
+//! holding them is bounded: the number of connections, the time a connection may sit idle, the
+//! time a started message may take to arrive (a slowloris client trickling bytes is cut off), the
+//! size of a message, and the queries in progress per connection (RFC 7766 §6.2.3).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout, timeout_at};
 
 use super::Service;
 use super::drain::Busy;
@@ -19,10 +24,17 @@ use crate::metrics::labels::Limit;
 /// Queries one connection may have in progress at once; a client pipelining more waits.
 const QUERIES_PER_CONNECTION: usize = 32;
 
+/// The largest query accepted over TCP. A query is one question (a name of at most 255 octets)
+/// plus an OPT record; EDNS padding (RFC 8467 pads queries to 128-octet blocks), a cookie and a
+/// client subnet leave it well under 1 KB. 4096 leaves room for anything legitimate while a
+/// client announcing a 64 KB message is refused before ferret reserves memory for it.
+const MAX_QUERY_LEN: u16 = 4096;
+
 #[derive(Debug, Clone, Copy)]
 pub struct TcpSettings {
     pub max_connections: usize,
     pub idle_timeout: Duration,
+    pub read_timeout: Duration,
 }
 
 /// Accepts connections until `stop` turns true; connections already open then stop reading new
@@ -49,6 +61,12 @@ pub(super) async fn serve(
                 continue;
             }
         };
+        // A client outside the access list gets nothing, not even an error: closing at once
+        // is the cheapest answer and holds no resources.
+        if !service.policy.acl().permits(client.ip()) {
+            tracing::debug!(%client, "TCP client not allowed; closing");
+            continue;
+        }
         // Over the cap the connection is closed at once: an old client may be slow, but a
         // flood of idle connections must not starve everyone else.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
@@ -58,23 +76,20 @@ pub(super) async fn serve(
         };
         let connection = Connection {
             client,
-            idle_timeout: settings.idle_timeout,
+            service: Arc::clone(&service),
+            settings,
             _permit: permit,
             _open: service.connections.enter(),
         };
-        tokio::spawn(serve_connection(
-            stream,
-            Arc::clone(&service),
-            connection,
-            stop.clone(),
-        ));
+        tokio::spawn(connection.serve(stream, stop.clone()));
     }
 }
 
-/// One accepted connection and what it holds while open.
+/// One client connection, what it needs to answer its queries, and what it holds while open.
 struct Connection {
     client: SocketAddr,
-    idle_timeout: Duration,
+    service: Arc<Service>,
+    settings: TcpSettings,
     /// A place under `--max-tcp-connections`.
     _permit: OwnedSemaphorePermit,
     /// Counts the connection as open, so a stopping server waits until it has written every
@@ -82,62 +97,72 @@ struct Connection {
     _open: Busy,
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    service: Arc<Service>,
-    connection: Connection,
-    mut stop: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let (responses, mut outbox) = mpsc::channel::<Vec<u8>>(QUERIES_PER_CONNECTION);
-    let writing = tokio::spawn(async move {
-        while let Some(frame) = outbox.recv().await {
-            if writer.write_all(&frame).await.is_err() {
-                break;
+impl Connection {
+    async fn serve(self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+        let _ = stream.set_nodelay(true);
+        let (reader, mut writer) = stream.into_split();
+        let mut reader = BufReader::new(reader);
+        let (responses, mut outbox) = mpsc::channel::<Vec<u8>>(QUERIES_PER_CONNECTION);
+        let writing = tokio::spawn(async move {
+            while let Some(frame) = outbox.recv().await {
+                if writer.write_all(&frame).await.is_err() {
+                    break;
+                }
             }
-        }
-        let _ = writer.shutdown().await;
-    });
-    let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
-    loop {
-        let message = tokio::select! {
-            biased;
-            _ = stop.wait_for(|stopping| *stopping) => break,
-            message = read_message(&mut reader, connection.idle_timeout) => message,
-        };
-        let Some(message) = message else { break };
-        let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
-            break;
-        };
-        let exchange = Exchange::new(connection.client, Transport::Tcp);
-        let busy = service.queries.enter();
-        let responses = responses.clone();
-        let service = Arc::clone(&service);
-        tokio::spawn(async move {
-            if let Some(reply) = pipeline::handle(&service, &exchange, &message).await
-                && let Some(frame) = frame(reply)
-            {
-                let _ = responses.send(frame).await;
-            }
-            drop(slot);
-            drop(busy);
+            let _ = writer.shutdown().await;
         });
+        let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
+        loop {
+            let message = tokio::select! {
+                biased;
+                _ = stop.wait_for(|stopping| *stopping) => break,
+                message = read_message(&mut reader, &self.settings) => message,
+            };
+            let Some(message) = message else { break };
+            let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
+                break;
+            };
+            let exchange = Exchange::new(self.client, Transport::Tcp);
+            let busy = self.service.queries.enter();
+            let responses = responses.clone();
+            let service = Arc::clone(&self.service);
+            tokio::spawn(async move {
+                let reply = pipeline::handle(&service, &exchange, &message).await;
+                if let Some(frame) = reply.and_then(frame) {
+                    let _ = responses.send(frame).await;
+                }
+                drop(slot);
+                drop(busy);
+            });
+        }
+        // The writer ends once every query still in progress has sent its answer.
+        drop(responses);
+        let _ = writing.await;
     }
-    // The writer ends once every query still in progress has sent its answer.
-    drop(responses);
-    let _ = writing.await;
 }
 
-/// The next length-prefixed message, or `None` when the client closes, goes quiet for
-/// `idle_timeout`, or sends a zero-length frame.
-async fn read_message(reader: &mut OwnedReadHalf, idle_timeout: Duration) -> Option<Vec<u8>> {
-    let length = timeout(idle_timeout, reader.read_u16()).await.ok()?.ok()?;
-    if length == 0 {
+/// The next length-prefixed message, or `None` to close the connection: the client closed it,
+/// stayed silent for the idle timeout, took longer than the read timeout to send a message it
+/// had started, or announced an empty or oversized message.
+async fn read_message(
+    reader: &mut BufReader<OwnedReadHalf>,
+    settings: &TcpSettings,
+) -> Option<Vec<u8>> {
+    let first = timeout(settings.idle_timeout, reader.read_u8())
+        .await
+        .ok()?
+        .ok()?;
+    // From the first byte on, the whole message must arrive within the read timeout, however
+    // slowly the bytes trickle in.
+    let deadline = Instant::now() + settings.read_timeout;
+    let second = timeout_at(deadline, reader.read_u8()).await.ok()?.ok()?;
+    let length = u16::from_be_bytes([first, second]);
+    if length == 0 || length > MAX_QUERY_LEN {
+        tracing::debug!(length, "TCP message length out of bounds; closing");
         return None;
     }
     let mut message = vec![0u8; usize::from(length)];
-    timeout(idle_timeout, reader.read_exact(&mut message))
+    timeout_at(deadline, reader.read_exact(&mut message))
         .await
         .ok()?
         .ok()?;

@@ -1,4 +1,5 @@
-//! The UDP listener: answers cache hits inline, hands misses to a task each.
+//! The UDP listener: runs the client policy on each datagram, answers cache hits inline (from the
+//! message cache when it can), hands misses to a task each.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use super::Service;
-use super::pipeline::{self, Exchange, Parsed, Transport};
+use super::pipeline::{self, Admission, Exchange, Transport};
 
 /// Large enough for any UDP datagram, so an oversized query is parsed (and refused) rather than
 /// silently cut.
@@ -21,6 +22,7 @@ pub(super) async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut reply = Vec::with_capacity(MAX_DATAGRAM);
     loop {
         let received = tokio::select! {
             biased;
@@ -36,14 +38,19 @@ pub(super) async fn serve(
                 continue;
             }
         };
+        let request = &buffer[..length];
         let exchange = Exchange::new(client, Transport::Udp);
-        let query = match pipeline::accept(&service, &exchange, &buffer[..length]) {
-            Parsed::Drop => continue,
-            Parsed::Reply(reply) => {
+        if pipeline::answer_fast(&service, &exchange, request, &mut reply) {
+            send(&socket, &reply, client).await;
+            continue;
+        }
+        let query = match pipeline::accept(&service, &exchange, request) {
+            Admission::Nothing => continue,
+            Admission::Reply(reply) => {
                 send(&socket, &reply, client).await;
                 continue;
             }
-            Parsed::Query(query) => query,
+            Admission::Answer(query) => query,
         };
         if let Some(response) = pipeline::answer_inline(&service, &exchange, &query) {
             send(&socket, &response, client).await;

@@ -3,8 +3,10 @@
 //! Every UDP query goes out from a fresh socket (a random source port chosen by the kernel) with a
 //! random ID, and only an answer from the queried address and port carrying the same ID and
 //! question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
-//! to guess both the port and the ID (RFC 5452 §9.2). A truncated answer is asked again over TCP.
+//! to guess both the port and the ID (RFC 5452 §9.2), and, when the server does DNS cookies, our
+//! client cookie for it. A truncated answer is asked again over TCP.
 
+mod cookies;
 mod message;
 mod selection;
 mod tcp;
@@ -15,11 +17,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::op::Message;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use thiserror::Error;
 use tokio::time::Instant;
 
+pub use cookies::CookieJar;
 pub use message::{build_query, response_matches};
 pub use selection::ServerSelection;
 
@@ -80,6 +83,7 @@ pub struct Upstream {
     policy: AddressPolicy,
     port: u16,
     metrics: Arc<Metrics>,
+    cookies: Arc<CookieJar>,
 }
 
 impl Upstream {
@@ -88,6 +92,7 @@ impl Upstream {
             policy,
             port: DNS_PORT,
             metrics,
+            cookies: Arc::default(),
         }
     }
 
@@ -119,7 +124,8 @@ impl Upstream {
         result
     }
 
-    /// UDP, then TCP if the UDP answer is truncated.
+    /// UDP (once more with the server's new cookie after BADCOOKIE), then TCP if the answer is
+    /// truncated or the server still rejects our cookie.
     async fn exchange(
         &self,
         server: IpAddr,
@@ -130,15 +136,41 @@ impl Upstream {
     ) -> Result<Message, UpstreamError> {
         let addr = SocketAddr::new(server, self.port);
         let deadline = deadline.min(Instant::now() + timeout);
-        let (id, query) = build_query(name, rtype)?;
-        let response = udp::exchange(addr, &query, id, name, rtype, deadline).await?;
-        if !response.metadata.truncation {
+        let mut response = self.ask_udp(addr, name, rtype, deadline).await?;
+        if response.metadata.response_code == ResponseCode::BADCOOKIE {
+            // RFC 7873 §5.3: the server wants a valid server cookie, and has just sent us one:
+            // ask once more with it.
+            response = self.ask_udp(addr, name, rtype, deadline).await?;
+        }
+        let rejected = response.metadata.response_code == ResponseCode::BADCOOKIE;
+        if !response.metadata.truncation && !rejected {
             return Ok(response);
         }
+        // Truncated, or still no cookie the server likes: TCP needs neither room nor cookie.
         // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
         let tcp_deadline = Instant::now() + timeout;
-        let (id, query) = build_query(name, rtype)?;
-        tcp::exchange(addr, &query, id, name, rtype, tcp_deadline).await
+        let cookie = self.cookies.cookie_for(server);
+        let (id, query) = build_query(name, rtype, &cookie)?;
+        let response =
+            tcp::exchange(addr, &query, id, name, rtype, &cookie.client, tcp_deadline).await?;
+        self.cookies.learn(server, &response);
+        Ok(response)
+    }
+
+    /// One UDP exchange with our cookie for the server, learning the server cookie it returns.
+    async fn ask_udp(
+        &self,
+        addr: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+        deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        let cookie = self.cookies.cookie_for(addr.ip());
+        let (id, query) = build_query(name, rtype, &cookie)?;
+        let response =
+            udp::exchange(addr, &query, id, name, rtype, &cookie.client, deadline).await?;
+        self.cookies.learn(addr.ip(), &response);
+        Ok(response)
     }
 }
 
