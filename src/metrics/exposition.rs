@@ -167,7 +167,7 @@ impl Snapshot {
     fn encode_state(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {
         let mut family = encoder.encode_descriptor(
             "ferret_limits_tripped",
-            "Client questions cut short by a limit (SERVFAIL), or TCP connections refused",
+            "Work turned away by a limit: SERVFAIL, refused TCP connections, rate-limited responses, busy servers skipped",
             None,
             MetricType::Counter,
         )?;
@@ -180,6 +180,11 @@ impl Snapshot {
                 "ferret_inflight_resolutions",
                 "Distinct questions being resolved upstream right now",
                 self.live.inflight_resolutions,
+            ),
+            (
+                "ferret_upstream_outstanding_queries",
+                "Queries sent to authoritative servers and not answered yet",
+                usize::try_from(self.live.upstream_outstanding).unwrap_or(usize::MAX),
             ),
             (
                 "ferret_queries_in_progress",

@@ -99,8 +99,9 @@ pub fn rcode_name(rcode: ResponseCode) -> String {
     }
 }
 
-/// The limits whose tripping is counted: each turns a client question into SERVFAIL (or, for the
-/// TCP connection cap, a closed connection; for the rate limit, silence or an empty TC=1).
+/// The limits whose tripping is counted: most turn a client question into SERVFAIL; the TCP
+/// connection cap closes a connection, the rate limit sends silence or an empty TC=1, and the
+/// per-server cap makes iteration skip a busy server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     ResolutionTimeout,
@@ -112,10 +113,14 @@ pub enum Limit {
     TcpConnections,
     /// The response rate limit (`--ratelimit`): responses dropped or slipped as TC=1.
     RateLimit,
+    /// `--max-inflight-resolutions`: a new question answered SERVFAIL at once.
+    InflightResolutions,
+    /// `--max-queries-per-server`: a busy server skipped for another.
+    QueriesPerServer,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 8] = [
+    pub const ALL: [Limit; 10] = [
         Limit::ResolutionTimeout,
         Limit::UpstreamQueries,
         Limit::Referrals,
@@ -124,6 +129,8 @@ impl Limit {
         Limit::NsLookupsPerReferral,
         Limit::TcpConnections,
         Limit::RateLimit,
+        Limit::InflightResolutions,
+        Limit::QueriesPerServer,
     ];
 
     /// The label value: the name of the option that sets the limit.
@@ -137,6 +144,8 @@ impl Limit {
             Limit::NsLookupsPerReferral => "max_ns_lookups_per_referral",
             Limit::TcpConnections => "max_tcp_connections",
             Limit::RateLimit => "ratelimit",
+            Limit::InflightResolutions => "max_inflight_resolutions",
+            Limit::QueriesPerServer => "max_queries_per_server",
         }
     }
 

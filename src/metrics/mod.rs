@@ -127,6 +127,8 @@ pub struct LiveValues {
     pub cache_evictions: u64,
     /// Distinct questions being resolved (identical client questions share one).
     pub inflight_resolutions: usize,
+    /// Queries sent upstream and not yet answered, all servers together.
+    pub upstream_outstanding: u64,
     /// Client queries received and not yet answered.
     pub queries_in_progress: usize,
     pub query_log: bool,
@@ -221,6 +223,10 @@ impl Snapshot {
         put(
             "inflight.resolutions".into(),
             self.live.inflight_resolutions.to_string(),
+        );
+        put(
+            "inflight.upstream".into(),
+            self.live.upstream_outstanding.to_string(),
         );
         put(
             "inflight.queries".into(),

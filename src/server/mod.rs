@@ -266,11 +266,13 @@ impl ServerHandle {
     pub fn snapshot(&self) -> Snapshot {
         let service = &self.service;
         let cache = service.resolver.cache();
+        let resolver = service.resolver.stats();
         service.metrics().snapshot(LiveValues {
             cache_entries: cache.len(),
             message_cache_entries: cache.messages().len(),
             cache_evictions: cache.evictions(),
-            inflight_resolutions: service.resolver.resolutions_in_flight(),
+            inflight_resolutions: resolver.inflight,
+            upstream_outstanding: resolver.outstanding_queries,
             queries_in_progress: service.queries.count(),
             query_log: service.query_log.is_enabled(),
         })
