@@ -35,7 +35,7 @@ use crate::hints::{HintsError, RootHints};
 use crate::local_zones::LocalZones;
 use crate::metrics::Metrics;
 use crate::metrics::labels::Limit;
-use crate::upstream::{AddressPolicy, OutstandingQueries, ServerSelection, Upstream};
+use crate::upstream::{AddressPolicy, OutstandingQueries, ServerHealth, ServerSelection, Upstream};
 use stats::Counters;
 
 /// Why a question ended in SERVFAIL.
@@ -73,6 +73,13 @@ impl ResolveError {
             | ResolveError::ChainLoop => None,
         }
     }
+
+    /// Whether the failure is the servers' (none answered usefully, or time ran out) rather than
+    /// the data's (a CNAME chain that loops or runs too long). Only the former is a reason to
+    /// answer from stale data (RFC 8767 §4): a stale answer to a looping chain would loop too.
+    pub fn is_unreachable(&self) -> bool {
+        !matches!(self, ResolveError::ChainLimit(_) | ResolveError::ChainLoop)
+    }
 }
 
 /// Where an answer given without going upstream came from.
@@ -95,7 +102,7 @@ struct Settings {
 pub struct Resolver {
     cache: Arc<Cache>,
     upstream: Upstream,
-    selection: ServerSelection,
+    selection: Arc<ServerSelection>,
     hints: RootHints,
     local_zones: LocalZones,
     inflight: InFlight,
@@ -135,9 +142,12 @@ impl Resolver {
         let max_inflight =
             usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
         Ok(Arc::new(Resolver {
-            cache: Arc::new(Cache::new(config.cache_size, ttl, clock)),
+            cache: Arc::new(
+                Cache::new(config.cache_size, ttl, clock.clone())
+                    .with_stale_window(config.serve_stale_window),
+            ),
             upstream,
-            selection: ServerSelection::default(),
+            selection: Arc::new(ServerSelection::new(clock)),
             hints,
             local_zones: LocalZones::without(&config.local_zone_nodefault),
             inflight: InFlight::new(max_inflight),
@@ -177,6 +187,17 @@ impl Resolver {
         }
     }
 
+    /// What server selection knows about an upstream address (its SRTT, failures, hold-down).
+    pub fn server_health(&self, server: std::net::IpAddr) -> Option<ServerHealth> {
+        self.selection.health(server)
+    }
+
+    /// Number of distinct questions being resolved right now. Every resolution ends within the
+    /// resolution timeout, so this drops back to 0 once clients stop asking.
+    pub fn questions_in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.
     /// This is the hot path, run inline on the listener without spawning a task.
     pub fn answer_without_upstream(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
@@ -203,8 +224,9 @@ impl Resolver {
     }
 
     /// Answers a client question, resolving it if need be. Concurrent identical questions share
-    /// one resolution. Never takes longer than the resolution timeout; failures become SERVFAIL,
-    /// and so does a new question while `max_inflight_resolutions` others are being resolved.
+    /// one resolution. Never takes longer than the resolution timeout; failures become a stale
+    /// answer where the cache has one, SERVFAIL otherwise, and a new question while
+    /// `max_inflight_resolutions` others are being resolved is SERVFAIL at once.
     pub async fn resolve(self: &Arc<Self>, qname: &Name, qtype: RecordType) -> Arc<Answer> {
         if let Some(answer) = self.answer_without_upstream(qname, qtype) {
             return Arc::new(answer);
@@ -218,26 +240,22 @@ impl Resolver {
                     std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
                 let deadline = Instant::now() + timeout;
                 let budget = Budget::new(deadline, this.settings.limits.max_upstream_queries);
-                match timeout_at(
+                let error = match timeout_at(
                     deadline,
                     this.resolve_chain(name.clone(), qtype, &budget, 0),
                 )
                 .await
                 {
-                    Ok(Ok(answer)) => answer,
-                    Ok(Err(error)) => {
-                        tracing::debug!(%name, %qtype, %error, "resolution failed");
-                        if let Some(limit) = error.limit() {
-                            this.metrics.record_limit(limit);
-                        }
-                        Answer::servfail()
-                    }
-                    Err(_) => {
-                        tracing::debug!(%name, %qtype, "resolution timed out");
-                        this.metrics.record_limit(Limit::ResolutionTimeout);
-                        Answer::servfail()
-                    }
+                    Ok(Ok(answer)) => return answer,
+                    Ok(Err(error)) => error,
+                    Err(_) => ResolveError::Timeout,
+                };
+                tracing::debug!(%name, %qtype, %error, "resolution failed");
+                if let Some(limit) = error.limit() {
+                    this.metrics.record_limit(limit);
                 }
+                this.stale_answer(&name, qtype, &error)
+                    .unwrap_or_else(Answer::servfail)
             })
             .await;
         resolution.unwrap_or_else(|InFlightFull| {
@@ -246,6 +264,32 @@ impl Resolver {
             tracing::debug!(%qname, %qtype, "too many resolutions in flight; SERVFAIL");
             Arc::new(Answer::servfail())
         })
+    }
+
+    /// Serve-stale (RFC 8767): when the servers cannot be reached or all fail, expired data still
+    /// within the stale window answers, each record with a TTL of 30 s (§4). Stale data is only
+    /// ever looked at here, after a resolution has failed, so it never hides one that succeeds;
+    /// the next client query tries to resolve again, and a success replaces the stale data.
+    ///
+    /// This is the simple form of RFC 8767: the stale answer comes when resolution has failed,
+    /// not after a shorter "client response timer" (§5 suggests 1.8 s) while resolution goes on.
+    fn stale_answer(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        error: &ResolveError,
+    ) -> Option<Answer> {
+        if !error.is_unreachable() {
+            return None;
+        }
+        let max_links = self.settings.limits.max_cname_chain;
+        match self.cache.lookup_stale_answer(qname, qtype, max_links) {
+            CacheLookup::Hit(answer) if answer.rcode != ResponseCode::ServFail => {
+                tracing::debug!(%qname, %qtype, %error, "resolution failed; answering with stale data");
+                Some(answer)
+            }
+            _ => None,
+        }
     }
 
     /// Resolves `qname`/`qtype` and every CNAME/DNAME link after it, each from local zones or

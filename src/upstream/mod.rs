@@ -34,7 +34,7 @@ use case::{mix_case, restore_case};
 pub use cookies::CookieJar;
 pub use message::{build_query, question_case_matches, response_matches};
 pub use outstanding::{OutstandingQueries, QuerySlot};
-pub use selection::ServerSelection;
+pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
 use crate::metrics::{Metrics, UpstreamOutcome};
 
@@ -120,7 +120,8 @@ impl Upstream {
         self.policy
     }
 
-    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past `deadline`).
+    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past
+    /// `budget_deadline`, the end of the client query's time budget).
     /// Falls back to TCP when the UDP answer is truncated.
     pub async fn query(
         &self,
@@ -128,13 +129,15 @@ impl Upstream {
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-        deadline: Instant,
+        budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         if !self.policy.permits(server) {
             return Err(UpstreamError::Forbidden(server));
         }
         let sent = Instant::now();
-        let result = self.exchange(server, name, rtype, timeout, deadline).await;
+        let result = self
+            .exchange(server, name, rtype, timeout, budget_deadline)
+            .await;
         let outcome = match &result {
             Ok(_) => UpstreamOutcome::Answered(sent.elapsed()),
             Err(UpstreamError::Timeout) => UpstreamOutcome::TimedOut,
@@ -152,10 +155,10 @@ impl Upstream {
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-        deadline: Instant,
+        budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         let addr = SocketAddr::new(server, self.port);
-        let deadline = deadline.min(Instant::now() + timeout);
+        let deadline = budget_deadline.min(Instant::now() + timeout);
         let exact_case = self.use_0x20 && case::has_letters(name);
         let sent_name = if exact_case {
             mix_case(name)
@@ -189,8 +192,9 @@ impl Upstream {
             }
             Err(error) => return Err(error),
         }
-        // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
-        let tcp_deadline = Instant::now() + timeout;
+        // A fresh TCP exchange gets a whole timeout of its own, the UDP leg having been answered,
+        // but never more than the client's budget allows.
+        let tcp_deadline = (Instant::now() + timeout).min(budget_deadline);
         let cookie = self.cookies.cookie_for(server);
         let (id, query) = build_query(name, rtype, &cookie)?;
         let response =

@@ -12,6 +12,9 @@ use super::hierarchy::net;
 /// Settings for tests: the given root hints, loopback upstreams allowed (the fake hierarchy lives
 /// there), IPv4 only (the hierarchy has no IPv6 servers), short timeouts so failures are quick,
 /// `test.` resolved rather than answered locally, listening on `127.{block}.200.1` on a port the kernel picks.
+// Config is large and flattened: changing a few fields of the defaults reads better than a
+// struct literal.
+#[allow(clippy::field_reassign_with_default)]
 pub fn test_config(block: u8, root_hints: &Path) -> Config {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
