@@ -1,50 +1,200 @@
-//! The `ferret` binary: parse the command line, set up logging, serve until told to stop.
+//! The `ferret` binary: parse the command line, set up logging, serve until told to stop; or,
+//! as `ferret ctl ...`, talk to a running ferret over its control socket.
+
+use std::ffi::OsStr;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use ferret::Config;
-use ferret::server::RunningServer;
+use ferret::config::{ControlSocketSetting, LogFormat};
+use ferret::control::client::{self, CtlArgs};
+use ferret::control::{ControlSocket, ReloadRequest};
+use ferret::metrics::{exposition, http};
+use ferret::server::querylog::QUERY_LOG_TARGET;
+use ferret::server::{Listeners, RunningServer, ServerHandle};
+use ferret::{Clock, Config, systemd};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
 use tracing_subscriber::EnvFilter;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
+    if std::env::args_os().nth(1).as_deref() == Some(OsStr::new("ctl")) {
+        return run_ctl();
+    }
     let config = Config::parse();
-    init_logging(&config.log_level)?;
+    init_logging(&config)?;
+    let activated = systemd::activated_listeners().context("socket activation failed")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run(config))
+    runtime.block_on(serve(config, activated))?;
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
-    let server = RunningServer::start(&config)
-        .await
-        .context("ferret cannot start")?;
+/// `ferret ctl COMMAND`: prints ferret's answer; exits 1 when ferret reports an error.
+fn run_ctl() -> anyhow::Result<ExitCode> {
+    // Parsed from "ctl" onwards, so that clap's usage line reads `ferret ctl ...`.
+    let args = CtlArgs::parse_from(std::env::args_os().skip(1));
+    match client::run(&args) {
+        Ok(reply) => {
+            print!("{}", reply.text);
+            Ok(if reply.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Err(error) => {
+            eprintln!("ferret ctl: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn serve(config: Config, activated: Option<Listeners>) -> anyhow::Result<()> {
+    // Signal handlers go in before READY=1: a SIGTERM right after start must drain, not kill.
+    let mut signals = Signals::new()?;
+    let server = match activated {
+        Some(listeners) => {
+            tracing::info!("socket-activated: serving on the sockets from systemd, not --listen");
+            RunningServer::start_with_listeners(&config, Clock::system(), listeners).await
+        }
+        None => RunningServer::start(&config).await,
+    }
+    .context("ferret cannot start")?;
+    let handle = server.handle();
+    start_metrics(&config, &handle).await?;
+    let (reload_sender, mut reload_requests) = mpsc::channel(4);
+    start_control(&config, &handle, reload_sender)?;
+    if let Some(interval) = systemd::watchdog_interval() {
+        tokio::spawn(systemd::run_watchdog(interval));
+    }
+    systemd::notify_ready("serving");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "ferret is serving");
-    wait_for_stop_signal().await?;
-    tracing::info!("stopping");
-    server.shutdown();
-    Ok(())
-}
 
-/// SIGINT (Ctrl-C) or SIGTERM (systemd, docker stop).
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
-        _ = terminate.recv() => {}
+    loop {
+        tokio::select! {
+            _ = signals.terminate.recv() => break,
+            _ = signals.interrupt.recv() => break,
+            _ = signals.hangup.recv() => {
+                tracing::info!("SIGHUP");
+                log_reload(&reload(&config, &handle));
+            }
+            Some(request) = reload_requests.recv() => {
+                let outcome = reload(&config, &handle);
+                log_reload(&outcome);
+                let _ = request.reply.send(outcome);
+            }
+        }
+    }
+
+    // Stop taking queries first, so that nothing arriving after STOPPING=1 is taken on.
+    server.stop_accepting();
+    systemd::notify_stopping();
+    // No resolution outlives its timeout, so this grace lets every query already received be
+    // answered; systemd's TimeoutStopSec in the unit is longer still.
+    let grace = config.resolution_timeout() + Duration::from_secs(1);
+    tracing::info!(?grace, "stopping: answering the queries in flight");
+    if server.drain(grace).await {
+        tracing::info!("every query answered; exiting");
+    } else {
+        tracing::warn!("queries still unanswered after {grace:?}; exiting anyway");
     }
     Ok(())
 }
 
-/// `RUST_LOG` wins over `--log-level`, so an operator can turn on one module's debug logs
-/// without touching the unit file.
-fn init_logging(level: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .with_context(|| format!("bad --log-level {level:?}"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+/// The reload path, shared by SIGHUP and `ferret ctl reload`. It re-reads nothing yet: ferret
+/// has no configuration file. The config-file support plugs in here (re-read the file, apply
+/// what can change at runtime, answer with what changed).
+fn reload(_config: &Config, _server: &ServerHandle) -> Result<String, String> {
+    Ok("reload done (no configuration file yet: nothing to re-read)".to_string())
+}
+
+fn log_reload(outcome: &Result<String, String>) {
+    match outcome {
+        Ok(message) => tracing::info!(%message, "reload"),
+        Err(error) => tracing::warn!(%error, "reload failed"),
+    }
+}
+
+/// The signals ferret acts on: SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) stop it,
+/// SIGHUP reloads.
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        let watch = |kind, name| signal(kind).with_context(|| format!("cannot watch {name}"));
+        Ok(Signals {
+            terminate: watch(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: watch(SignalKind::interrupt(), "SIGINT")?,
+            hangup: watch(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+}
+
+async fn start_metrics(config: &Config, server: &ServerHandle) -> anyhow::Result<()> {
+    let Some(addr) = config.metrics_listen else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    let server = server.clone();
+    let render: http::Render = std::sync::Arc::new(move || exposition::encode(server.snapshot()));
+    tokio::spawn(http::serve(listener, render, exposition::CONTENT_TYPE));
+    tracing::info!(%addr, "serving metrics at /metrics");
     Ok(())
+}
+
+fn start_control(
+    config: &Config,
+    server: &ServerHandle,
+    reloads: mpsc::Sender<ReloadRequest>,
+) -> anyhow::Result<()> {
+    let socket = match config.control_socket_setting() {
+        ControlSocketSetting::None => return Ok(()),
+        ControlSocketSetting::Explicit(path) => {
+            ControlSocket::bind(&path).context("cannot open the control socket")?
+        }
+        ControlSocketSetting::Default(path) => match ControlSocket::bind(&path) {
+            Ok(socket) => socket,
+            Err(error) => {
+                tracing::warn!(%error, "no control socket (set --control-socket PATH)");
+                return Ok(());
+            }
+        },
+    };
+    tracing::info!(path = %socket.path().display(), "control socket open");
+    tokio::spawn(socket.serve(server.clone(), reloads));
+    Ok(())
+}
+
+/// `RUST_LOG` wins over `--log-level`, so an operator can turn on one module's debug logs
+/// without touching the unit file. The query log has its own switch, so its target is let
+/// through at INFO whatever the level, unless the filter names it.
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let directives = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|text| !text.trim().is_empty())
+        .unwrap_or_else(|| config.log_level.clone());
+    let mut filter = EnvFilter::try_new(&directives)
+        .with_context(|| format!("bad log filter {directives:?}"))?;
+    if !directives.contains(QUERY_LOG_TARGET) {
+        filter = filter.add_directive(format!("{QUERY_LOG_TARGET}=info").parse()?);
+    }
+    let installed = match config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).try_init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .try_init(),
+    };
+    installed.map_err(|error| anyhow::anyhow!("cannot set up logging: {error}"))
 }

@@ -33,6 +33,8 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
 use crate::local_zones::LocalZones;
+use crate::metrics::Metrics;
+use crate::metrics::labels::Limit;
 use crate::upstream::{AddressPolicy, OutstandingQueries, ServerHealth, ServerSelection, Upstream};
 use stats::Counters;
 
@@ -58,12 +60,34 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
+    /// The configured limit this failure ran into, if it is one.
+    pub fn limit(&self) -> Option<Limit> {
+        match self {
+            ResolveError::Timeout => Some(Limit::ResolutionTimeout),
+            ResolveError::QueryLimit => Some(Limit::UpstreamQueries),
+            ResolveError::ReferralLimit(_) => Some(Limit::Referrals),
+            ResolveError::ChainLimit(_) => Some(Limit::CnameChain),
+            ResolveError::GluelessDepth(_) => Some(Limit::GluelessDepth),
+            ResolveError::ServersFailed(_)
+            | ResolveError::NoServers(_)
+            | ResolveError::ChainLoop => None,
+        }
+    }
+
     /// Whether the failure is the servers' (none answered usefully, or time ran out) rather than
     /// the data's (a CNAME chain that loops or runs too long). Only the former is a reason to
     /// answer from stale data (RFC 8767 §4): a stale answer to a looping chain would loop too.
     pub fn is_unreachable(&self) -> bool {
         !matches!(self, ResolveError::ChainLimit(_) | ResolveError::ChainLoop)
     }
+}
+
+/// Where an answer given without going upstream came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalSource {
+    /// A built-in local zone (RFC 6761, RFC 6303).
+    LocalZone,
+    Cache,
 }
 
 /// Resolver settings taken from [`Config`].
@@ -86,22 +110,35 @@ pub struct Resolver {
     outstanding: OutstandingQueries,
     counters: Counters,
     settings: Settings,
+    metrics: Arc<Metrics>,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
     priming: AsyncMutex<()>,
 }
 
 impl Resolver {
     pub fn new(config: &Config, clock: Clock) -> Result<Arc<Self>, HintsError> {
+        Self::with_metrics(config, clock, Arc::new(Metrics::default()))
+    }
+
+    /// As [`Resolver::new`], counting into `metrics` (shared with the listeners).
+    pub fn with_metrics(
+        config: &Config,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, HintsError> {
         let hints = RootHints::load(config.root_hints.as_deref())?;
         let ttl = TtlPolicy {
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
         };
-        let upstream = Upstream::new(AddressPolicy {
-            allow_loopback: config.allow_loopback_upstream,
-            allow_ipv6: config.ipv6_upstream,
-        })
+        let upstream = Upstream::new(
+            AddressPolicy {
+                allow_loopback: config.allow_loopback_upstream,
+                allow_ipv6: config.ipv6_upstream,
+            },
+            Arc::clone(&metrics),
+        )
         .with_0x20(config.use_0x20);
         let max_inflight =
             usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
@@ -124,12 +161,17 @@ impl Resolver {
                 max_ttl: config.max_ttl,
                 prefetch: config.prefetch,
             },
+            metrics,
             priming: AsyncMutex::new(()),
         }))
     }
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The questions being resolved right now (merged by name and type).
@@ -161,14 +203,24 @@ impl Resolver {
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.
     /// This is the hot path, run inline on the listener without spawning a task.
     pub fn answer_without_upstream(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
+        self.lookup_without_upstream(qname, qtype)
+            .map(|(answer, _)| answer)
+    }
+
+    /// As [`Resolver::answer_without_upstream`], saying where the answer came from.
+    pub fn lookup_without_upstream(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> Option<(Answer, LocalSource)> {
         if let Some(answer) = self.local_zones.answer(qname, qtype) {
-            return Some(answer);
+            return Some((answer, LocalSource::LocalZone));
         }
         match self
             .cache
             .lookup_answer(qname, qtype, self.settings.limits.max_cname_chain)
         {
-            CacheLookup::Hit(answer) => Some(answer),
+            CacheLookup::Hit(answer) => Some((answer, LocalSource::Cache)),
             CacheLookup::Partial { .. } | CacheLookup::Miss => None,
         }
     }
@@ -201,12 +253,16 @@ impl Resolver {
                     Err(_) => ResolveError::Timeout,
                 };
                 tracing::debug!(%name, %qtype, %error, "resolution failed");
+                if let Some(limit) = error.limit() {
+                    this.metrics.record_limit(limit);
+                }
                 this.stale_answer(&name, qtype, &error)
                     .unwrap_or_else(Answer::servfail)
             })
             .await;
         resolution.unwrap_or_else(|InFlightFull| {
             Counters::count(&self.counters.inflight_refused);
+            self.metrics.record_limit(Limit::InflightResolutions);
             tracing::debug!(%qname, %qtype, "too many resolutions in flight; SERVFAIL");
             Arc::new(Answer::servfail())
         })

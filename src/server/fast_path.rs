@@ -7,11 +7,7 @@
 use crate::cache::MessageCache;
 use crate::cache::message::{QueryEcho, write_key};
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
-use super::pipeline::{self, ClientPolicy, Parsed, Transport};
-use crate::resolver::Resolver;
+use super::pipeline::Transport;
 
 const HEADER_LEN: usize = 12;
 const CLASSIC_UDP_LIMIT: usize = 512;
@@ -25,33 +21,6 @@ struct PlainQuery<'a> {
     qtype: u16,
     /// The client's EDNS payload size, if it sent OPT.
     payload: Option<u16>,
-}
-
-/// Answers `request` from the message cache if `client` may take the fast path and the answer
-/// is there, starting a background refresh when the entry is close to expiry. `false`: send the
-/// request down the full pipeline.
-pub fn serve(
-    request: &[u8],
-    client: IpAddr,
-    transport: Transport,
-    policy: &ClientPolicy,
-    resolver: &Arc<Resolver>,
-    out: &mut Vec<u8>,
-) -> bool {
-    if !policy.allows_fast_path(client, transport) {
-        return false;
-    }
-    match answer(request, resolver.cache().messages(), transport, out) {
-        Served::No => false,
-        Served::Yes => true,
-        Served::YesRefresh => {
-            // Rare (once per entry and TTL), so the full parse is affordable here.
-            if let Parsed::Query(query) = pipeline::parse(request) {
-                resolver.prefetch(query.name().clone(), query.rtype());
-            }
-            true
-        }
-    }
 }
 
 /// What the fast path did with a request.

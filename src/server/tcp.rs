@@ -6,19 +6,20 @@
 //! time a started message may take to arrive (a slowloris client trickling bytes is cut off), the
 //! size of a message, and the queries in progress per connection (RFC 7766 §6.2.3).
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 
-use super::fast_path;
-use super::pipeline::{self, ClientPolicy, Transport};
-use crate::resolver::Resolver;
+use super::Service;
+use super::drain::Busy;
+use super::pipeline::{self, Exchange, Transport};
+use crate::metrics::labels::Limit;
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
 const QUERIES_PER_CONNECTION: usize = 32;
@@ -36,15 +37,22 @@ pub struct TcpSettings {
     pub read_timeout: Duration,
 }
 
-pub async fn serve(
+/// Accepts connections until `stop` turns true; connections already open then stop reading new
+/// queries and close once the ones they have are answered.
+pub(super) async fn serve(
     listener: TcpListener,
-    resolver: Arc<Resolver>,
-    policy: Arc<ClientPolicy>,
+    service: Arc<Service>,
     settings: TcpSettings,
+    mut stop: watch::Receiver<bool>,
 ) {
     let connections = Arc::new(Semaphore::new(settings.max_connections));
     loop {
-        let (stream, client) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopping| *stopping) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, client) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // Usually out of file descriptors: back off instead of spinning.
@@ -55,7 +63,7 @@ pub async fn serve(
         };
         // A client outside the access list gets nothing, not even an error: closing at once
         // is the cheapest answer and holds no resources.
-        if !policy.acl().permits(client.ip()) {
+        if !service.policy.acl().permits(client.ip()) {
             tracing::debug!(%client, "TCP client not allowed; closing");
             continue;
         }
@@ -63,28 +71,34 @@ pub async fn serve(
         // flood of idle connections must not starve everyone else.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             tracing::debug!(%client, "TCP connection limit reached; closing");
+            service.metrics().record_limit(Limit::TcpConnections);
             continue;
         };
         let connection = Connection {
-            client: client.ip(),
-            resolver: Arc::clone(&resolver),
-            policy: Arc::clone(&policy),
+            client,
+            service: Arc::clone(&service),
             settings,
+            _permit: permit,
+            _open: service.connections.enter(),
         };
-        tokio::spawn(connection.serve(stream, permit));
+        tokio::spawn(connection.serve(stream, stop.clone()));
     }
 }
 
-/// One client connection and what it needs to answer its queries.
+/// One client connection, what it needs to answer its queries, and what it holds while open.
 struct Connection {
-    client: IpAddr,
-    resolver: Arc<Resolver>,
-    policy: Arc<ClientPolicy>,
+    client: SocketAddr,
+    service: Arc<Service>,
     settings: TcpSettings,
+    /// A place under `--max-tcp-connections`.
+    _permit: OwnedSemaphorePermit,
+    /// Counts the connection as open, so a stopping server waits until it has written every
+    /// answer it owes.
+    _open: Busy,
 }
 
 impl Connection {
-    async fn serve(self, stream: TcpStream, _connection: OwnedSemaphorePermit) {
+    async fn serve(self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
         let _ = stream.set_nodelay(true);
         let (reader, mut writer) = stream.into_split();
         let mut reader = BufReader::new(reader);
@@ -98,38 +112,27 @@ impl Connection {
             let _ = writer.shutdown().await;
         });
         let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
-        let Connection {
-            client,
-            resolver,
-            policy,
-            settings,
-        } = self;
-        while let Some(message) = read_message(&mut reader, &settings).await {
+        loop {
+            let message = tokio::select! {
+                biased;
+                _ = stop.wait_for(|stopping| *stopping) => break,
+                message = read_message(&mut reader, &self.settings) => message,
+            };
+            let Some(message) = message else { break };
             let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
                 break;
             };
+            let exchange = Exchange::new(self.client, Transport::Tcp);
+            let busy = self.service.queries.enter();
             let responses = responses.clone();
-            let resolver = Arc::clone(&resolver);
-            let policy = Arc::clone(&policy);
+            let service = Arc::clone(&self.service);
             tokio::spawn(async move {
-                let mut fast_reply = Vec::new();
-                let fast = fast_path::serve(
-                    &message,
-                    client,
-                    Transport::Tcp,
-                    &policy,
-                    &resolver,
-                    &mut fast_reply,
-                );
-                let reply = if fast {
-                    Some(fast_reply)
-                } else {
-                    pipeline::handle(&message, client, &resolver, &policy, Transport::Tcp).await
-                };
+                let reply = pipeline::handle(&service, &exchange, &message).await;
                 if let Some(frame) = reply.and_then(frame) {
                     let _ = responses.send(frame).await;
                 }
                 drop(slot);
+                drop(busy);
             });
         }
         // The writer ends once every query still in progress has sent its answer.

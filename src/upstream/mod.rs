@@ -36,6 +36,8 @@ pub use message::{build_query, question_case_matches, response_matches};
 pub use outstanding::{OutstandingQueries, QuerySlot};
 pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
+use crate::metrics::{Metrics, UpstreamOutcome};
+
 /// DNS servers listen on port 53; referrals carry addresses only.
 pub const DNS_PORT: u16 = 53;
 
@@ -92,15 +94,17 @@ impl AddressPolicy {
 pub struct Upstream {
     policy: AddressPolicy,
     port: u16,
+    metrics: Arc<Metrics>,
     cookies: Arc<CookieJar>,
     use_0x20: bool,
 }
 
 impl Upstream {
-    pub fn new(policy: AddressPolicy) -> Self {
+    pub fn new(policy: AddressPolicy, metrics: Arc<Metrics>) -> Self {
         Upstream {
             policy,
             port: DNS_PORT,
+            metrics,
             cookies: Arc::default(),
             use_0x20: false,
         }
@@ -130,6 +134,29 @@ impl Upstream {
         if !self.policy.permits(server) {
             return Err(UpstreamError::Forbidden(server));
         }
+        let sent = Instant::now();
+        let result = self
+            .exchange(server, name, rtype, timeout, budget_deadline)
+            .await;
+        let outcome = match &result {
+            Ok(_) => UpstreamOutcome::Answered(sent.elapsed()),
+            Err(UpstreamError::Timeout) => UpstreamOutcome::TimedOut,
+            Err(_) => UpstreamOutcome::Failed,
+        };
+        self.metrics.record_upstream(server, outcome);
+        result
+    }
+
+    /// UDP (once more with the server's new cookie after BADCOOKIE), then TCP if the answer is
+    /// truncated or the server still rejects our cookie.
+    async fn exchange(
+        &self,
+        server: IpAddr,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        budget_deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
         let addr = SocketAddr::new(server, self.port);
         let deadline = budget_deadline.min(Instant::now() + timeout);
         let exact_case = self.use_0x20 && case::has_letters(name);
