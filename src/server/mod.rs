@@ -5,6 +5,7 @@ pub mod acl;
 pub mod cookies;
 mod drain;
 pub mod fast_path;
+pub mod offline;
 pub mod pipeline;
 pub mod querylog;
 pub mod ratelimit;
@@ -104,6 +105,20 @@ impl std::fmt::Debug for Service {
 }
 
 impl Service {
+    /// The resolver and the client policy for `config`, sharing one set of metrics.
+    fn new(config: &Config, clock: Clock) -> Result<Self, ServerError> {
+        let metrics = Arc::new(Metrics::default());
+        let resolver = Resolver::with_metrics(config, clock.clone(), Arc::clone(&metrics))?;
+        let policy = ClientPolicy::new(config, clock).with_metrics(metrics);
+        Ok(Service {
+            resolver,
+            policy,
+            query_log: QueryLog::new(config.query_log),
+            queries: InProgress::default(),
+            connections: InProgress::default(),
+        })
+    }
+
     fn metrics(&self) -> &Metrics {
         self.resolver.metrics()
     }
@@ -139,9 +154,7 @@ impl RunningServer {
         clock: Clock,
         listeners: Listeners,
     ) -> Result<Self, ServerError> {
-        let metrics = Arc::new(Metrics::default());
-        let resolver = Resolver::with_metrics(config, clock.clone(), Arc::clone(&metrics))?;
-        let policy = ClientPolicy::new(config, clock.clone()).with_metrics(metrics);
+        let service = Service::new(config, clock.clone())?;
         let tcp_settings = tcp::TcpSettings {
             max_connections: config.limits.max_tcp_connections,
             idle_timeout: config.tcp_idle_timeout(),
@@ -151,13 +164,7 @@ impl RunningServer {
         let mut server = RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
-            service: Arc::new(Service {
-                resolver,
-                policy,
-                query_log: QueryLog::new(config.query_log),
-                queries: InProgress::default(),
-                connections: InProgress::default(),
-            }),
+            service: Arc::new(service),
             clock,
             listeners: Vec::new(),
             stop,
