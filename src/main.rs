@@ -1,13 +1,28 @@
-//! The `ferret` binary: parse the command line, set up logging, serve until told to stop.
+//! The `ferret` binary: read the command line and config file, set up logging, serve until told
+//! to stop.
 
 use anyhow::Context;
-use clap::Parser;
 use ferret::Config;
+use ferret::config::{CommandLine, Subcommand};
+use ferret::hints::RootHints;
 use ferret::server::RunningServer;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let command_line = CommandLine::parse();
+    if let Some(Subcommand::CheckConfig { path }) = command_line.command() {
+        let config = Config::from_file(path).unwrap_or_else(|error| config_error(&error));
+        if let Err(error) = RootHints::load(config.root_hints.as_deref()) {
+            config_error(&error);
+        }
+        println!("{}: ok", path.display());
+        return Ok(());
+    }
+    // An invalid file stops ferret here, before anything is bound: better no resolver than one
+    // running with settings the operator did not write.
+    let config = command_line
+        .config()
+        .unwrap_or_else(|error| config_error(&error));
     init_logging(&config.log_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -36,6 +51,12 @@ async fn wait_for_stop_signal() -> anyhow::Result<()> {
         _ = terminate.recv() => {}
     }
     Ok(())
+}
+
+/// Reports a configuration error as it is (it names file, line and key) and exits with status 1.
+fn config_error(error: &dyn std::fmt::Display) -> ! {
+    eprintln!("ferret: {error}");
+    std::process::exit(1)
 }
 
 /// `RUST_LOG` wins over `--log-level`, so an operator can turn on one module's debug logs

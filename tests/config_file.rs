@@ -1,0 +1,362 @@
+//! The config file: parsing, errors that name key and line, command-line flags over the file, and
+//! the real binary (`check-config`, refusing to start on a bad file).
+//!
+//! Address blocks 178–179 (127.178.x.y – 127.179.x.y) belong to this file.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::hierarchy::net;
+use ferret::Config;
+use ferret::config::{CommandLine, ConfigError, LocalZoneType};
+use hickory_proto::rr::Name;
+use tempfile::TempDir;
+
+const FERRET: &str = env!("CARGO_BIN_EXE_ferret");
+
+fn write(dir: &TempDir, file: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(file);
+    std::fs::write(&path, text).expect("writing a test config file");
+    path
+}
+
+fn parse_error(text: &str) -> ConfigError {
+    match Config::from_toml(text, Path::new("test.toml")) {
+        Ok(config) => panic!("parsed, but should not have: {config:?}"),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn every_kind_of_setting_is_read_from_the_file() {
+    let text = r#"
+listen = ["127.0.0.1:5353", "[::1]:5353"]
+root-hints = "/etc/ferret/root.hints"
+cache-size = 5000
+allow-loopback-upstream = true
+qname-minimisation = false
+ipv6-upstream = false
+local-zone-nodefault = ["test", "home.arpa."]
+local-data = ["printer.lan. 600 IN A 192.0.2.7"]
+local-zones = [{ name = "ads.example", type = "always-nxdomain" }]
+forward-zones = [{ name = "corp.example.", servers = ["192.0.2.53", "192.0.2.54@5300", "[2001:db8::53]:5353"] }]
+log-level = "debug"
+min-ttl = 5
+max-ttl = 3600
+max-negative-ttl = 60
+
+[[stub-zones]]
+name = "internal."
+servers = ["192.0.2.10"]
+
+[limits]
+upstream-timeout-ms = 300
+max-referrals = 12
+"#;
+    let config = Config::from_toml(text, Path::new("full.toml")).expect("parses");
+    assert_eq!(config.listen.len(), 2);
+    assert_eq!(
+        config.listen[1],
+        "[::1]:5353".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        config.root_hints.as_deref(),
+        Some(Path::new("/etc/ferret/root.hints"))
+    );
+    assert_eq!(config.cache_size, 5000);
+    assert!(config.allow_loopback_upstream);
+    assert!(!config.qname_minimisation);
+    assert!(!config.ipv6_upstream);
+    assert_eq!(
+        config.local_zone_nodefault,
+        vec![
+            Name::from_ascii("test.").unwrap(),
+            Name::from_ascii("home.arpa.").unwrap()
+        ]
+    );
+    assert_eq!(config.local_data.len(), 1);
+    assert_eq!(config.local_data[0].ttl, 600);
+    assert_eq!(config.local_zones[0].kind, LocalZoneType::AlwaysNxdomain);
+    assert_eq!(config.local_zones[0].name.to_string(), "ads.example.");
+    let forward = &config.forward_zones[0];
+    assert!(forward.recursion_desired, "RD=1 is the default");
+    let servers: Vec<String> = forward.servers.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        servers,
+        ["192.0.2.53:53", "192.0.2.54:5300", "[2001:db8::53]:5353"]
+    );
+    assert_eq!(config.stub_zones[0].servers[0].port(), 53);
+    assert_eq!(config.log_level, "debug");
+    assert_eq!(
+        (config.min_ttl, config.max_ttl, config.max_negative_ttl),
+        (5, 3600, 60)
+    );
+    assert_eq!(config.limits.upstream_timeout_ms, 300);
+    assert_eq!(config.limits.max_referrals, 12);
+    // What the file leaves out keeps its default.
+    assert_eq!(
+        config.limits.max_cname_chain,
+        Config::default().limits.max_cname_chain
+    );
+}
+
+#[test]
+fn an_empty_file_means_the_defaults() {
+    let config = Config::from_toml("# nothing\n", Path::new("empty.toml")).expect("parses");
+    assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+}
+
+#[test]
+fn errors_name_the_key_and_the_line() {
+    let cases: &[(&str, usize, &str, &str)] = &[
+        (
+            "cache-size = 5\n\ncache-sise = 6\n",
+            3,
+            "cache-sise",
+            "unknown field",
+        ),
+        ("max-ttl = \"long\"\n", 1, "max-ttl", "invalid type"),
+        (
+            "[limits]\nmax-referrals = -1\n",
+            2,
+            "limits.max-referrals",
+            "invalid value",
+        ),
+        (
+            "[limits]\n\nmax-referals = 3\n",
+            3,
+            "limits.max-referals",
+            "unknown field",
+        ),
+        (
+            "listen = [\"127.0.0.1:53\",\n  \"localhost\"]\n",
+            2,
+            "listen[1]",
+            "socket address",
+        ),
+        (
+            "local-data = [\n  \"a.lan. A 192.0.2.1\",\n  \"b.lan. A 192.0.2.300\",\n]\n",
+            3,
+            "local-data[1]",
+            "b.lan.",
+        ),
+        (
+            "\n[[forward-zones]]\nname = \"corp.\"\nservers = [\"192.0.2.1\", \"x\"]\n",
+            4,
+            "forward-zones[0].servers[1]",
+            "bad server address",
+        ),
+        (
+            "stub-zones = [{ name = \"x.\", servers = [] }]\n",
+            1,
+            "stub-zones[0].servers",
+            "at least one",
+        ),
+        (
+            "forward-zones = [{ name = \"x.\", servers = [\"192.0.2.1\"], rd = true }]\n",
+            1,
+            "forward-zones[0].rd",
+            "unknown field",
+        ),
+        (
+            "local-zones = [{ name = \"x.\", type = \"deny\" }]\n",
+            1,
+            "local-zones[0].type",
+            "unknown variant",
+        ),
+        (
+            "min-ttl = 100\nmax-ttl = 10\n",
+            1,
+            "min-ttl",
+            "larger than max-ttl",
+        ),
+        ("listen = []\n", 1, "listen", "at least one"),
+    ];
+    for (text, line, key, words) in cases {
+        let error = parse_error(text);
+        let shown = error.to_string();
+        assert_eq!(error.line(), Some(*line), "{text:?}: {shown}");
+        assert_eq!(
+            error.key().map(ToString::to_string).as_deref(),
+            Some(*key),
+            "{text:?}: {shown}"
+        );
+        assert!(shown.contains(words), "{text:?}: {shown}");
+        assert!(
+            shown.starts_with(&format!("test.toml:{line}:")),
+            "{text:?}: {shown}"
+        );
+    }
+}
+
+#[test]
+fn syntax_errors_have_a_line_too() {
+    let error = parse_error("cache-size = 5\nlisten = [\"127.0.0.1:53\"\nmax-ttl = 5\n");
+    assert!(matches!(error.line(), Some(2..=3)), "{error}");
+}
+
+fn command_line(args: &[&str]) -> CommandLine {
+    let mut argv = vec!["ferret"];
+    argv.extend_from_slice(args);
+    CommandLine::try_parse_from(argv).expect("command line parses")
+}
+
+#[test]
+fn flags_given_override_the_file_and_defaults_do_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "ferret.toml",
+        r#"
+listen = ["127.0.0.1:5353"]
+cache-size = 7
+max-ttl = 600
+qname-minimisation = false
+allow-loopback-upstream = true
+[limits]
+max-referrals = 9
+upstream-timeout-ms = 100
+"#,
+    );
+    let path = path.to_str().expect("utf-8 path");
+
+    // No flags: everything from the file, although every setting also has a clap default.
+    let config = command_line(&["--config", path]).config().expect("config");
+    assert_eq!(config.cache_size, 7);
+    assert_eq!(config.listen, vec!["127.0.0.1:5353".parse().unwrap()]);
+    assert!(!config.qname_minimisation);
+    assert!(config.allow_loopback_upstream);
+    assert_eq!(config.limits.max_referrals, 9);
+
+    // Flags win, one by one; a flag given with its default value still wins.
+    let config = command_line(&[
+        "--config",
+        path,
+        "--cache-size",
+        "100000",
+        "--listen",
+        "127.0.0.2:53",
+        "--listen",
+        "127.0.0.3:53",
+        "--max-referrals",
+        "3",
+        "--local-data",
+        "x.lan. A 192.0.2.1",
+    ])
+    .config()
+    .expect("config");
+    assert_eq!(config.cache_size, 100_000);
+    assert_eq!(config.listen.len(), 2, "list flags replace the file's list");
+    assert_eq!(config.limits.max_referrals, 3);
+    assert_eq!(config.local_data.len(), 1);
+    // ...and what no flag named stays as the file says.
+    assert_eq!(config.max_ttl, 600);
+    assert_eq!(config.limits.upstream_timeout_ms, 100);
+    assert!(!config.qname_minimisation);
+
+    // Switches: `--no-X` turns X off over a file that turns it on; absent, the file's value holds.
+    let on = write(&dir, "on.toml", "qname-minimisation = true\n");
+    let on = on.to_str().expect("utf-8 path");
+    let config = command_line(&["--config", on, "--no-qname-minimisation"])
+        .config()
+        .expect("config");
+    assert!(!config.qname_minimisation);
+
+    // Flags are checked together with the file.
+    let error = command_line(&["--config", path, "--min-ttl", "601"])
+        .config()
+        .expect_err("min-ttl over max-ttl");
+    assert!(error.to_string().contains("min-ttl"), "{error}");
+}
+
+#[test]
+fn a_named_config_file_must_exist() {
+    let error = command_line(&["--config", "/nonexistent/ferret.toml"])
+        .config()
+        .expect_err("missing file");
+    assert!(matches!(error, ConfigError::Read { .. }), "{error}");
+}
+
+/// Runs the binary and waits for it, at most `limit` (then kills it: a binary that should have
+/// exited but serves instead must not hang the test).
+fn run_bounded(args: &[&str], limit: Duration) -> (ExitStatus, String, String) {
+    let mut child = Command::new(FERRET)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting ferret");
+    let started = Instant::now();
+    while child.try_wait().expect("waiting for ferret").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ferret {args:?} did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("ferret's output");
+    (
+        status,
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_says_ok_or_names_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = write(
+        &dir,
+        "good.toml",
+        "cache-size = 10\n[limits]\nmax-referrals = 3\n",
+    );
+    let good = good.to_str().expect("utf-8 path");
+    let (status, stdout, _) = run_bounded(&["check-config", good], Duration::from_secs(30));
+    assert!(status.success());
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/dist/ferret.toml");
+    let (status, _, stderr) = run_bounded(&["check-config", example], Duration::from_secs(30));
+    assert!(status.success(), "dist/ferret.toml: {stderr}");
+
+    let bad = write(
+        &dir,
+        "bad.toml",
+        "cache-size = 10\n\n[limits]\nmax-referals = 3\n",
+    );
+    let bad = bad.to_str().expect("utf-8 path");
+    let (status, stdout, stderr) = run_bounded(&["check-config", bad], Duration::from_secs(30));
+    assert!(!status.success());
+    assert!(!stdout.contains("ok"), "{stdout}");
+    assert!(stderr.contains("bad.toml:4:"), "{stderr}");
+    assert!(stderr.contains("limits.max-referals"), "{stderr}");
+}
+
+#[test]
+fn ferret_refuses_to_start_with_a_bad_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = write(
+        &dir,
+        "bad.toml",
+        &format!(
+            "listen = [\"{}:53\"]\nlocal-data = [\"x.lan. A nonsense\"]\n",
+            net(179, 200, 1)
+        ),
+    );
+    let bad = bad.to_str().expect("utf-8 path");
+    let (status, _, stderr) = run_bounded(&["--config", bad], Duration::from_secs(30));
+    assert!(!status.success());
+    assert!(stderr.contains("bad.toml:2:"), "{stderr}");
+    assert!(stderr.contains("local-data[0]"), "{stderr}");
+}
