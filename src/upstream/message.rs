@@ -8,9 +8,18 @@ use super::{EDNS_PAYLOAD, UpstreamError};
 /// An iterative query (RD=0) with a random ID, EDNS0 and the DO bit, so that RRSIGs reach the
 /// cache for clients that ask with DO=1.
 pub fn build_query(name: &Name, rtype: RecordType) -> Result<(u16, Vec<u8>), UpstreamError> {
+    build_query_with(name, rtype, false)
+}
+
+/// As [`build_query`], with RD set as given: RD=1 asks a forwarder to recurse for us.
+pub fn build_query_with(
+    name: &Name,
+    rtype: RecordType,
+    recursion_desired: bool,
+) -> Result<(u16, Vec<u8>), UpstreamError> {
     let id: u16 = rand::random();
     let mut message = Message::new(id, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = false;
+    message.metadata.recursion_desired = recursion_desired;
     let mut query = Query::query(name.clone(), rtype);
     query.set_query_class(DNSClass::IN);
     message.add_query(query);

@@ -19,7 +19,7 @@ use hickory_proto::rr::{Name, RecordType};
 use thiserror::Error;
 use tokio::time::Instant;
 
-pub use message::{build_query, response_matches};
+pub use message::{build_query, build_query_with, response_matches};
 pub use selection::ServerSelection;
 
 /// DNS servers listen on port 53; referrals carry addresses only.
@@ -69,52 +69,108 @@ impl AddressPolicy {
             IpAddr::V4(_) => true,
         }
     }
+
+    /// Whether `ip` may be used as a forwarder the operator configured. Loopback (and IPv6) are
+    /// allowed whatever the policy says: the loopback policy protects against delegations from
+    /// the Internet pointing at this host, not against the operator's own explicit choice
+    /// (forwarding to a local dnsmasq is normal). Addresses that are never a DNS server stay
+    /// refused.
+    pub fn permits_forwarder(&self, ip: IpAddr) -> bool {
+        let any_loopback = AddressPolicy {
+            allow_loopback: true,
+            allow_ipv6: true,
+        };
+        any_loopback.permits(ip)
+    }
+}
+
+/// Where to send a query: a bare IP address means port 53 (referrals carry addresses only);
+/// configured forward and stub servers may name another port.
+pub trait ServerAddress {
+    fn socket_addr(self) -> SocketAddr;
+}
+
+impl ServerAddress for IpAddr {
+    fn socket_addr(self) -> SocketAddr {
+        SocketAddr::new(self, DNS_PORT)
+    }
+}
+
+impl ServerAddress for SocketAddr {
+    fn socket_addr(self) -> SocketAddr {
+        self
+    }
 }
 
 /// Sends single questions to single servers.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     policy: AddressPolicy,
-    port: u16,
 }
 
 impl Upstream {
     pub fn new(policy: AddressPolicy) -> Self {
-        Upstream {
-            policy,
-            port: DNS_PORT,
-        }
+        Upstream { policy }
     }
 
     pub fn policy(&self) -> AddressPolicy {
         self.policy
     }
 
-    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past `deadline`).
-    /// Falls back to TCP when the UDP answer is truncated.
+    /// Asks `server` for `name`/`rtype` iteratively (RD=0), waiting at most `timeout` (and
+    /// never past `deadline`). Falls back to TCP when the UDP answer is truncated.
     pub async fn query(
         &self,
-        server: IpAddr,
+        server: impl ServerAddress,
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
         deadline: Instant,
     ) -> Result<Message, UpstreamError> {
-        if !self.policy.permits(server) {
-            return Err(UpstreamError::Forbidden(server));
+        let addr = server.socket_addr();
+        if !self.policy.permits(addr.ip()) {
+            return Err(UpstreamError::Forbidden(addr.ip()));
         }
-        let addr = SocketAddr::new(server, self.port);
-        let deadline = deadline.min(Instant::now() + timeout);
-        let (id, query) = build_query(name, rtype)?;
-        let response = udp::exchange(addr, &query, id, name, rtype, deadline).await?;
-        if !response.metadata.truncation {
-            return Ok(response);
-        }
-        // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
-        let tcp_deadline = Instant::now() + timeout;
-        let (id, query) = build_query(name, rtype)?;
-        tcp::exchange(addr, &query, id, name, rtype, tcp_deadline).await
+        exchange(addr, false, name, rtype, timeout, deadline).await
     }
+
+    /// Asks a configured forwarder, with RD as configured; see
+    /// [`AddressPolicy::permits_forwarder`] for why loopback is allowed here.
+    pub async fn forward(
+        &self,
+        server: SocketAddr,
+        recursion_desired: bool,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        if !self.policy.permits_forwarder(server.ip()) {
+            return Err(UpstreamError::Forbidden(server.ip()));
+        }
+        exchange(server, recursion_desired, name, rtype, timeout, deadline).await
+    }
+}
+
+/// One question to one server: UDP, then TCP if the answer is truncated.
+async fn exchange(
+    addr: SocketAddr,
+    recursion_desired: bool,
+    name: &Name,
+    rtype: RecordType,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<Message, UpstreamError> {
+    let deadline = deadline.min(Instant::now() + timeout);
+    let (id, query) = build_query_with(name, rtype, recursion_desired)?;
+    let response = udp::exchange(addr, &query, id, name, rtype, deadline).await?;
+    if !response.metadata.truncation {
+        return Ok(response);
+    }
+    // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
+    let tcp_deadline = Instant::now() + timeout;
+    let (id, query) = build_query_with(name, rtype, recursion_desired)?;
+    tcp::exchange(addr, &query, id, name, rtype, tcp_deadline).await
 }
 
 #[cfg(test)]
@@ -138,6 +194,20 @@ mod tests {
         }
         for ip in ["0.0.0.0", "::", "255.255.255.255", "224.0.0.1"] {
             assert!(!open.permits(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn configured_forwarders_may_be_on_loopback() {
+        let strict = AddressPolicy {
+            allow_loopback: false,
+            allow_ipv6: false,
+        };
+        for ip in ["127.0.0.1", "::1", "192.0.2.1", "2001:db8::1"] {
+            assert!(strict.permits_forwarder(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["0.0.0.0", "::", "255.255.255.255", "224.0.0.1"] {
+            assert!(!strict.permits_forwarder(ip.parse().unwrap()), "{ip}");
         }
     }
 
