@@ -1,19 +1,34 @@
-//! Delegation points: a zone and the servers that answer for it.
+//! Delegation points: a zone and the servers that answer for it, found in the configuration
+//! (forward and stub zones), in the cache, or in the root hints.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::cache::{Cache, Rank};
+use crate::config::{ForwardZone, StubZone};
 use crate::records::ns_name;
+
+/// How the servers of a delegation are asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerRole {
+    /// Authoritative servers, found by iteration or named by a stub zone: iterative queries
+    /// (RD=0), QNAME minimisation, and the upstream address policy.
+    #[default]
+    Authority,
+    /// A forwarder the operator named: the whole question, RD as configured, loopback allowed.
+    Forwarder { recursion_desired: bool },
+}
 
 /// Where to ask next: the closest enclosing zone known for a name, and its servers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DelegationPoint {
     pub zone: Name,
     pub ns_names: Vec<Name>,
-    /// Addresses known without the cache (the root hints before priming).
-    pub known_addresses: Vec<IpAddr>,
+    /// Addresses known without the cache: the root hints before priming, or the servers of a
+    /// configured zone (which may listen on other ports than 53).
+    pub known_addresses: Vec<SocketAddr>,
+    pub role: ServerRole,
 }
 
 impl DelegationPoint {
@@ -22,6 +37,7 @@ impl DelegationPoint {
             zone,
             ns_names: ns.iter().filter_map(ns_name).cloned().collect(),
             known_addresses: Vec::new(),
+            role: ServerRole::Authority,
         }
     }
 
@@ -36,6 +52,57 @@ impl DelegationPoint {
                 return None;
             }
             candidate = candidate.base_name();
+        }
+    }
+}
+
+/// The forward and stub zones of the configuration, as delegation points that need no cache.
+#[derive(Debug, Clone, Default)]
+pub struct ConfiguredDelegations {
+    zones: Vec<DelegationPoint>,
+}
+
+impl ConfiguredDelegations {
+    pub fn new(forward: &[ForwardZone], stub: &[StubZone]) -> Self {
+        let forwards = forward.iter().map(|zone| DelegationPoint {
+            zone: zone.name.clone(),
+            ns_names: Vec::new(),
+            known_addresses: zone.servers.clone(),
+            role: ServerRole::Forwarder {
+                recursion_desired: zone.recursion_desired,
+            },
+        });
+        let stubs = stub.iter().map(|zone| DelegationPoint {
+            zone: zone.name.clone(),
+            ns_names: Vec::new(),
+            known_addresses: zone.servers.clone(),
+            role: ServerRole::Authority,
+        });
+        ConfiguredDelegations {
+            zones: forwards.chain(stubs).collect(),
+        }
+    }
+
+    /// Where to start for `name`, given the closest delegation the cache holds. The deepest
+    /// configured zone containing `name` wins, as in Unbound: a forward zone over anything the
+    /// cache knows inside it (everything there goes to the forwarders), a stub zone unless the
+    /// cache holds a delegation below it (learnt by iterating from the stub's own servers).
+    pub fn choose(&self, name: &Name, cached: Option<DelegationPoint>) -> Option<DelegationPoint> {
+        let configured = self
+            .zones
+            .iter()
+            .filter(|dp| dp.zone.zone_of(name))
+            .max_by_key(|dp| dp.zone.num_labels());
+        match (configured, cached) {
+            (Some(stub), Some(cached))
+                if stub.role == ServerRole::Authority
+                    && cached.zone != stub.zone
+                    && stub.zone.zone_of(&cached.zone) =>
+            {
+                Some(cached)
+            }
+            (Some(configured), _) => Some(configured.clone()),
+            (None, cached) => cached,
         }
     }
 }

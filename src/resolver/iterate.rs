@@ -1,7 +1,7 @@
 //! One name through the hierarchy: find the closest delegation, ask its servers, follow referrals.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +10,13 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::time::Instant;
 
 use super::classify::{Classified, SoaProof, classify};
-use super::delegation::{DelegationPoint, address_of, cached_addresses};
+use super::delegation::{DelegationPoint, ServerRole, address_of, cached_addresses};
 use super::qmin::Minimiser;
 use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
 use crate::cache::Rank;
 use crate::records::rrsig_covers;
+use crate::upstream::DNS_PORT;
 
 /// What iterating for one name produced.
 pub(super) enum Step {
@@ -36,7 +37,10 @@ impl Resolver {
         depth: u32,
     ) -> Result<Step, ResolveError> {
         let mut delegation = self.closest_delegation(name, qtype, budget).await?;
-        let mut minimiser = Minimiser::new(self.settings.qname_minimisation);
+        // A forwarder resolves the whole question itself: a minimised one would only make it
+        // resolve names nobody asked for.
+        let minimise = self.settings.qname_minimisation && delegation.role == ServerRole::Authority;
+        let mut minimiser = Minimiser::new(minimise);
         let mut referrals = 0;
         loop {
             let question = minimiser.question(&delegation.zone, name, qtype);
@@ -45,6 +49,7 @@ impl Resolver {
                 .ask_zone(
                     &delegation.zone,
                     &servers,
+                    delegation.role,
                     &question.name,
                     question.rtype,
                     budget,
@@ -79,8 +84,9 @@ impl Resolver {
         }
     }
 
-    /// The closest delegation for `name` in the cache, or the (primed) root. DS records live on
-    /// the parent side of a zone cut (RFC 4035 §3.1.4.1), so they are asked of the parent.
+    /// The closest delegation for `name`: a configured forward or stub zone, the cache, or the
+    /// (primed) root. DS records live on the parent side of a zone cut (RFC 4035 §3.1.4.1), so
+    /// they are asked of the parent.
     async fn closest_delegation(
         self: &Arc<Self>,
         name: &Name,
@@ -92,7 +98,8 @@ impl Resolver {
         } else {
             name.clone()
         };
-        if let Some(delegation) = DelegationPoint::closest_cached(&self.cache, &start) {
+        let cached = DelegationPoint::closest_cached(&self.cache, &start);
+        if let Some(delegation) = self.configured.choose(&start, cached) {
             return Ok(delegation);
         }
         self.prime_root(budget).await
@@ -117,13 +124,16 @@ impl Resolver {
                 .iter()
                 .flat_map(|s| s.addresses.iter().copied())
                 .filter(|ip| self.upstream.policy().permits(*ip))
+                .map(|ip| SocketAddr::new(ip, DNS_PORT))
                 .collect(),
+            role: ServerRole::Authority,
         };
         let root = Name::root();
         match self
             .ask_zone(
                 &root,
                 &hinted.known_addresses,
+                ServerRole::Authority,
                 &root,
                 RecordType::NS,
                 budget,
@@ -182,18 +192,27 @@ impl Resolver {
         delegation: &DelegationPoint,
         budget: &Budget,
         depth: u32,
-    ) -> Result<Vec<IpAddr>, ResolveError> {
+    ) -> Result<Vec<SocketAddr>, ResolveError> {
         let ipv6 = self.settings.ipv6_upstream;
-        let permitted = |ips: Vec<IpAddr>| -> Vec<IpAddr> {
+        let policy = self.upstream.policy();
+        let permitted = |ips: Vec<IpAddr>| -> Vec<SocketAddr> {
             ips.into_iter()
-                .filter(|ip| self.upstream.policy().permits(*ip))
+                .filter(|ip| policy.permits(*ip))
+                .map(|ip| SocketAddr::new(ip, DNS_PORT))
                 .collect()
         };
-        let mut addresses = delegation.known_addresses.clone();
+        let mut addresses: Vec<SocketAddr> = delegation
+            .known_addresses
+            .iter()
+            .copied()
+            .filter(|addr| match delegation.role {
+                ServerRole::Forwarder { .. } => policy.permits_forwarder(addr.ip()),
+                ServerRole::Authority => policy.permits(addr.ip()),
+            })
+            .collect();
         for ns in &delegation.ns_names {
-            addresses.extend(cached_addresses(&self.cache, ns, ipv6));
+            addresses.extend(permitted(cached_addresses(&self.cache, ns, ipv6)));
         }
-        let addresses = permitted(addresses);
         if !addresses.is_empty() {
             return Ok(addresses);
         }
@@ -226,11 +245,13 @@ impl Resolver {
         Err(ResolveError::NoServers(delegation.zone.clone()))
     }
 
-    /// Asks the servers of `zone`, best first, until one gives a usable answer.
+    /// Asks the servers of `zone`, best first, until one gives a usable answer. A forwarder's
+    /// answer is scrubbed to `zone` like any other: it may speak for the forward zone only.
     async fn ask_zone(
         &self,
         zone: &Name,
-        servers: &[IpAddr],
+        servers: &[SocketAddr],
+        role: ServerRole,
         name: &Name,
         rtype: RecordType,
         budget: &Budget,
@@ -239,10 +260,19 @@ impl Resolver {
         for server in self.selection.order(servers) {
             budget.spend_query()?;
             let sent = Instant::now();
-            let response = self
-                .upstream
-                .query(server, name, rtype, timeout, budget.deadline())
-                .await;
+            let deadline = budget.deadline();
+            let response = match role {
+                ServerRole::Authority => {
+                    self.upstream
+                        .query(server, name, rtype, timeout, deadline)
+                        .await
+                }
+                ServerRole::Forwarder { recursion_desired } => {
+                    self.upstream
+                        .forward(server, recursion_desired, name, rtype, timeout, deadline)
+                        .await
+                }
+            };
             let response = match response {
                 Ok(response) => response,
                 Err(error) => {

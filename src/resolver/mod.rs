@@ -22,7 +22,7 @@ use tokio::time::{Instant, timeout_at};
 
 pub use budget::Budget;
 pub use classify::{Classified, SoaProof, classify};
-pub use delegation::DelegationPoint;
+pub use delegation::{ConfiguredDelegations, DelegationPoint, ServerRole};
 pub use inflight::InFlight;
 
 use crate::answer::Answer;
@@ -30,7 +30,7 @@ use crate::cache::{Cache, CacheLookup, TtlPolicy};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
-use crate::local_zones::LocalZones;
+use crate::local_zones::{LocalAnswer, LocalZones};
 use crate::upstream::{AddressPolicy, ServerSelection, Upstream};
 
 /// Why a question ended in SERVFAIL.
@@ -66,9 +66,12 @@ struct Settings {
 pub struct Resolver {
     cache: Arc<Cache>,
     upstream: Upstream,
-    selection: ServerSelection,
+    /// Shared with the resolvers that replace this one on reload: what was measured stays true.
+    selection: Arc<ServerSelection>,
     hints: RootHints,
     local_zones: LocalZones,
+    /// Forward and stub zones.
+    configured: ConfiguredDelegations,
     inflight: InFlight,
     settings: Settings,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
@@ -77,22 +80,36 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new(config: &Config, clock: Clock) -> Result<Arc<Self>, HintsError> {
-        let hints = RootHints::load(config.root_hints.as_deref())?;
         let ttl = TtlPolicy {
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
         };
+        let cache = Arc::new(Cache::new(config.cache_size, ttl, clock));
+        Self::with_cache(config, cache, Arc::default())
+    }
+
+    fn with_cache(
+        config: &Config,
+        cache: Arc<Cache>,
+        selection: Arc<ServerSelection>,
+    ) -> Result<Arc<Self>, HintsError> {
+        let hints = RootHints::load(config.root_hints.as_deref())?;
         let upstream = Upstream::new(AddressPolicy {
             allow_loopback: config.allow_loopback_upstream,
             allow_ipv6: config.ipv6_upstream,
         });
         Ok(Arc::new(Resolver {
-            cache: Arc::new(Cache::new(config.cache_size, ttl, clock)),
+            cache,
             upstream,
-            selection: ServerSelection::default(),
+            selection,
             hints,
-            local_zones: LocalZones::without(&config.local_zone_nodefault),
+            local_zones: LocalZones::new(
+                &config.local_zone_nodefault,
+                &config.local_zones,
+                &config.local_data,
+            ),
+            configured: ConfiguredDelegations::new(&config.forward_zones, &config.stub_zones),
             inflight: InFlight::default(),
             settings: Settings {
                 limits: config.limits.clone(),
@@ -172,8 +189,17 @@ impl Resolver {
         let mut seen = vec![qname.clone()];
         let mut name = qname;
         loop {
-            if let Some(answer) = self.local_zones.answer(&name, qtype) {
-                return Ok(prepend(chain, answer));
+            match self.local_zones.lookup(&name, qtype) {
+                Some(LocalAnswer::Final(answer)) => return Ok(prepend(chain, answer)),
+                Some(LocalAnswer::Alias {
+                    chain: links,
+                    target,
+                }) => {
+                    chain.extend(links);
+                    name = self.next_link(&mut seen, target)?;
+                    continue;
+                }
+                None => {}
             }
             match self.cache.lookup_answer(&name, qtype, max_links) {
                 CacheLookup::Hit(answer) if answer.rcode == ResponseCode::ServFail => {

@@ -1,10 +1,11 @@
 //! Choosing which server of a zone to ask first, from what earlier queries measured.
 //!
 //! A small infrastructure cache in the manner of Unbound's infra cache and BIND's SRTT: per server
-//! address a smoothed round-trip time, pushed up hard by failures, so a dead server sinks to the
-//! end of the list while untried servers still get their turn.
+//! address and port (configured servers may share an address) a smoothed round-trip time, pushed
+//! up hard by failures, so a dead server sinks to the end of the list while untried servers still
+//! get their turn.
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,7 +24,7 @@ const FAILURE_RTT_MS: u32 = 2_000;
 
 #[derive(Debug)]
 pub struct ServerSelection {
-    rtts: Mutex<LruCache<IpAddr, u32>>,
+    rtts: Mutex<LruCache<SocketAddr, u32>>,
 }
 
 impl Default for ServerSelection {
@@ -38,9 +39,9 @@ impl Default for ServerSelection {
 
 impl ServerSelection {
     /// `servers`, best first: lowest smoothed RTT, ties broken at random.
-    pub fn order(&self, servers: &[IpAddr]) -> Vec<IpAddr> {
+    pub fn order(&self, servers: &[SocketAddr]) -> Vec<SocketAddr> {
         let rtts = self.rtts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut ranked: Vec<(u32, IpAddr)> = servers
+        let mut ranked: Vec<(u32, SocketAddr)> = servers
             .iter()
             .map(|ip| {
                 let jitter = rand::random::<u32>() % 8;
@@ -56,7 +57,7 @@ impl ServerSelection {
 
     /// Folds a measured round trip into the server's smoothed RTT (weight 1/4 for the new sample,
     /// so one slow answer does not undo a good record).
-    pub fn record_success(&self, server: IpAddr, rtt: Duration) {
+    pub fn record_success(&self, server: SocketAddr, rtt: Duration) {
         let sample = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX);
         let mut rtts = self.rtts.lock().unwrap_or_else(|p| p.into_inner());
         let smoothed = match rtts.get(&server) {
@@ -67,7 +68,7 @@ impl ServerSelection {
     }
 
     /// Marks a server that timed out or answered with an error.
-    pub fn record_failure(&self, server: IpAddr) {
+    pub fn record_failure(&self, server: SocketAddr) {
         let mut rtts = self.rtts.lock().unwrap_or_else(|p| p.into_inner());
         let penalised = rtts.get(&server).map_or(FAILURE_RTT_MS, |old| {
             old.saturating_mul(2).max(FAILURE_RTT_MS)
@@ -80,8 +81,8 @@ impl ServerSelection {
 mod tests {
     use super::*;
 
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+    fn ip(s: &str) -> SocketAddr {
+        SocketAddr::new(s.parse().unwrap(), 53)
     }
 
     #[test]

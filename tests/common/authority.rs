@@ -564,6 +564,8 @@ pub struct LoggedQuery {
     pub rtype: RecordType,
     /// Received over TCP rather than UDP.
     pub tcp: bool,
+    /// The query's RD bit: a resolver iterating sends 0, one forwarding sends 1.
+    pub recursion_desired: bool,
 }
 
 /// State shared between a server's handle and its tasks.
@@ -823,6 +825,7 @@ impl Shared {
                 name: question.name().clone(),
                 rtype: question.query_type(),
                 tcp,
+                recursion_desired: query.metadata.recursion_desired,
             });
         }
         let delay = match behaviour {
