@@ -1,11 +1,12 @@
 //! The `ferret` binary: read the command line and config file, set up logging, serve until told
-//! to stop.
+//! to stop, and reload the config file on SIGHUP.
 
 use anyhow::Context;
 use ferret::Config;
 use ferret::config::{CommandLine, Subcommand};
 use ferret::hints::RootHints;
 use ferret::server::RunningServer;
+use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
@@ -28,29 +29,53 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run(config))
+    runtime.block_on(run(command_line, config))
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
-    let server = RunningServer::start(&config)
+async fn run(command_line: CommandLine, config: Config) -> anyhow::Result<()> {
+    // Watched before serving starts: an early SIGHUP must reload, not kill (its default action).
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let mut server = RunningServer::start(&config)
         .await
         .context("ferret cannot start")?;
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "ferret is serving");
-    wait_for_stop_signal().await?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config_file = ?command_line.config_file(),
+        "ferret is serving"
+    );
+    loop {
+        // SIGINT (Ctrl-C) or SIGTERM (systemd, docker stop) stop; SIGHUP reloads.
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                result.context("cannot watch SIGINT")?;
+                break;
+            }
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => reload(&command_line, &mut server),
+        }
+    }
     tracing::info!("stopping");
     server.shutdown();
     Ok(())
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM (systemd, docker stop).
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
-        _ = terminate.recv() => {}
+/// Reads the config file again (with the same command-line flags on top) and applies it. A file
+/// that does not check out changes nothing: ferret keeps serving with what it has.
+fn reload(command_line: &CommandLine, server: &mut RunningServer) {
+    let config = match command_line.config() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "SIGHUP: configuration not reloaded; keeping the running one");
+            return;
+        }
+    };
+    match server.reload(&config) {
+        Ok(()) => tracing::info!("SIGHUP: configuration reloaded"),
+        Err(error) => {
+            tracing::error!(%error, "SIGHUP: configuration not applied; keeping the running one");
+        }
     }
-    Ok(())
 }
 
 /// Reports a configuration error as it is (it names file, line and key) and exits with status 1.

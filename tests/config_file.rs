@@ -1,5 +1,5 @@
 //! The config file: parsing, errors that name key and line, command-line flags over the file, and
-//! the real binary (`check-config`, refusing to start on a bad file).
+//! the real binary (`check-config`, refusing to start on a bad file, SIGHUP reload).
 //!
 //! Address blocks 178–179 (127.178.x.y – 127.179.x.y) belong to this file.
 
@@ -7,13 +7,14 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::client::{QueryOpts, answer_strings, try_query_udp};
 use common::hierarchy::net;
 use ferret::Config;
 use ferret::config::{CommandLine, ConfigError, LocalZoneType};
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
 use tempfile::TempDir;
 
 const FERRET: &str = env!("CARGO_BIN_EXE_ferret");
@@ -359,4 +360,147 @@ fn ferret_refuses_to_start_with_a_bad_file() {
     assert!(!status.success());
     assert!(stderr.contains("bad.toml:2:"), "{stderr}");
     assert!(stderr.contains("local-data[0]"), "{stderr}");
+}
+
+/// A ferret process, killed when the test ends however it ends.
+struct FerretProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl FerretProcess {
+    fn start(config: &Path, log: PathBuf) -> Self {
+        // Logs go to stdout, errors before logging starts to stderr: keep both.
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let stderr = log_file.try_clone().expect("log file");
+        let child = Command::new(FERRET)
+            .arg("--config")
+            .arg(config)
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdout(log_file)
+            .stderr(stderr)
+            .spawn()
+            .expect("starting ferret");
+        FerretProcess { child, log }
+    }
+
+    fn signal(&self, name: &str) {
+        // The shell's own `kill`: no package needed beyond /bin/sh.
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -{name} {}", self.child.id()))
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for FerretProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The answer for `name` from `server`, asked until `expected` comes back or `limit` passes.
+async fn answer_within(server: SocketAddr, name: &str, expected: &[&str], limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let response = try_query_udp(
+            server,
+            name,
+            RecordType::A,
+            QueryOpts::default(),
+            Duration::from_millis(300),
+        )
+        .await;
+        if response.is_some_and(|r| answer_strings(&r) == expected) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn daemon_config(root_hints: &Path, listen: &[SocketAddr], address: &str) -> String {
+    let listen: Vec<String> = listen.iter().map(|a| format!("\"{a}\"")).collect();
+    format!(
+        "listen = [{}]\nroot-hints = \"{}\"\nlocal-data = [\"probe.lan. 60 IN A {address}\"]\n\
+         log-level = \"info\"\n",
+        listen.join(", "),
+        root_hints.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_file_and_a_bad_file_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Nothing here needs the DNS, but ferret must never start from the real root: these hints
+    // name an address in this test's own block where nothing listens.
+    let hints = write(
+        &dir,
+        "root.hints",
+        &format!(
+            ".  3600000 NS a.root.test.\na.root.test. 3600000 A {}\n",
+            net(178, 0, 1)
+        ),
+    );
+    let first: SocketAddr = format!("{}:53", net(178, 200, 1)).parse().unwrap();
+    let second: SocketAddr = format!("{}:53", net(178, 200, 2)).parse().unwrap();
+    let config = write(
+        &dir,
+        "ferret.toml",
+        &daemon_config(&hints, &[first], "192.0.2.1"),
+    );
+    let ferret = FerretProcess::start(&config, dir.path().join("ferret.log"));
+    let patience = Duration::from_secs(20);
+    assert!(
+        answer_within(first, "probe.lan.", &["probe.lan. A 192.0.2.1"], patience).await,
+        "ferret did not come up: {}",
+        ferret.log()
+    );
+
+    // A new record and a second address.
+    write(
+        &dir,
+        "ferret.toml",
+        &daemon_config(&hints, &[first, second], "192.0.2.2"),
+    );
+    ferret.signal("HUP");
+    for server in [first, second] {
+        assert!(
+            answer_within(server, "probe.lan.", &["probe.lan. A 192.0.2.2"], patience).await,
+            "{server} does not serve the reloaded data: {}",
+            ferret.log()
+        );
+    }
+
+    // A broken file: logged, and the running configuration stays.
+    write(
+        &dir,
+        "ferret.toml",
+        "listen = [\"127.0.0.1:53\"]\ncache-size = \"big\"\n",
+    );
+    ferret.signal("HUP");
+    let deadline = Instant::now() + patience;
+    while !ferret.log().contains("not reloaded") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = ferret.log();
+    assert!(log.contains("not reloaded"), "{log}");
+    assert!(
+        log.contains("ferret.toml:2:"),
+        "the error names no line: {log}"
+    );
+    for server in [first, second] {
+        assert!(
+            answer_within(server, "probe.lan.", &["probe.lan. A 192.0.2.2"], patience).await,
+            "{server} stopped serving after a bad reload: {log}"
+        );
+    }
 }

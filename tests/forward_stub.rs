@@ -1,15 +1,17 @@
 //! Configured delegations and local data, end to end with real packets: forward zones (RD=1 to a
 //! fake recursive server on its own port, answers scrubbed to the zone), stub zones (iteration from
-//! given servers), local zones of each type and local data.
+//! given servers), local zones of each type and local data, and reloading all of it without
+//! losing the cache.
 //!
 //! Address blocks 170–177 (127.170.x.y – 127.177.x.y) belong to this file.
 
 mod common;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use common::authority::{AuthorityServer, Behaviour, Zone, fqdn};
-use common::client::{answer_strings, query_udp};
+use common::client::{QueryOpts, answer_strings, query_udp, try_query_udp};
 use common::ferret::{addr, start, test_config};
 use common::hierarchy::net;
 use common::world;
@@ -384,4 +386,106 @@ async fn local_zones_answer_by_their_type() {
             "{local_name} went upstream"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeps_the_cache() {
+    let hierarchy = world::start(175).await;
+    let config = test_config(175, &hierarchy.root_hints_path());
+    let mut ferret = start(&config).await;
+    let first = query_udp(addr(&ferret), "www.example.test.", RecordType::A).await;
+    assert_eq!(
+        answer_strings(&first),
+        vec!["www.example.test. A 192.0.2.1"]
+    );
+    hierarchy.clear_queries();
+
+    let mut changed = config.clone();
+    changed.limits.max_referrals = 20;
+    changed.limits.upstream_timeout_ms = 400;
+    changed.local_data = records(&["new.lan. A 192.0.2.55"]);
+    ferret.reload(&changed).expect("reload");
+
+    let again = query_udp(addr(&ferret), "www.example.test.", RecordType::A).await;
+    assert_eq!(answer_strings(&again), answer_strings(&first));
+    assert_eq!(hierarchy.total_queries(), 0, "the cache was dropped");
+    let new = query_udp(addr(&ferret), "new.lan.", RecordType::A).await;
+    assert_eq!(answer_strings(&new), vec!["new.lan. A 192.0.2.55"]);
+    // The reloaded resolver still resolves what it has not cached.
+    let mail = query_udp(addr(&ferret), "mail.example.test.", RecordType::A).await;
+    assert_eq!(
+        answer_strings(&mail),
+        vec!["mail.example.test. A 192.0.2.25"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_applies_forward_zones_and_forgets_what_they_replace() {
+    let hierarchy = world::start(176).await;
+    let forwarder = server_on_any_port(&net(176, 50, 1), vec![corp_zone()]).await;
+    let config = test_config(176, &hierarchy.root_hints_path());
+    let mut ferret = start(&config).await;
+    // Before: the public tree has no corp.example (NXDOMAIN, cached).
+    let before = query_udp(addr(&ferret), "www.corp.example.", RecordType::A).await;
+    assert_eq!(before.metadata.response_code, ResponseCode::NXDomain);
+    let kept = query_udp(addr(&ferret), "www.example.test.", RecordType::A).await;
+    hierarchy.clear_queries();
+
+    let mut with_forward = config.clone();
+    with_forward.forward_zones = vec![forward("corp.example.", at_port(&forwarder))];
+    ferret.reload(&with_forward).expect("reload");
+
+    let after = query_udp(addr(&ferret), "www.corp.example.", RecordType::A).await;
+    assert_eq!(
+        answer_strings(&after),
+        vec!["www.corp.example. A 192.0.2.11"]
+    );
+    assert_eq!(forwarder.query_count(), 1);
+    // Only the forward zone's entries were dropped.
+    let still = query_udp(addr(&ferret), "www.example.test.", RecordType::A).await;
+    assert_eq!(answer_strings(&still), answer_strings(&kept));
+    assert_eq!(hierarchy.total_queries(), 0);
+
+    // And back: without the forward zone, the public tree answers again.
+    ferret.reload(&config).expect("reload");
+    let undone = query_udp(addr(&ferret), "www.corp.example.", RecordType::A).await;
+    assert_eq!(undone.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(forwarder.query_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_binds_new_listeners_and_closes_removed_ones() {
+    let hierarchy = world::start(177).await;
+    let mut config = test_config(177, &hierarchy.root_hints_path());
+    config.local_data = records(&["probe.lan. A 192.0.2.1"]);
+    let mut ferret = start(&config).await;
+    let old = addr(&ferret);
+
+    let mut moved = config.clone();
+    moved.listen = vec![format!("{}:0", net(177, 201, 1)).parse().expect("listen")];
+    ferret.reload(&moved).expect("reload");
+    assert_eq!(ferret.udp_addrs().len(), 1);
+    let new = addr(&ferret);
+    assert_ne!(new, old);
+    let answer = query_udp(new, "probe.lan.", RecordType::A).await;
+    assert_eq!(answer_strings(&answer), vec!["probe.lan. A 192.0.2.1"]);
+    let silent = try_query_udp(
+        old,
+        "probe.lan.",
+        RecordType::A,
+        QueryOpts::default(),
+        Duration::from_millis(500),
+    )
+    .await;
+    assert!(silent.is_none(), "the removed listener still answers");
+
+    // An address that cannot be bound (the one in use, under another entry) fails the reload,
+    // and nothing changes.
+    let mut unbindable = moved.clone();
+    unbindable.listen.push(new);
+    unbindable.local_data = records(&["probe.lan. A 192.0.2.2"]);
+    assert!(ferret.reload(&unbindable).is_err());
+    assert_eq!(ferret.udp_addrs(), &[new]);
+    let still = query_udp(new, "probe.lan.", RecordType::A).await;
+    assert_eq!(answer_strings(&still), vec!["probe.lan. A 192.0.2.1"]);
 }

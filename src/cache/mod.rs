@@ -200,6 +200,25 @@ impl Cache {
         self.len() == 0
     }
 
+    /// Drops every entry at or below `zone` and returns how many there were: after a reload
+    /// sends the zone to other servers, what the old ones said must not answer for it.
+    pub fn remove_zone(&self, zone: &Name) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let inside: Vec<CacheKey> = shard
+                .iter()
+                .filter(|(key, _)| zone.zone_of(&key.name))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in inside {
+                shard.pop(&key);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
     /// Drops every entry.
     pub fn clear(&self) {
         for shard in self.shards.iter() {

@@ -57,7 +57,7 @@ impl DelegationPoint {
 }
 
 /// The forward and stub zones of the configuration, as delegation points that need no cache.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfiguredDelegations {
     zones: Vec<DelegationPoint>,
 }
@@ -81,6 +81,20 @@ impl ConfiguredDelegations {
         ConfiguredDelegations {
             zones: forwards.chain(stubs).collect(),
         }
+    }
+
+    /// Zones configured differently here and in `other` (added, removed, or other servers).
+    pub fn changed_since(&self, other: &ConfiguredDelegations) -> Vec<Name> {
+        let mut changed: Vec<Name> = self
+            .zones
+            .iter()
+            .filter(|dp| !other.zones.contains(dp))
+            .chain(other.zones.iter().filter(|dp| !self.zones.contains(dp)))
+            .map(|dp| dp.zone.clone())
+            .collect();
+        changed.sort();
+        changed.dedup();
+        changed
     }
 
     /// Where to start for `name`, given the closest delegation the cache holds. The deepest

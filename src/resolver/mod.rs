@@ -89,6 +89,21 @@ impl Resolver {
         Self::with_cache(config, cache, Arc::default())
     }
 
+    /// A resolver for a reloaded `config` that keeps this one's cache and server measurements.
+    /// The cache's size and TTL bounds stay as they were: they take effect on restart.
+    pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, HintsError> {
+        Self::with_cache(config, Arc::clone(&self.cache), Arc::clone(&self.selection))
+    }
+
+    /// Forgets what the cache holds for forward and stub zones configured differently in
+    /// `previous`: those answers came from servers that no longer speak for the zone.
+    pub fn forget_changed_zones(&self, previous: &Resolver) {
+        for zone in self.configured.changed_since(&previous.configured) {
+            let removed = self.cache.remove_zone(&zone);
+            tracing::info!(%zone, removed, "zone configured differently; its cache entries dropped");
+        }
+    }
+
     fn with_cache(
         config: &Config,
         cache: Arc<Cache>,

@@ -7,7 +7,7 @@ mod udp;
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use thiserror::Error;
@@ -31,14 +31,116 @@ pub enum ServerError {
     Hints(#[from] HintsError),
 }
 
+/// What the listeners answer with. Replaced whole on reload, so that each query sees one
+/// configuration, old or new, never a mix.
+pub(crate) struct Serving {
+    pub resolver: Arc<Resolver>,
+    pub tcp: tcp::TcpSettings,
+}
+
+/// The current [`Serving`], read by every listener for every query (an uncontended read lock and
+/// an `Arc` clone: far below the cost of parsing the query).
+#[derive(Clone)]
+pub(crate) struct CurrentServing(Arc<RwLock<Arc<Serving>>>);
+
+impl CurrentServing {
+    fn new(serving: Serving) -> Self {
+        CurrentServing(Arc::new(RwLock::new(Arc::new(serving))))
+    }
+
+    pub fn get(&self) -> Arc<Serving> {
+        Arc::clone(&self.0.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn replace(&self, serving: Serving) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(serving);
+    }
+}
+
+/// The UDP and TCP listeners of one configured address.
+struct Listener {
+    /// As configured (port 0 stays 0, so that a reload recognises the same entry).
+    configured: SocketAddr,
+    bound: SocketAddr,
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl Listener {
+    /// Binds `configured` over UDP and TCP. Nothing is served until [`Listener::spawn`].
+    fn bind(configured: SocketAddr) -> Result<(SocketAddr, UdpSocket, TcpListener), ServerError> {
+        let udp = bind_udp(configured)?;
+        // With port 0 the kernel picks a port; TCP then listens on the same one.
+        let bound = udp
+            .local_addr()
+            .map_err(|source| bind_error(configured, "udp", source))?;
+        let tcp = bind_tcp(bound)?;
+        Ok((bound, udp, tcp))
+    }
+
+    fn spawn(
+        configured: SocketAddr,
+        (bound, udp, tcp): (SocketAddr, UdpSocket, TcpListener),
+        serving: &CurrentServing,
+    ) -> Self {
+        let tasks = [
+            tokio::spawn(udp::serve(Arc::new(udp), serving.clone())),
+            tokio::spawn(tcp::serve(tcp, serving.clone())),
+        ];
+        tracing::info!(addr = %bound, "listening on UDP and TCP");
+        Listener {
+            configured,
+            bound,
+            tasks,
+        }
+    }
+
+    fn stop(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
 /// A started ferret: its listeners run as tasks on the current tokio runtime until it is shut
 /// down or dropped.
 pub struct RunningServer {
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
-    resolver: Arc<Resolver>,
+    serving: CurrentServing,
     clock: Clock,
-    listeners: Vec<JoinHandle<()>>,
+    listeners: Vec<Listener>,
+    /// The settings a reload cannot change, as started with.
+    fixed: FixedSettings,
+}
+
+/// Settings that only a restart applies: the cache is kept across a reload, and with it its size
+/// and TTL bounds; logging is set up once per process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FixedSettings {
+    cache_size: usize,
+    min_ttl: u32,
+    max_ttl: u32,
+    max_negative_ttl: u32,
+    log_level: String,
+}
+
+impl FixedSettings {
+    fn of(config: &Config) -> Self {
+        FixedSettings {
+            cache_size: config.cache_size,
+            min_ttl: config.min_ttl,
+            max_ttl: config.max_ttl,
+            max_negative_ttl: config.max_negative_ttl,
+            log_level: config.log_level.clone(),
+        }
+    }
+}
+
+fn tcp_settings(config: &Config) -> tcp::TcpSettings {
+    tcp::TcpSettings {
+        max_connections: config.limits.max_tcp_connections,
+        idle_timeout: config.tcp_idle_timeout(),
+    }
 }
 
 impl RunningServer {
@@ -50,37 +152,73 @@ impl RunningServer {
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
         let resolver = Resolver::new(config, clock.clone())?;
-        let tcp_settings = tcp::TcpSettings {
-            max_connections: config.limits.max_tcp_connections,
-            idle_timeout: config.tcp_idle_timeout(),
-        };
         let mut server = RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
-            resolver,
+            serving: CurrentServing::new(Serving {
+                resolver,
+                tcp: tcp_settings(config),
+            }),
             clock,
             listeners: Vec::new(),
+            fixed: FixedSettings::of(config),
         };
         for addr in &config.listen {
-            let udp = bind_udp(*addr)?;
-            // With port 0 the kernel picks a port; TCP then listens on the same one.
-            let addr = udp
-                .local_addr()
-                .map_err(|source| bind_error(*addr, "udp", source))?;
-            let tcp = bind_tcp(addr)?;
-            server.udp_addrs.push(addr);
-            server.tcp_addrs.push(addr);
-            let resolver = Arc::clone(&server.resolver);
-            server
-                .listeners
-                .push(tokio::spawn(udp::serve(Arc::new(udp), resolver)));
-            let resolver = Arc::clone(&server.resolver);
-            server
-                .listeners
-                .push(tokio::spawn(tcp::serve(tcp, resolver, tcp_settings)));
-            tracing::info!(%addr, "listening on UDP and TCP");
+            let sockets = Listener::bind(*addr)?;
+            let listener = Listener::spawn(*addr, sockets, &server.serving);
+            server.listeners.push(listener);
         }
+        server.note_addresses();
         Ok(server)
+    }
+
+    /// Applies a new configuration without dropping the cache: listeners for new addresses are
+    /// bound and those for removed ones closed; forward, stub and local zones, local data, limits
+    /// and upstream policy take effect for the next query. Only what the cache holds for forward
+    /// and stub zones that changed is dropped. Queries being resolved finish under
+    /// the old settings. If anything fails (an address that cannot be bound, unreadable root
+    /// hints) nothing changes. Must be called within the runtime the server runs on.
+    pub fn reload(&mut self, config: &Config) -> Result<(), ServerError> {
+        let resolver = self.resolver().reconfigured(config)?;
+        let mut bound = Vec::new();
+        for addr in &config.listen {
+            if !self.listeners.iter().any(|l| l.configured == *addr) {
+                // On error the sockets bound so far are dropped, and closed, right here.
+                bound.push((*addr, Listener::bind(*addr)?));
+            }
+        }
+        let previous = self.resolver();
+        resolver.forget_changed_zones(&previous);
+        self.serving.replace(Serving {
+            resolver,
+            tcp: tcp_settings(config),
+        });
+        self.listeners.retain(|listener| {
+            let keep = config.listen.contains(&listener.configured);
+            if !keep {
+                listener.stop();
+                tracing::info!(addr = %listener.bound, "stopped listening");
+            }
+            keep
+        });
+        for (addr, sockets) in bound {
+            let listener = Listener::spawn(addr, sockets, &self.serving);
+            self.listeners.push(listener);
+        }
+        self.note_addresses();
+        let fixed = FixedSettings::of(config);
+        if fixed != self.fixed {
+            tracing::warn!(
+                "cache-size, min-ttl, max-ttl, max-negative-ttl and log-level changes take \
+                 effect on restart only"
+            );
+        }
+        Ok(())
+    }
+
+    fn note_addresses(&mut self) {
+        self.udp_addrs = self.listeners.iter().map(|l| l.bound).collect();
+        self.tcp_addrs = self.udp_addrs.clone();
     }
 
     pub fn udp_addrs(&self) -> &[SocketAddr] {
@@ -95,8 +233,9 @@ impl RunningServer {
         &self.clock
     }
 
-    pub fn resolver(&self) -> &Arc<Resolver> {
-        &self.resolver
+    /// The resolver answering queries now (a reload replaces it; its cache stays).
+    pub fn resolver(&self) -> Arc<Resolver> {
+        Arc::clone(&self.serving.get().resolver)
     }
 
     /// Stops accepting queries. Resolutions already under way finish on their own, bounded by
@@ -107,7 +246,7 @@ impl RunningServer {
 
     fn stop_listeners(&mut self) {
         for listener in self.listeners.drain(..) {
-            listener.abort();
+            listener.stop();
         }
     }
 }

@@ -10,8 +10,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::timeout;
 
+use super::CurrentServing;
 use super::pipeline::{self, Transport};
-use crate::resolver::Resolver;
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
 const QUERIES_PER_CONNECTION: usize = 32;
@@ -22,8 +22,9 @@ pub struct TcpSettings {
     pub idle_timeout: Duration,
 }
 
-pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, settings: TcpSettings) {
-    let connections = Arc::new(Semaphore::new(settings.max_connections));
+pub(crate) async fn serve(listener: TcpListener, serving: CurrentServing) {
+    let mut max_connections = serving.get().tcp.max_connections;
+    let mut connections = Arc::new(Semaphore::new(max_connections));
     loop {
         let (stream, client) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -34,16 +35,22 @@ pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, settings: Tcp
                 continue;
             }
         };
+        let settings = serving.get().tcp;
+        if settings.max_connections != max_connections {
+            // A reload changed the cap. Connections open now keep their permits from the old
+            // semaphore, so for a while there may be up to both caps' worth of connections.
+            max_connections = settings.max_connections;
+            connections = Arc::new(Semaphore::new(max_connections));
+        }
         // Over the cap the connection is closed at once: an old client may be slow, but a
         // flood of idle connections must not starve everyone else.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             tracing::debug!(%client, "TCP connection limit reached; closing");
             continue;
         };
-        let resolver = Arc::clone(&resolver);
         tokio::spawn(serve_connection(
             stream,
-            resolver,
+            serving.clone(),
             settings.idle_timeout,
             permit,
         ));
@@ -52,7 +59,7 @@ pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, settings: Tcp
 
 async fn serve_connection(
     stream: TcpStream,
-    resolver: Arc<Resolver>,
+    serving: CurrentServing,
     idle_timeout: Duration,
     _connection: OwnedSemaphorePermit,
 ) {
@@ -73,7 +80,9 @@ async fn serve_connection(
             break;
         };
         let responses = responses.clone();
-        let resolver = Arc::clone(&resolver);
+        // Each query takes the configuration current when it arrives, also on a long-lived
+        // connection that was opened before a reload.
+        let resolver = Arc::clone(&serving.get().resolver);
         tokio::spawn(async move {
             if let Some(reply) = pipeline::handle(&message, &resolver, Transport::Tcp).await
                 && let Some(frame) = frame(reply)

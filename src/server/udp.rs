@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
+use super::CurrentServing;
 use super::pipeline::{self, Parsed, Transport};
-use crate::resolver::Resolver;
 
 /// Large enough for any UDP datagram, so an oversized query is parsed (and refused) rather than
 /// silently cut.
 const MAX_DATAGRAM: usize = 65_535;
 
-pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
+pub(crate) async fn serve(socket: Arc<UdpSocket>, serving: CurrentServing) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     loop {
         let (length, client) = match socket.recv_from(&mut buffer).await {
@@ -32,6 +32,7 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
             }
             Parsed::Query(query) => query,
         };
+        let resolver = Arc::clone(&serving.get().resolver);
         if let Some(answer) = resolver.answer_without_upstream(query.name(), query.rtype()) {
             send(
                 &socket,
@@ -42,7 +43,6 @@ pub async fn serve(socket: Arc<UdpSocket>, resolver: Arc<Resolver>) {
             continue;
         }
         let socket = Arc::clone(&socket);
-        let resolver = Arc::clone(&resolver);
         tokio::spawn(async move {
             let answer = resolver.resolve(query.name(), query.rtype()).await;
             send(
