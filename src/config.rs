@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser};
 use hickory_proto::rr::{Name, Record};
+use ipnet::IpNet;
 use serde::Deserialize;
 
 pub use command_line::{CommandLine, DEFAULT_CONFIG_PATH, Subcommand};
@@ -89,6 +90,28 @@ pub struct Config {
     #[arg(skip)]
     pub stub_zones: Vec<StubZone>,
 
+    /// Clients allowed to query, as an address or CIDR prefix (repeatable), e.g. `10.0.0.0/8`.
+    /// Given at least once, it replaces the default of loopback only (127.0.0.0/8 and ::1): an
+    /// open resolver is a tool for reflection attacks, so opening up is a deliberate act.
+    #[arg(long = "allow", value_name = "CIDR", value_parser = parse_prefix)]
+    #[serde(deserialize_with = "zones::prefixes")]
+    pub allow: Vec<IpNet>,
+
+    /// Send nothing back to UDP clients outside `--allow` instead of REFUSED (Unbound's `deny`
+    /// rather than `refuse`): silence gives a spoofed source nothing to reflect.
+    #[arg(long)]
+    pub refuse_silently: bool,
+
+    /// Response rate limit: most UDP responses per second to one client network (an IPv4 /24
+    /// or IPv6 /56, as BIND's RRL counts them); 0 turns it off. TCP is never limited.
+    #[arg(long, value_name = "QPS", default_value_t = 0)]
+    pub ratelimit: u32,
+
+    /// Of the responses over the rate limit, every Nth is sent as an empty TC=1 answer so that
+    /// a real client retries over TCP; the rest are dropped. 0 drops them all, 1 slips them all.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub ratelimit_slip: u32,
+
     /// Log filter: error, warn, info, debug, trace, or a tracing directive. RUST_LOG overrides it.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
@@ -105,6 +128,11 @@ pub struct Config {
     /// Largest TTL for a negative answer (NXDOMAIN, NODATA), in seconds (RFC 2308 §5).
     #[arg(long, value_name = "SECONDS", default_value_t = 3_600)]
     pub max_negative_ttl: u32,
+
+    /// Worker threads, each with its own UDP socket per listen address (SO_REUSEPORT).
+    /// Default: one per CPU core.
+    #[arg(long, value_name = "N", default_value_t = default_threads())]
+    pub threads: usize,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -151,6 +179,11 @@ pub struct Limits {
     /// Seconds an idle TCP client connection is kept open.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub tcp_idle_timeout: u64,
+
+    /// Once a TCP client has sent the first byte of a message, the time it has to send the rest,
+    /// in milliseconds; a client trickling a message in (slowloris) is disconnected after it.
+    #[arg(long, value_name = "MS", default_value_t = 3_000)]
+    pub tcp_read_timeout_ms: u64,
 }
 
 impl Config {
@@ -164,6 +197,10 @@ impl Config {
 
     pub fn tcp_idle_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.tcp_idle_timeout)
+    }
+
+    pub fn tcp_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.tcp_read_timeout_ms)
     }
 }
 
@@ -186,6 +223,21 @@ impl Default for Limits {
     fn default() -> Self {
         Config::default().limits
     }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A client network: `10.0.0.0/8`, or a bare address meaning just that host.
+fn parse_prefix(text: &str) -> Result<IpNet, String> {
+    if let Ok(net) = text.parse::<IpNet>() {
+        // `10.1.2.3/8` names the network 10.0.0.0/8; store it that way.
+        return Ok(net.trunc());
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("{text:?} is neither an address nor a CIDR prefix"))
 }
 
 /// With no `--listen`, serve the local host only, on both address families.
@@ -215,6 +267,25 @@ mod tests {
         assert!(config.qname_minimisation);
         assert!(config.ipv6_upstream);
         assert_eq!(config.max_ttl, 86_400);
+        assert!(config.allow.is_empty(), "loopback only unless --allow");
+        assert_eq!(config.ratelimit, 0, "rate limiting is off by default");
+    }
+
+    #[test]
+    fn allow_takes_prefixes_and_bare_addresses() {
+        let config = Config::parse_from([
+            "ferret",
+            "--allow",
+            "10.1.2.3/8",
+            "--allow",
+            "192.0.2.7",
+            "--allow",
+            "2001:db8::/32",
+        ]);
+        let allowed: Vec<String> = config.allow.iter().map(ToString::to_string).collect();
+        assert_eq!(allowed, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        assert!(Config::try_parse_from(["ferret", "--allow", "10.0.0.0/33"]).is_err());
+        assert!(Config::try_parse_from(["ferret", "--allow", "example.com"]).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod answer;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod cookie;
 pub mod hints;
 pub mod local_zones;
 pub mod records;

@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|error| config_error(&error));
     init_logging(&config.log_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -391,20 +391,26 @@ async fn local_zones_answer_by_their_type() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_keeps_the_cache() {
     let hierarchy = world::start(175).await;
-    let config = test_config(175, &hierarchy.root_hints_path());
+    let mut config = test_config(175, &hierarchy.root_hints_path());
+    config.local_data = records(&["changed.lan. A 192.0.2.50"]);
     let mut ferret = start(&config).await;
     let first = query_udp(addr(&ferret), "www.example.test.", RecordType::A).await;
     assert_eq!(
         answer_strings(&first),
         vec!["www.example.test. A 192.0.2.1"]
     );
+    let old = query_udp(addr(&ferret), "changed.lan.", RecordType::A).await;
+    assert_eq!(answer_strings(&old), vec!["changed.lan. A 192.0.2.50"]);
     hierarchy.clear_queries();
 
     let mut changed = config.clone();
     changed.limits.max_referrals = 20;
     changed.limits.upstream_timeout_ms = 400;
-    changed.local_data = records(&["new.lan. A 192.0.2.55"]);
+    changed.local_data = records(&["new.lan. A 192.0.2.55", "changed.lan. A 192.0.2.51"]);
     ferret.reload(&changed).expect("reload");
+    // Local data changed under an answer the fast path had kept: the new data is served.
+    let new_data = query_udp(addr(&ferret), "changed.lan.", RecordType::A).await;
+    assert_eq!(answer_strings(&new_data), vec!["changed.lan. A 192.0.2.51"]);
 
     let again = query_udp(addr(&ferret), "www.example.test.", RecordType::A).await;
     assert_eq!(answer_strings(&again), answer_strings(&first));

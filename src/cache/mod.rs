@@ -5,6 +5,7 @@
 
 mod entry;
 mod lookup;
+pub mod message;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -18,6 +19,7 @@ pub use entry::{
     CacheEntry, CacheKey, CachedData, KeyKind, NegativeData, Rank, RrsetData, Validation,
 };
 pub use lookup::CacheLookup;
+pub use message::{CachedMessage, MessageCache};
 
 use crate::clock::{Clock, Millis};
 
@@ -52,6 +54,8 @@ type Shard = Mutex<LruCache<CacheKey, Arc<CacheEntry>>>;
 
 pub struct Cache {
     shards: Box<[Shard]>,
+    /// Whole encoded answers, derived from the RRsets here; cleared with them.
+    messages: MessageCache,
     hasher: RandomState,
     clock: Clock,
     ttl: TtlPolicy,
@@ -68,6 +72,7 @@ impl Cache {
             .collect();
         Cache {
             shards,
+            messages: MessageCache::new(capacity, shard_count, clock.clone()),
             hasher: RandomState::new(),
             clock,
             ttl,
@@ -76,6 +81,10 @@ impl Cache {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    pub fn messages(&self) -> &MessageCache {
+        &self.messages
     }
 
     fn shard(&self, key: &CacheKey) -> MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>> {
@@ -200,8 +209,10 @@ impl Cache {
         self.len() == 0
     }
 
-    /// Drops every entry at or below `zone` and returns how many there were: after a reload
-    /// sends the zone to other servers, what the old ones said must not answer for it.
+    /// Drops every RRset entry at or below `zone` and returns how many there were: after a
+    /// reload sends the zone to other servers, what the old ones said must not answer for it. The
+    /// encoded answers, which cannot be told apart by zone cheaply, are all dropped: they are
+    /// only a copy of the RRsets, and come back from them on the next query.
     pub fn remove_zone(&self, zone: &Name) -> usize {
         let mut removed = 0;
         for shard in self.shards.iter() {
@@ -216,14 +227,16 @@ impl Cache {
                 removed += 1;
             }
         }
+        self.messages.clear();
         removed
     }
 
-    /// Drops every entry.
+    /// Drops every entry, encoded answers included.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
             shard.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
+        self.messages.clear();
     }
 }
 

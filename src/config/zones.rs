@@ -9,10 +9,11 @@ use std::str::FromStr;
 
 use hickory_proto::rr::{DNSClass, Name, Record};
 use hickory_proto::serialize::txt::Parser as ZoneFileParser;
+use ipnet::IpNet;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::parse_zone;
+use super::{parse_prefix, parse_zone};
 use crate::upstream::DNS_PORT;
 
 /// Queries for `name` and below are sent, whole, to `servers`, and their answers accepted as
@@ -184,6 +185,13 @@ pub(super) fn local_records<'de, D: Deserializer<'de>>(
         .collect())
 }
 
+pub(super) fn prefixes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    Ok(Vec::<PrefixText>::deserialize(deserializer)?
+        .into_iter()
+        .map(|p| p.0)
+        .collect())
+}
+
 fn server_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SocketAddr>, D::Error> {
     let servers: Vec<SocketAddr> = Vec::<ServerText>::deserialize(deserializer)?
         .into_iter()
@@ -218,6 +226,7 @@ macro_rules! text_newtype {
 text_newtype!(ZoneNameText, Name, parse_zone);
 text_newtype!(LocalRecordText, Record, parse_local_record);
 text_newtype!(ServerText, SocketAddr, parse_server);
+text_newtype!(PrefixText, IpNet, parse_prefix);
 
 #[cfg(test)]
 mod tests {

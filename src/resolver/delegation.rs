@@ -8,6 +8,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use crate::cache::{Cache, Rank};
 use crate::config::{ForwardZone, StubZone};
 use crate::records::ns_name;
+use crate::upstream::DNS_PORT;
 
 /// How the servers of a delegation are asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,10 +26,14 @@ pub enum ServerRole {
 pub struct DelegationPoint {
     pub zone: Name,
     pub ns_names: Vec<Name>,
-    /// Addresses known without the cache: the root hints before priming, or the servers of a
-    /// configured zone (which may listen on other ports than 53).
+    /// Addresses known without the cache: the root hints before priming, a referral's glue, or
+    /// the servers of a configured zone (which may listen on other ports than 53).
     pub known_addresses: Vec<SocketAddr>,
     pub role: ServerRole,
+    /// A stub or forward zone of the configuration. Its servers are the only ones to ask: when
+    /// they fail, the zone fails, and is never looked up again through its parent, whose answer
+    /// the operator chose to override (and which must not see private names).
+    pub configured: bool,
 }
 
 impl DelegationPoint {
@@ -38,6 +43,20 @@ impl DelegationPoint {
             ns_names: ns.iter().filter_map(ns_name).cloned().collect(),
             known_addresses: Vec::new(),
             role: ServerRole::Authority,
+            configured: false,
+        }
+    }
+
+    /// The delegation a referral just described. Its glue is used directly for the next step, so
+    /// the walk does not depend on the glue surviving in the cache (it may be evicted at once).
+    pub fn from_referral(zone: Name, ns: &[Record], glue: &[Record]) -> Self {
+        DelegationPoint {
+            known_addresses: glue
+                .iter()
+                .filter_map(address_of)
+                .map(|ip| SocketAddr::new(ip, DNS_PORT))
+                .collect(),
+            ..Self::from_ns_records(zone, ns)
         }
     }
 
@@ -71,12 +90,14 @@ impl ConfiguredDelegations {
             role: ServerRole::Forwarder {
                 recursion_desired: zone.recursion_desired,
             },
+            configured: true,
         });
         let stubs = stub.iter().map(|zone| DelegationPoint {
             zone: zone.name.clone(),
             ns_names: Vec::new(),
             known_addresses: zone.servers.clone(),
             role: ServerRole::Authority,
+            configured: true,
         });
         ConfiguredDelegations {
             zones: forwards.chain(stubs).collect(),

@@ -42,9 +42,26 @@ impl Resolver {
         let minimise = self.settings.qname_minimisation && delegation.role == ServerRole::Authority;
         let mut minimiser = Minimiser::new(minimise);
         let mut referrals = 0;
+        let mut refetched: Vec<Name> = Vec::new();
         loop {
             let question = minimiser.question(&delegation.zone, name, qtype);
-            let servers = self.server_addresses(&delegation, budget, depth).await?;
+            let servers = match self.server_addresses(&delegation, budget, depth).await {
+                Ok(servers) => servers,
+                // A cached NS set can outlive its glue (shorter TTL, or evicted from another
+                // shard): ask the parent again, whose referral brings both back, instead of
+                // leaving the zone unreachable for the rest of the NS set's TTL.
+                Err(ResolveError::NoServers(zone)) if !zone.is_root() && !delegation.configured => {
+                    referrals += 1;
+                    if referrals > self.settings.limits.max_referrals {
+                        return Err(ResolveError::ReferralLimit(
+                            self.settings.limits.max_referrals,
+                        ));
+                    }
+                    delegation = self.parent_delegation(&zone, budget).await?;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             let outcome = self
                 .ask_zone(
                     &delegation.zone,
@@ -61,6 +78,19 @@ impl Resolver {
                     minimiser.give_up();
                     continue;
                 }
+                // Only some of the zone's servers had addresses and those failed: the others'
+                // glue may have expired or been evicted. The parent's referral brings it back.
+                Err(ResolveError::ServersFailed(zone))
+                    if !zone.is_root()
+                        && !delegation.configured
+                        && !refetched.contains(&zone)
+                        && self.lacks_addresses(&delegation) =>
+                {
+                    referrals += 1;
+                    refetched.push(zone.clone());
+                    delegation = self.parent_delegation(&zone, budget).await?;
+                    continue;
+                }
                 Err(error) => return Err(error),
             };
             match classified {
@@ -72,7 +102,7 @@ impl Resolver {
                         ));
                     }
                     self.cache_referral(&ns, &glue);
-                    delegation = DelegationPoint::from_ns_records(zone, &ns);
+                    delegation = DelegationPoint::from_referral(zone, &ns, &glue);
                 }
                 Classified::NxDomain { .. } if question.minimised => minimiser.give_up(),
                 _ if question.minimised => minimiser.went_deeper(&question.name),
@@ -105,6 +135,27 @@ impl Resolver {
         self.prime_root(budget).await
     }
 
+    /// Whether some server name of `delegation` has no cached address.
+    fn lacks_addresses(&self, delegation: &DelegationPoint) -> bool {
+        delegation.known_addresses.is_empty()
+            && delegation
+                .ns_names
+                .iter()
+                .any(|ns| cached_addresses(&self.cache, ns, self.settings.ipv6_upstream).is_empty())
+    }
+
+    /// The closest cached delegation strictly above `zone`, or the root.
+    async fn parent_delegation(
+        self: &Arc<Self>,
+        zone: &Name,
+        budget: &Budget,
+    ) -> Result<DelegationPoint, ResolveError> {
+        match DelegationPoint::closest_cached(&self.cache, &zone.base_name()) {
+            Some(delegation) => Ok(delegation),
+            None => self.prime_root(budget).await,
+        }
+    }
+
     /// Asks the hinted root servers for the root NS set (RFC 8109) and caches it with its
     /// addresses. When no hinted server answers, iteration starts from the hints themselves.
     async fn prime_root(
@@ -118,15 +169,9 @@ impl Resolver {
         let hinted = DelegationPoint {
             zone: Name::root(),
             ns_names: self.hints.servers.iter().map(|s| s.name.clone()).collect(),
-            known_addresses: self
-                .hints
-                .servers
-                .iter()
-                .flat_map(|s| s.addresses.iter().copied())
-                .filter(|ip| self.upstream.policy().permits(*ip))
-                .map(|ip| SocketAddr::new(ip, DNS_PORT))
-                .collect(),
+            known_addresses: self.hint_addresses(),
             role: ServerRole::Authority,
+            configured: false,
         };
         let root = Name::root();
         match self
@@ -159,6 +204,17 @@ impl Resolver {
                 Ok(hinted)
             }
         }
+    }
+
+    /// Every root server address in the hints that policy lets us query.
+    fn hint_addresses(&self) -> Vec<SocketAddr> {
+        self.hints
+            .servers
+            .iter()
+            .flat_map(|s| s.addresses.iter().copied())
+            .filter(|ip| self.upstream.policy().permits(*ip))
+            .map(|ip| SocketAddr::new(ip, DNS_PORT))
+            .collect()
     }
 
     /// Addresses from the hints for root server names that the priming answer named without
@@ -212,6 +268,10 @@ impl Resolver {
             .collect();
         for ns in &delegation.ns_names {
             addresses.extend(permitted(cached_addresses(&self.cache, ns, ipv6)));
+        }
+        if addresses.is_empty() && delegation.zone.is_root() && !delegation.configured {
+            // The root's glue was evicted or expired: the hints still say where the root is.
+            addresses = self.hint_addresses();
         }
         if !addresses.is_empty() {
             return Ok(addresses);

@@ -1,13 +1,18 @@
 //! Serving clients: UDP and TCP listeners on every configured address, and the request pipeline
 //! they share.
 
+pub mod acl;
+pub mod cookies;
+pub mod fast_path;
 pub mod pipeline;
+pub mod ratelimit;
+mod serving;
 mod tcp;
 mod udp;
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use thiserror::Error;
@@ -18,6 +23,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::hints::HintsError;
 use crate::resolver::Resolver;
+use pipeline::ClientPolicy;
+use serving::{CurrentServing, PolicySettings, Serving, ServingView};
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -31,30 +38,11 @@ pub enum ServerError {
     Hints(#[from] HintsError),
 }
 
-/// What the listeners answer with. Replaced whole on reload, so that each query sees one
-/// configuration, old or new, never a mix.
-pub(crate) struct Serving {
-    pub resolver: Arc<Resolver>,
-    pub tcp: tcp::TcpSettings,
-}
-
-/// The current [`Serving`], read by every listener for every query (an uncontended read lock and
-/// an `Arc` clone: far below the cost of parsing the query).
-#[derive(Clone)]
-pub(crate) struct CurrentServing(Arc<RwLock<Arc<Serving>>>);
-
-impl CurrentServing {
-    fn new(serving: Serving) -> Self {
-        CurrentServing(Arc::new(RwLock::new(Arc::new(serving))))
-    }
-
-    pub fn get(&self) -> Arc<Serving> {
-        Arc::clone(&self.0.read().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    fn replace(&self, serving: Serving) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(serving);
-    }
+/// The sockets of one configured address, bound but not yet served.
+struct BoundSockets {
+    addr: SocketAddr,
+    udp: Vec<UdpSocket>,
+    tcp: TcpListener,
 }
 
 /// The UDP and TCP listeners of one configured address.
@@ -62,34 +50,39 @@ struct Listener {
     /// As configured (port 0 stays 0, so that a reload recognises the same entry).
     configured: SocketAddr,
     bound: SocketAddr,
-    tasks: [JoinHandle<()>; 2],
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Listener {
-    /// Binds `configured` over UDP and TCP. Nothing is served until [`Listener::spawn`].
-    fn bind(configured: SocketAddr) -> Result<(SocketAddr, UdpSocket, TcpListener), ServerError> {
-        let udp = bind_udp(configured)?;
-        // With port 0 the kernel picks a port; TCP then listens on the same one.
-        let bound = udp
+    /// Binds `configured` over TCP and over UDP with one socket per thread. Nothing is served
+    /// until [`Listener::spawn`].
+    fn bind(configured: SocketAddr, threads: usize) -> Result<BoundSockets, ServerError> {
+        let first = bind_udp(configured, threads > 1)?;
+        // With port 0 the kernel picks a port; TCP and the other UDP sockets then use it.
+        let addr = first
             .local_addr()
             .map_err(|source| bind_error(configured, "udp", source))?;
-        let tcp = bind_tcp(bound)?;
-        Ok((bound, udp, tcp))
+        let tcp = bind_tcp(addr)?;
+        // One UDP socket per thread (SO_REUSEPORT): the kernel spreads datagrams over them by
+        // flow hash, so threads never contend on one socket's receive queue.
+        let mut udp = vec![first];
+        for _ in 1..threads {
+            udp.push(bind_udp(addr, true)?);
+        }
+        Ok(BoundSockets { addr, udp, tcp })
     }
 
-    fn spawn(
-        configured: SocketAddr,
-        (bound, udp, tcp): (SocketAddr, UdpSocket, TcpListener),
-        serving: &CurrentServing,
-    ) -> Self {
-        let tasks = [
-            tokio::spawn(udp::serve(Arc::new(udp), serving.clone())),
-            tokio::spawn(tcp::serve(tcp, serving.clone())),
-        ];
-        tracing::info!(addr = %bound, "listening on UDP and TCP");
+    fn spawn(configured: SocketAddr, sockets: BoundSockets, serving: &CurrentServing) -> Self {
+        let mut tasks: Vec<JoinHandle<()>> = sockets
+            .udp
+            .into_iter()
+            .map(|socket| tokio::spawn(udp::serve(Arc::new(socket), serving.clone())))
+            .collect();
+        tasks.push(tokio::spawn(tcp::serve(sockets.tcp, serving.clone())));
+        tracing::info!(addr = %sockets.addr, "listening on UDP and TCP");
         Listener {
             configured,
-            bound,
+            bound: sockets.addr,
             tasks,
         }
     }
@@ -109,12 +102,13 @@ pub struct RunningServer {
     serving: CurrentServing,
     clock: Clock,
     listeners: Vec<Listener>,
+    policy_settings: PolicySettings,
     /// The settings a reload cannot change, as started with.
     fixed: FixedSettings,
 }
 
 /// Settings that only a restart applies: the cache is kept across a reload, and with it its size
-/// and TTL bounds; logging is set up once per process.
+/// and TTL bounds; logging and the runtime's threads are set up once per process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FixedSettings {
     cache_size: usize,
@@ -122,6 +116,7 @@ struct FixedSettings {
     max_ttl: u32,
     max_negative_ttl: u32,
     log_level: String,
+    threads: usize,
 }
 
 impl FixedSettings {
@@ -132,14 +127,8 @@ impl FixedSettings {
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
             log_level: config.log_level.clone(),
+            threads: config.threads,
         }
-    }
-}
-
-fn tcp_settings(config: &Config) -> tcp::TcpSettings {
-    tcp::TcpSettings {
-        max_connections: config.limits.max_tcp_connections,
-        idle_timeout: config.tcp_idle_timeout(),
     }
 }
 
@@ -152,19 +141,22 @@ impl RunningServer {
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
         let resolver = Resolver::new(config, clock.clone())?;
+        let policy = Arc::new(ClientPolicy::new(config, clock.clone()));
         let mut server = RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
             serving: CurrentServing::new(Serving {
                 resolver,
-                tcp: tcp_settings(config),
+                policy,
+                tcp: Serving::tcp_settings(config),
             }),
             clock,
             listeners: Vec::new(),
+            policy_settings: PolicySettings::of(config),
             fixed: FixedSettings::of(config),
         };
         for addr in &config.listen {
-            let sockets = Listener::bind(*addr)?;
+            let sockets = Listener::bind(*addr, config.threads)?;
             let listener = Listener::spawn(*addr, sockets, &server.serving);
             server.listeners.push(listener);
         }
@@ -173,26 +165,36 @@ impl RunningServer {
     }
 
     /// Applies a new configuration without dropping the cache: listeners for new addresses are
-    /// bound and those for removed ones closed; forward, stub and local zones, local data, limits
-    /// and upstream policy take effect for the next query. Only what the cache holds for forward
-    /// and stub zones that changed is dropped. Queries being resolved finish under
-    /// the old settings. If anything fails (an address that cannot be bound, unreadable root
-    /// hints) nothing changes. Must be called within the runtime the server runs on.
+    /// bound and those for removed ones closed; forward, stub and local zones, local data, limits,
+    /// access list, rate limit and upstream policy take effect for the next query. Queries being
+    /// resolved finish under the old settings. What the cache holds for forward and stub zones
+    /// that changed is dropped, and the encoded answers (which may hold old local data) are
+    /// rebuilt from the RRsets as they are asked for. If anything fails (an address that cannot
+    /// be bound, unreadable root hints) nothing changes. Call it within the server's runtime.
     pub fn reload(&mut self, config: &Config) -> Result<(), ServerError> {
-        let resolver = self.resolver().reconfigured(config)?;
+        let previous = self.serving.get();
+        let resolver = previous.resolver.reconfigured(config)?;
         let mut bound = Vec::new();
         for addr in &config.listen {
             if !self.listeners.iter().any(|l| l.configured == *addr) {
                 // On error the sockets bound so far are dropped, and closed, right here.
-                bound.push((*addr, Listener::bind(*addr)?));
+                bound.push((*addr, Listener::bind(*addr, self.fixed.threads)?));
             }
         }
-        let previous = self.resolver();
-        resolver.forget_changed_zones(&previous);
+        let policy_settings = PolicySettings::of(config);
+        let policy = if policy_settings == self.policy_settings {
+            Arc::clone(&previous.policy)
+        } else {
+            Arc::new(ClientPolicy::new(config, self.clock.clone()))
+        };
+        resolver.forget_changed_zones(&previous.resolver);
         self.serving.replace(Serving {
-            resolver,
-            tcp: tcp_settings(config),
+            resolver: Arc::clone(&resolver),
+            policy,
+            tcp: Serving::tcp_settings(config),
         });
+        resolver.cache().messages().clear();
+        self.policy_settings = policy_settings;
         self.listeners.retain(|listener| {
             let keep = config.listen.contains(&listener.configured);
             if !keep {
@@ -206,11 +208,10 @@ impl RunningServer {
             self.listeners.push(listener);
         }
         self.note_addresses();
-        let fixed = FixedSettings::of(config);
-        if fixed != self.fixed {
+        if FixedSettings::of(config) != self.fixed {
             tracing::warn!(
-                "cache-size, min-ttl, max-ttl, max-negative-ttl and log-level changes take \
-                 effect on restart only"
+                "cache-size, min-ttl, max-ttl, max-negative-ttl, log-level and threads changes \
+                 take effect on restart only"
             );
         }
         Ok(())
@@ -276,9 +277,15 @@ fn socket_for(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<So
     Ok(socket)
 }
 
-fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
+/// A UDP socket on `addr`; `shared` sets SO_REUSEPORT so several threads can each own one. It
+/// is off for a single thread, so that a second ferret on the same port fails loudly instead of
+/// silently taking half the traffic.
+fn bind_udp(addr: SocketAddr, shared: bool) -> Result<UdpSocket, ServerError> {
     let bind = || -> io::Result<UdpSocket> {
         let socket = socket_for(addr, Type::DGRAM, Protocol::UDP)?;
+        if shared {
+            socket.set_reuse_port(true)?;
+        }
         socket.bind(&addr.into())?;
         UdpSocket::from_std(socket.into())
     };

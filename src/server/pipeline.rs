@@ -1,14 +1,27 @@
-//! One client query, from bytes to response bytes: parse and check, answer, encode.
+//! One client query, from bytes to response bytes: access control, parse and check, DNS
+//! cookies, rate limit, answer, encode.
 //!
 //! The steps are separate functions so that the UDP listener can answer cache hits inline and
 //! only hand misses to a task, and so that each step is tested on its own.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+use tokio::time::Instant;
 
+use hickory_proto::serialize::binary::BinEncodable;
+
+use super::acl::{Access, AccessControl};
+use super::cookies::ServerCookies;
+use super::ratelimit::{RateDecision, RateLimiter};
 use crate::answer::Answer;
+use crate::cache::message::write_key;
+use crate::cache::{CachedMessage, MessageCache};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::cookie::{Cookie, cookie_in};
 use crate::records::is_dnssec_type;
 use crate::resolver::Resolver;
 use crate::upstream::EDNS_PAYLOAD;
@@ -34,6 +47,10 @@ pub struct ClientQuery {
     question: Query,
     /// The client's EDNS payload size and DO bit, when it sent an OPT record.
     edns: Option<(u16, bool)>,
+    /// The COOKIE option the client sent (RFC 7873).
+    cookie: Option<Cookie>,
+    /// The COOKIE option for the response, once the cookie step has made it.
+    reply_cookie: Option<Cookie>,
 }
 
 impl ClientQuery {
@@ -100,6 +117,8 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             .edns
             .as_ref()
             .map(|edns| (edns.max_payload(), edns.flags().dnssec_ok)),
+        cookie: None,
+        reply_cookie: None,
     };
     if let Some(edns) = &request.edns
         && edns.version() > 0
@@ -107,6 +126,15 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         // RFC 6891 §6.1.3: we speak EDNS version 0 only.
         return Parsed::Reply(encode_error(&query, ResponseCode::BADVERS));
     }
+    let query = match cookie_in(request.edns.as_ref()) {
+        None => query,
+        Some(Ok(cookie)) => ClientQuery {
+            cookie: Some(cookie),
+            ..query
+        },
+        // RFC 7873 §5.2.2: a COOKIE option of the wrong length is a malformed query.
+        Some(Err(_)) => return Parsed::Reply(encode_error(&query, ResponseCode::FormErr)),
+    };
     if let Some(rcode) = refusal(question) {
         return Parsed::Reply(encode_error(&query, rcode));
     }
@@ -126,31 +154,187 @@ fn refusal(question: &Query) -> Option<ResponseCode> {
     }
 }
 
+/// The checks a client message passes before it is answered, in pipeline order: who may ask
+/// (access control), what it asks (parse), its DNS cookie, and how often (rate limit, UDP only).
+#[derive(Debug)]
+pub struct ClientPolicy {
+    acl: AccessControl,
+    cookies: ServerCookies,
+    rate_limit: Option<RateLimiter>,
+    clock: Clock,
+}
+
+/// What a listener does with one client message.
+#[derive(Debug)]
+pub enum Admission {
+    /// Answer this query (from the cache or by resolving it).
+    Answer(ClientQuery),
+    /// Send these bytes back at once: an error, a refusal, or a rate-limit slip.
+    Reply(Vec<u8>),
+    /// Send nothing.
+    Nothing,
+}
+
+impl ClientPolicy {
+    pub fn new(config: &Config, clock: Clock) -> Self {
+        let now = clock.now_ms() / 1000;
+        ClientPolicy {
+            acl: AccessControl::new(&config.allow, config.refuse_silently),
+            cookies: ServerCookies::new(now),
+            rate_limit: RateLimiter::new(config.ratelimit, config.ratelimit_slip),
+            clock,
+        }
+    }
+
+    pub fn acl(&self) -> &AccessControl {
+        &self.acl
+    }
+
+    /// Whether `client` may be answered straight from the message cache. The fast path skips
+    /// admission, so it is only taken for clients the access list serves and, over UDP, only when
+    /// no rate limit needs counting. (Queries with a cookie never take it: it only reads
+    /// option-free OPT records.)
+    pub fn allows_fast_path(&self, client: IpAddr, transport: Transport) -> bool {
+        self.acl.check(client) == Access::Allow
+            && (transport == Transport::Tcp || self.rate_limit.is_none())
+    }
+
+    /// Verifies the client's cookie and puts the one for the response on `query`. Returns
+    /// whether the client proved its address with a server cookie we made.
+    fn check_cookie(&self, query: &mut ClientQuery, client: IpAddr) -> bool {
+        let Some(cookie) = &query.cookie else {
+            return false;
+        };
+        let answer = self
+            .cookies
+            .answer(cookie, client, self.clock.now_ms() / 1000);
+        query.reply_cookie = Some(answer.reply);
+        answer.verified
+    }
+
+    /// The rate-limit step: `Answer` unless a limiter is configured and this client's network
+    /// is over it.
+    fn rate(&self, client: IpAddr) -> RateDecision {
+        match &self.rate_limit {
+            Some(limiter) => limiter.check(client, Instant::now()),
+            None => RateDecision::Answer,
+        }
+    }
+}
+
+/// Runs every check of `policy` on a message from `client`.
+pub fn admit(
+    bytes: &[u8],
+    client: IpAddr,
+    transport: Transport,
+    policy: &ClientPolicy,
+) -> Admission {
+    let parsed = match policy.acl.check(client) {
+        Access::Allow => parse(bytes),
+        Access::Refuse => refuse(bytes),
+        Access::Ignore => return Admission::Nothing,
+    };
+    // Over TCP the handshake has proved the client's address: there is nothing to reflect.
+    let limited = transport == Transport::Udp;
+    match parsed {
+        Parsed::Drop => Admission::Nothing,
+        // Error replies are no bigger than the query, but a flood of them is still a flood.
+        Parsed::Reply(reply) => match limited.then(|| policy.rate(client)) {
+            Some(RateDecision::Drop) => Admission::Nothing,
+            _ => Admission::Reply(reply),
+        },
+        Parsed::Query(mut query) => {
+            let verified = policy.check_cookie(&mut query, client);
+            // A valid server cookie proves the address as well as TCP does (RFC 7873 §1).
+            if !limited || verified {
+                return Admission::Answer(query);
+            }
+            match policy.rate(client) {
+                RateDecision::Answer => Admission::Answer(query),
+                RateDecision::Slip => {
+                    Admission::Reply(truncated(response_for(&query, ResponseCode::NoError)))
+                }
+                RateDecision::Drop => Admission::Nothing,
+            }
+        }
+    }
+}
+
+/// REFUSED for a client outside the access list: the header alone, without reading the rest
+/// of a message from someone we do not serve.
+fn refuse(bytes: &[u8]) -> Parsed {
+    match RawHeader::read(bytes) {
+        Some(header) if !header.is_response => Parsed::Reply(header.error(ResponseCode::Refused)),
+        _ => Parsed::Drop,
+    }
+}
+
 /// Answers a parsed query, from the cache inline where possible.
 pub async fn answer(
     query: &ClientQuery,
     resolver: &Arc<Resolver>,
     transport: Transport,
 ) -> Vec<u8> {
+    let messages = resolver.cache().messages();
     match resolver.answer_without_upstream(query.name(), query.rtype()) {
-        Some(answer) => encode(query, &answer, transport),
+        Some(answer) => respond(query, &answer, transport, messages),
         None => {
             let answer = resolver.resolve(query.name(), query.rtype()).await;
-            encode(query, &answer, transport)
+            respond(query, &answer, transport, messages)
         }
     }
 }
 
-/// Bytes in, bytes out: the whole pipeline for one message (`None`: send nothing).
+/// Encodes `answer` for `query` and keeps it in the message cache for the fast path.
+pub fn respond(
+    query: &ClientQuery,
+    answer: &Answer,
+    transport: Transport,
+    messages: &MessageCache,
+) -> Vec<u8> {
+    remember(query, answer, messages);
+    encode(query, answer, transport)
+}
+
+/// Stores the answer as the fast path will serve it: no OPT (so no cookie), DNSSEC records as
+/// the DO bit says. Only real answers are kept; SERVFAIL and friends are retried every time.
+fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
+    if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+        return;
+    }
+    let bare = ClientQuery {
+        edns: None,
+        reply_cookie: None,
+        ..query.clone()
+    };
+    let mut response = response_for(&bare, answer.rcode);
+    response.answers = visible(&answer.answers, query);
+    response.authorities = visible(&answer.authorities, query);
+    let (Ok(bytes), Ok(name)) = (response.to_vec(), query.name().to_lowercase().to_bytes()) else {
+        return;
+    };
+    let Some(message) = CachedMessage::from_response(&bytes, messages.clock().now_ms()) else {
+        return;
+    };
+    let mut key = [0u8; 258];
+    if let Some(len) = write_key(&name, u16::from(query.rtype()), query.dnssec_ok(), &mut key) {
+        messages.insert(key[..len].into(), message);
+    }
+}
+
+/// Bytes in, bytes out: the whole pipeline for one message from `client` (`None`: send
+/// nothing).
 pub async fn handle(
     bytes: &[u8],
+    client: IpAddr,
     resolver: &Arc<Resolver>,
+    policy: &ClientPolicy,
     transport: Transport,
 ) -> Option<Vec<u8>> {
-    match parse(bytes) {
-        Parsed::Drop => None,
-        Parsed::Reply(reply) => Some(reply),
-        Parsed::Query(query) => Some(answer(&query, resolver, transport).await),
+    match admit(bytes, client, transport, policy) {
+        Admission::Nothing => None,
+        Admission::Reply(reply) => Some(reply),
+        Admission::Answer(query) => Some(answer(&query, resolver, transport).await),
     }
 }
 
@@ -189,6 +373,9 @@ fn response_for(query: &ClientQuery, rcode: ResponseCode) -> Message {
         let mut edns = Edns::new();
         edns.set_max_payload(EDNS_PAYLOAD);
         edns.set_dnssec_ok(dnssec_ok);
+        if let Some(cookie) = &query.reply_cookie {
+            edns.options_mut().insert(cookie.to_option());
+        }
         response.set_edns(edns);
     }
     response
@@ -255,5 +442,7 @@ impl RawHeader {
         bytes
     }
 }
+#[cfg(test)]
+mod admission_tests;
 #[cfg(test)]
 mod tests;

@@ -1,29 +1,44 @@
 //! The TCP listener: 2-byte length framing (RFC 1035 §4.2.2), several queries per connection
 //! answered as they complete, out of order (RFC 7766 §6.2.1.1).
+//!
+//! A TCP client holds server resources for as long as it keeps a connection open, so every way of
+//! holding them is bounded: the number of connections, the time a connection may sit idle, the
+//! time a started message may take to arrive (a slowloris client trickling bytes is cut off), the
+//! size of a message, and the queries in progress per connection (RFC 7766 §6.2.3).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout, timeout_at};
 
-use super::CurrentServing;
+use super::fast_path;
 use super::pipeline::{self, Transport};
+use super::{CurrentServing, ServingView};
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
 const QUERIES_PER_CONNECTION: usize = 32;
+
+/// The largest query accepted over TCP. A query is one question (a name of at most 255 octets)
+/// plus an OPT record; EDNS padding (RFC 8467 pads queries to 128-octet blocks), a cookie and a
+/// client subnet leave it well under 1 KB. 4096 leaves room for anything legitimate while a
+/// client announcing a 64 KB message is refused before ferret reserves memory for it.
+const MAX_QUERY_LEN: u16 = 4096;
 
 #[derive(Debug, Clone, Copy)]
 pub struct TcpSettings {
     pub max_connections: usize,
     pub idle_timeout: Duration,
+    pub read_timeout: Duration,
 }
 
-pub(crate) async fn serve(listener: TcpListener, serving: CurrentServing) {
-    let mut max_connections = serving.get().tcp.max_connections;
+pub(crate) async fn serve(listener: TcpListener, current: CurrentServing) {
+    let mut view = current.view();
+    let mut max_connections = view.get().tcp.max_connections;
     let mut connections = Arc::new(Semaphore::new(max_connections));
     loop {
         let (stream, client) = match listener.accept().await {
@@ -35,11 +50,17 @@ pub(crate) async fn serve(listener: TcpListener, serving: CurrentServing) {
                 continue;
             }
         };
-        let settings = serving.get().tcp;
-        if settings.max_connections != max_connections {
+        let serving = view.get();
+        // A client outside the access list gets nothing, not even an error: closing at once
+        // is the cheapest answer and holds no resources.
+        if !serving.policy.acl().permits(client.ip()) {
+            tracing::debug!(%client, "TCP client not allowed; closing");
+            continue;
+        }
+        if serving.tcp.max_connections != max_connections {
             // A reload changed the cap. Connections open now keep their permits from the old
             // semaphore, so for a while there may be up to both caps' worth of connections.
-            max_connections = settings.max_connections;
+            max_connections = serving.tcp.max_connections;
             connections = Arc::new(Semaphore::new(max_connections));
         }
         // Over the cap the connection is closed at once: an old client may be slow, but a
@@ -48,64 +69,97 @@ pub(crate) async fn serve(listener: TcpListener, serving: CurrentServing) {
             tracing::debug!(%client, "TCP connection limit reached; closing");
             continue;
         };
-        tokio::spawn(serve_connection(
-            stream,
-            serving.clone(),
-            settings.idle_timeout,
-            permit,
-        ));
-    }
-}
-
-async fn serve_connection(
-    stream: TcpStream,
-    serving: CurrentServing,
-    idle_timeout: Duration,
-    _connection: OwnedSemaphorePermit,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let (responses, mut outbox) = mpsc::channel::<Vec<u8>>(QUERIES_PER_CONNECTION);
-    let writing = tokio::spawn(async move {
-        while let Some(frame) = outbox.recv().await {
-            if writer.write_all(&frame).await.is_err() {
-                break;
-            }
-        }
-        let _ = writer.shutdown().await;
-    });
-    let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
-    while let Some(message) = read_message(&mut reader, idle_timeout).await {
-        let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
-            break;
+        let connection = Connection {
+            client: client.ip(),
+            view: current.view(),
         };
-        let responses = responses.clone();
-        // Each query takes the configuration current when it arrives, also on a long-lived
-        // connection that was opened before a reload.
-        let resolver = Arc::clone(&serving.get().resolver);
-        tokio::spawn(async move {
-            if let Some(reply) = pipeline::handle(&message, &resolver, Transport::Tcp).await
-                && let Some(frame) = frame(reply)
-            {
-                let _ = responses.send(frame).await;
-            }
-            drop(slot);
-        });
+        tokio::spawn(connection.serve(stream, permit));
     }
-    // The writer ends once every query still in progress has sent its answer.
-    drop(responses);
-    let _ = writing.await;
 }
 
-/// The next length-prefixed message, or `None` when the client closes, goes quiet for
-/// `idle_timeout`, or sends a zero-length frame.
-async fn read_message(reader: &mut OwnedReadHalf, idle_timeout: Duration) -> Option<Vec<u8>> {
-    let length = timeout(idle_timeout, reader.read_u16()).await.ok()?.ok()?;
-    if length == 0 {
+/// One client connection and what it needs to answer its queries. Each query takes the
+/// configuration current when it arrives, also on a long-lived connection opened before a reload.
+struct Connection {
+    client: IpAddr,
+    view: ServingView,
+}
+
+impl Connection {
+    async fn serve(self, stream: TcpStream, _connection: OwnedSemaphorePermit) {
+        let _ = stream.set_nodelay(true);
+        let (reader, mut writer) = stream.into_split();
+        let mut reader = BufReader::new(reader);
+        let (responses, mut outbox) = mpsc::channel::<Vec<u8>>(QUERIES_PER_CONNECTION);
+        let writing = tokio::spawn(async move {
+            while let Some(frame) = outbox.recv().await {
+                if writer.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.shutdown().await;
+        });
+        let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
+        let Connection { client, mut view } = self;
+        loop {
+            let settings = view.get().tcp;
+            let Some(message) = read_message(&mut reader, &settings).await else {
+                break;
+            };
+            let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
+                break;
+            };
+            let responses = responses.clone();
+            let serving = view.get();
+            let resolver = Arc::clone(&serving.resolver);
+            let policy = Arc::clone(&serving.policy);
+            tokio::spawn(async move {
+                let mut fast_reply = Vec::new();
+                let fast = policy.allows_fast_path(client, Transport::Tcp)
+                    && fast_path::answer(
+                        &message,
+                        resolver.cache().messages(),
+                        Transport::Tcp,
+                        &mut fast_reply,
+                    );
+                let reply = if fast {
+                    Some(fast_reply)
+                } else {
+                    pipeline::handle(&message, client, &resolver, &policy, Transport::Tcp).await
+                };
+                if let Some(frame) = reply.and_then(frame) {
+                    let _ = responses.send(frame).await;
+                }
+                drop(slot);
+            });
+        }
+        // The writer ends once every query still in progress has sent its answer.
+        drop(responses);
+        let _ = writing.await;
+    }
+}
+
+/// The next length-prefixed message, or `None` to close the connection: the client closed it,
+/// stayed silent for the idle timeout, took longer than the read timeout to send a message it
+/// had started, or announced an empty or oversized message.
+async fn read_message(
+    reader: &mut BufReader<OwnedReadHalf>,
+    settings: &TcpSettings,
+) -> Option<Vec<u8>> {
+    let first = timeout(settings.idle_timeout, reader.read_u8())
+        .await
+        .ok()?
+        .ok()?;
+    // From the first byte on, the whole message must arrive within the read timeout, however
+    // slowly the bytes trickle in.
+    let deadline = Instant::now() + settings.read_timeout;
+    let second = timeout_at(deadline, reader.read_u8()).await.ok()?.ok()?;
+    let length = u16::from_be_bytes([first, second]);
+    if length == 0 || length > MAX_QUERY_LEN {
+        tracing::debug!(length, "TCP message length out of bounds; closing");
         return None;
     }
     let mut message = vec![0u8; usize::from(length)];
-    timeout(idle_timeout, reader.read_exact(&mut message))
+    timeout_at(deadline, reader.read_exact(&mut message))
         .await
         .ok()?
         .ok()?;

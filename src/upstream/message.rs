@@ -4,11 +4,16 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 
 use super::{EDNS_PAYLOAD, UpstreamError};
+use crate::cookie::Cookie;
 
 /// An iterative query (RD=0) with a random ID, EDNS0 and the DO bit, so that RRSIGs reach the
-/// cache for clients that ask with DO=1.
-pub fn build_query(name: &Name, rtype: RecordType) -> Result<(u16, Vec<u8>), UpstreamError> {
-    build_query_with(name, rtype, false)
+/// cache for clients that ask with DO=1, and our DNS cookie for the server.
+pub fn build_query(
+    name: &Name,
+    rtype: RecordType,
+    cookie: &Cookie,
+) -> Result<(u16, Vec<u8>), UpstreamError> {
+    build_query_with(name, rtype, false, cookie)
 }
 
 /// As [`build_query`], with RD set as given: RD=1 asks a forwarder to recurse for us.
@@ -16,6 +21,7 @@ pub fn build_query_with(
     name: &Name,
     rtype: RecordType,
     recursion_desired: bool,
+    cookie: &Cookie,
 ) -> Result<(u16, Vec<u8>), UpstreamError> {
     let id: u16 = rand::random();
     let mut message = Message::new(id, MessageType::Query, OpCode::Query);
@@ -26,6 +32,7 @@ pub fn build_query_with(
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
     edns.set_dnssec_ok(true);
+    edns.options_mut().insert(cookie.to_option());
     message.set_edns(edns);
     let bytes = message
         .to_vec()
@@ -58,7 +65,8 @@ mod tests {
     #[test]
     fn answer_must_match_id_and_question() {
         let name = Name::from_ascii("www.example.test.").unwrap();
-        let (id, bytes) = build_query(&name, RecordType::A).unwrap();
+        let cookie = Cookie::client_only([1, 2, 3, 4, 5, 6, 7, 8]);
+        let (id, bytes) = build_query(&name, RecordType::A, &cookie).unwrap();
         let mut response = Message::from_vec(&bytes).unwrap();
         response.metadata.message_type = MessageType::Response;
         assert!(response_matches(&response, id, &name, RecordType::A));

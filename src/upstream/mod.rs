@@ -3,8 +3,10 @@
 //! Every UDP query goes out from a fresh socket (a random source port chosen by the kernel) with a
 //! random ID, and only an answer from the queried address and port carrying the same ID and
 //! question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
-//! to guess both the port and the ID (RFC 5452 §9.2). A truncated answer is asked again over TCP.
+//! to guess both the port and the ID (RFC 5452 §9.2), and, when the server does DNS cookies, our
+//! client cookie for it. A truncated answer is asked again over TCP.
 
+mod cookies;
 mod message;
 mod selection;
 mod tcp;
@@ -12,13 +14,15 @@ mod udp;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::op::Message;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use thiserror::Error;
 use tokio::time::Instant;
 
+pub use cookies::CookieJar;
 pub use message::{build_query, build_query_with, response_matches};
 pub use selection::ServerSelection;
 
@@ -106,11 +110,15 @@ impl ServerAddress for SocketAddr {
 #[derive(Debug, Clone)]
 pub struct Upstream {
     policy: AddressPolicy,
+    cookies: Arc<CookieJar>,
 }
 
 impl Upstream {
     pub fn new(policy: AddressPolicy) -> Self {
-        Upstream { policy }
+        Upstream {
+            policy,
+            cookies: Arc::default(),
+        }
     }
 
     pub fn policy(&self) -> AddressPolicy {
@@ -131,7 +139,8 @@ impl Upstream {
         if !self.policy.permits(addr.ip()) {
             return Err(UpstreamError::Forbidden(addr.ip()));
         }
-        exchange(addr, false, name, rtype, timeout, deadline).await
+        self.exchange(addr, false, name, rtype, timeout, deadline)
+            .await
     }
 
     /// Asks a configured forwarder, with RD as configured; see
@@ -148,29 +157,60 @@ impl Upstream {
         if !self.policy.permits_forwarder(server.ip()) {
             return Err(UpstreamError::Forbidden(server.ip()));
         }
-        exchange(server, recursion_desired, name, rtype, timeout, deadline).await
+        self.exchange(server, recursion_desired, name, rtype, timeout, deadline)
+            .await
     }
-}
 
-/// One question to one server: UDP, then TCP if the answer is truncated.
-async fn exchange(
-    addr: SocketAddr,
-    recursion_desired: bool,
-    name: &Name,
-    rtype: RecordType,
-    timeout: Duration,
-    deadline: Instant,
-) -> Result<Message, UpstreamError> {
-    let deadline = deadline.min(Instant::now() + timeout);
-    let (id, query) = build_query_with(name, rtype, recursion_desired)?;
-    let response = udp::exchange(addr, &query, id, name, rtype, deadline).await?;
-    if !response.metadata.truncation {
-        return Ok(response);
+    /// One question to one server: UDP, once more with the server's cookie if it asks for one,
+    /// then TCP if the answer is truncated.
+    async fn exchange(
+        &self,
+        addr: SocketAddr,
+        recursion_desired: bool,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        let deadline = deadline.min(Instant::now() + timeout);
+        let ask = |deadline| self.ask_udp(addr, recursion_desired, name, rtype, deadline);
+        let mut response = ask(deadline).await?;
+        if response.metadata.response_code == ResponseCode::BADCOOKIE {
+            // RFC 7873 §5.3: the server wants a valid server cookie, and has just sent us one:
+            // ask once more with it.
+            response = ask(deadline).await?;
+        }
+        let rejected = response.metadata.response_code == ResponseCode::BADCOOKIE;
+        if !response.metadata.truncation && !rejected {
+            return Ok(response);
+        }
+        // Truncated, or still no cookie the server likes: TCP needs neither room nor cookie.
+        // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
+        let tcp_deadline = Instant::now() + timeout;
+        let cookie = self.cookies.cookie_for(addr.ip());
+        let (id, query) = build_query_with(name, rtype, recursion_desired, &cookie)?;
+        let response =
+            tcp::exchange(addr, &query, id, name, rtype, &cookie.client, tcp_deadline).await?;
+        self.cookies.learn(addr.ip(), &response);
+        Ok(response)
     }
-    // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
-    let tcp_deadline = Instant::now() + timeout;
-    let (id, query) = build_query_with(name, rtype, recursion_desired)?;
-    tcp::exchange(addr, &query, id, name, rtype, tcp_deadline).await
+
+    /// One UDP exchange with our cookie for the server, learning the server cookie it returns.
+    async fn ask_udp(
+        &self,
+        addr: SocketAddr,
+        recursion_desired: bool,
+        name: &Name,
+        rtype: RecordType,
+        deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        let cookie = self.cookies.cookie_for(addr.ip());
+        let (id, query) = build_query_with(name, rtype, recursion_desired, &cookie)?;
+        let response =
+            udp::exchange(addr, &query, id, name, rtype, &cookie.client, deadline).await?;
+        self.cookies.learn(addr.ip(), &response);
+        Ok(response)
+    }
 }
 
 #[cfg(test)]

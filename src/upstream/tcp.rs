@@ -9,7 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
+use super::cookies::echoes;
 use super::{UpstreamError, response_matches};
+use crate::cookie::ClientCookie;
 
 pub async fn exchange(
     server: SocketAddr,
@@ -17,11 +19,15 @@ pub async fn exchange(
     id: u16,
     name: &Name,
     rtype: RecordType,
+    cookie: &ClientCookie,
     deadline: Instant,
 ) -> Result<Message, UpstreamError> {
-    timeout_at(deadline, exchange_inner(server, query, id, name, rtype))
-        .await
-        .map_err(|_| UpstreamError::Timeout)?
+    timeout_at(
+        deadline,
+        exchange_inner(server, query, id, name, rtype, cookie),
+    )
+    .await
+    .map_err(|_| UpstreamError::Timeout)?
 }
 
 async fn exchange_inner(
@@ -30,6 +36,7 @@ async fn exchange_inner(
     id: u16,
     name: &Name,
     rtype: RecordType,
+    cookie: &ClientCookie,
 ) -> Result<Message, UpstreamError> {
     let mut stream = TcpStream::connect(server).await?;
     stream.set_nodelay(true)?;
@@ -44,7 +51,7 @@ async fn exchange_inner(
     stream.read_exact(&mut buffer).await?;
     let response =
         Message::from_vec(&buffer).map_err(|e| UpstreamError::Malformed(e.to_string()))?;
-    if !response_matches(&response, id, name, rtype) {
+    if !response_matches(&response, id, name, rtype) || !echoes(&response, cookie) {
         return Err(UpstreamError::Malformed(
             "answer does not match the query".into(),
         ));

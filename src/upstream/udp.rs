@@ -7,21 +7,24 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout_at};
 
+use super::cookies::echoes;
 use super::{UpstreamError, response_matches};
+use crate::cookie::ClientCookie;
 
 /// Big enough for any answer to our advertised EDNS payload, with room for servers that ignore it.
 const RECEIVE_BUFFER: usize = 4096;
 
 /// Sends `query` to `server` from a new socket and waits until `deadline` for the matching answer.
 /// The socket is connected, so the kernel drops datagrams from any other address or port; packets
-/// that do arrive but do not match (wrong ID, wrong question, garbage) are skipped, so a forger
-/// racing the real server cannot end the exchange early.
+/// that do arrive but do not match (wrong ID, wrong question, a COOKIE that is not ours, garbage)
+/// are skipped, so a forger racing the real server cannot end the exchange early.
 pub async fn exchange(
     server: SocketAddr,
     query: &[u8],
     id: u16,
     name: &Name,
     rtype: RecordType,
+    cookie: &ClientCookie,
     deadline: Instant,
 ) -> Result<Message, UpstreamError> {
     let local: SocketAddr = if server.is_ipv4() {
@@ -41,7 +44,7 @@ pub async fn exchange(
             tracing::debug!(%server, "ignoring an unparseable datagram");
             continue;
         };
-        if response_matches(&response, id, name, rtype) {
+        if response_matches(&response, id, name, rtype) && echoes(&response, cookie) {
             return Ok(response);
         }
         tracing::debug!(%server, "ignoring a datagram that does not match the query");

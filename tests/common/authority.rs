@@ -4,7 +4,8 @@
 //! DNAME (RFC 6672) chasing inside the zone, wildcard synthesis (RFC 4592) and RFC 2308
 //! negative answers with the SOA in the authority section. Each server listens on UDP and
 //! TCP port 53 of its own loopback address, logs every query it receives, and can be told
-//! to misbehave at runtime (see [`Behaviour`]) so resolver robustness can be tested.
+//! to misbehave at runtime (see [`Behaviour`]) so resolver robustness can be tested. DNS
+//! cookies (RFC 7873) are ignored unless switched on with [`AuthorityServer::set_cookies`].
 //!
 //! Additional-section processing is deliberately limited to glue in referrals: real
 //! servers differ here and a resolver must not depend on it.
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::rdata::{ANAME, CNAME, NULL};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
@@ -556,6 +558,38 @@ pub enum Behaviour {
     WrongQuestion,
 }
 
+/// How a server treats DNS cookies (RFC 7873), whatever its [`Behaviour`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cookies {
+    /// Ignore COOKIE options, as a server without cookie support does.
+    #[default]
+    Ignore,
+    /// Echo the client cookie with a server cookie, [`fake_server_cookie`] of it.
+    Issue,
+    /// As `Issue`, and answer BADCOOKIE (empty, over UDP only) to a query that does not carry
+    /// the server cookie issued to its client cookie.
+    Require,
+    /// Answer with a COOKIE whose client cookie is not the query's: what a forger who cannot
+    /// see the query would send.
+    WrongClientCookie,
+}
+
+/// The server cookie a server in [`Cookies::Issue`] mode gives the client cookie `client`:
+/// deterministic, so that tests can tell whether the resolver returned it.
+pub fn fake_server_cookie(client: &[u8]) -> Vec<u8> {
+    let mut server = b"fakesrv:".to_vec();
+    server.extend(client.iter().rev());
+    server
+}
+
+/// The raw content of a message's COOKIE option, if it has one.
+pub fn cookie_of(message: &Message) -> Option<Vec<u8>> {
+    match message.edns.as_ref()?.option(EdnsCode::Cookie)? {
+        EdnsOption::Unknown(_, bytes) => Some(bytes.clone()),
+        _ => None,
+    }
+}
+
 /// One query as the server received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoggedQuery {
@@ -564,6 +598,8 @@ pub struct LoggedQuery {
     pub rtype: RecordType,
     /// Received over TCP rather than UDP.
     pub tcp: bool,
+    /// The content of the query's COOKIE option (client cookie, then any server cookie).
+    pub cookie: Option<Vec<u8>>,
     /// The query's RD bit: a resolver iterating sends 0, one forwarding sends 1.
     pub recursion_desired: bool,
 }
@@ -574,6 +610,7 @@ struct Shared {
     log: Mutex<Vec<LoggedQuery>>,
     behaviour: Mutex<Behaviour>,
     latency: Mutex<Duration>,
+    cookies: Mutex<Cookies>,
 }
 
 /// A reply and how long to wait before sending it.
@@ -627,6 +664,7 @@ impl AuthorityServer {
             log: Mutex::new(Vec::new()),
             behaviour: Mutex::new(behaviour),
             latency: Mutex::new(Duration::ZERO),
+            cookies: Mutex::new(Cookies::Ignore),
         });
         let tasks = vec![
             tokio::spawn(serve_udp(udp, Arc::clone(&shared))),
@@ -655,6 +693,11 @@ impl AuthorityServer {
 
     pub fn behaviour(&self) -> Behaviour {
         *lock(&self.shared.behaviour)
+    }
+
+    /// Switches how DNS cookies are treated; applies to queries received from now on.
+    pub fn set_cookies(&self, cookies: Cookies) {
+        *lock(&self.shared.cookies) = cookies;
     }
 
     /// Adds a fixed delay before every answer, to make cold resolutions measurable.
@@ -825,6 +868,7 @@ impl Shared {
                 name: question.name().clone(),
                 rtype: question.query_type(),
                 tcp,
+                cookie: cookie_of(&query),
                 recursion_desired: query.metadata.recursion_desired,
             });
         }
@@ -865,7 +909,38 @@ impl Shared {
             }
             _ => {}
         }
+        self.apply_cookies(query, &mut response, tcp);
         Some(encode(&response, query, tcp))
+    }
+
+    /// RFC 7873 §5.2 as the current [`Cookies`] mode has it.
+    fn apply_cookies(&self, query: &Message, response: &mut Message, tcp: bool) {
+        let mode = *lock(&self.cookies);
+        let Some(sent) = cookie_of(query).filter(|sent| sent.len() >= 8) else {
+            return;
+        };
+        let Some(edns) = response.edns.as_mut() else {
+            return;
+        };
+        let (client, server) = sent.split_at(8);
+        let mut reply = client.to_vec();
+        match mode {
+            Cookies::Ignore => return,
+            Cookies::Issue | Cookies::Require => reply.extend(fake_server_cookie(client)),
+            Cookies::WrongClientCookie => {
+                reply.iter_mut().for_each(|b| *b ^= 0x5a);
+                reply.extend(fake_server_cookie(client));
+            }
+        }
+        edns.options_mut()
+            .insert(EdnsOption::Unknown(u16::from(EdnsCode::Cookie), reply));
+        if mode == Cookies::Require && !tcp && server != fake_server_cookie(client) {
+            response.metadata.response_code = ResponseCode::BADCOOKIE;
+            response.metadata.authoritative = false;
+            response.answers.clear();
+            response.authorities.clear();
+            response.additionals.clear();
+        }
     }
 
     fn outgoing(&self, bytes: Vec<u8>, delay: Duration) -> Outgoing {

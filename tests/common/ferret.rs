@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use ferret::Config;
+use ferret::config::Limits;
 use ferret::server::RunningServer;
 
 use super::hierarchy::net;
@@ -14,25 +15,30 @@ use super::hierarchy::net;
 // Setting fields one by one after `Config::default()` keeps each test setting on a line of its own.
 #[allow(clippy::field_reassign_with_default)]
 pub fn test_config(block: u8, root_hints: &Path) -> Config {
-    let mut config = Config::default();
-    config.listen = vec![
-        format!("{}:0", net(block, 200, 1))
-            .parse()
-            .expect("listen address"),
-    ];
-    config.root_hints = Some(root_hints.to_path_buf());
-    config.allow_loopback_upstream = true;
-    config.ipv6_upstream = false;
-    // The fake hierarchy lives under test., answered NXDOMAIN by default (RFC 6761 §6.2).
-    config.local_zone_nodefault = vec!["test.".parse().expect("zone name")];
-    config.limits.upstream_timeout_ms = 300;
-    config.limits.resolution_timeout_ms = 3_000;
-    config.log_level = "warn".into();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
-    config
+    let defaults = Config::default();
+    Config {
+        listen: vec![
+            format!("{}:0", net(block, 200, 1))
+                .parse()
+                .expect("listen address"),
+        ],
+        root_hints: Some(root_hints.to_path_buf()),
+        allow_loopback_upstream: true,
+        ipv6_upstream: false,
+        // The fake hierarchy lives under test., answered NXDOMAIN by default (RFC 6761 §6.2).
+        local_zone_nodefault: vec!["test.".parse().expect("zone name")],
+        log_level: "warn".into(),
+        limits: Limits {
+            upstream_timeout_ms: 300,
+            resolution_timeout_ms: 3_000,
+            ..defaults.limits.clone()
+        },
+        ..defaults
+    }
 }
 
 /// Starts ferret with `config` on the current runtime; it stops when the handle is dropped.

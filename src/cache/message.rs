@@ -1,0 +1,288 @@
+//! The message cache: whole answers kept as wire bytes, so a cache hit is a lookup, a copy and a
+//! few patched bytes instead of assembling and encoding records (Unbound's msg-cache does the same
+//! job in front of its RRset cache).
+//!
+//! An entry is the encoded response without its header fields that depend on the query (ID, RD,
+//! CD), without OPT, and with the offset and expiry of every record's TTL so each can be counted
+//! down on the way out. The question in the entry is replaced by the client's own question bytes:
+//! only the letter case can differ, so lengths and compression pointers stay valid.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+
+use crate::clock::{Clock, Millis, remaining_ttl};
+
+const HEADER_LEN: usize = 12;
+
+/// The key: the lowercased question name in wire format, the type, and whether DNSSEC records are
+/// included (DO set), as bytes, so that a lookup needs no allocation.
+pub type MessageKey = [u8];
+
+/// One cached response.
+#[derive(Debug)]
+pub struct CachedMessage {
+    /// The response from the end of the question on (answer, authority, additional sections).
+    records: Box<[u8]>,
+    /// The header's rcode and section counts.
+    rcode: u8,
+    counts: [u16; 3],
+    /// (offset into `records`, expiry) of each record's TTL field.
+    ttls: Box<[(u32, Millis)]>,
+    expires_ms: Millis,
+}
+
+/// What the response must echo from the query.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryEcho<'a> {
+    pub id: u16,
+    pub recursion_desired: bool,
+    pub checking_disabled: bool,
+    /// The client's question section (name, type, class) exactly as it sent it.
+    pub question: &'a [u8],
+    /// The client's EDNS DO bit, when it sent an OPT record.
+    pub edns_dnssec_ok: Option<bool>,
+}
+
+impl CachedMessage {
+    /// Builds an entry from an encoded response (header, one question, records, no OPT) whose
+    /// TTLs are relative to `now_ms`. `None` when the bytes do not walk as a DNS message or an
+    pub fn from_response(bytes: &[u8], now_ms: Millis) -> Option<Self> {
+        let header = bytes.get(..HEADER_LEN)?;
+        let count = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
+        if count(4) != 1 {
+            return None;
+        }
+        let counts = [count(6), count(8), count(10)];
+        let question_end = skip_name(bytes, HEADER_LEN)?.checked_add(4)?;
+        let mut offset = question_end;
+        let mut ttls = Vec::new();
+        let total = counts.iter().map(|c| usize::from(*c)).sum::<usize>();
+        for _ in 0..total {
+            let ttl_at = skip_name(bytes, offset)?.checked_add(4)?;
+            let ttl = u32::from_be_bytes(bytes.get(ttl_at..ttl_at + 4)?.try_into().ok()?);
+            let rdlen = usize::from(u16::from_be_bytes(
+                bytes.get(ttl_at + 4..ttl_at + 6)?.try_into().ok()?,
+            ));
+            ttls.push((
+                u32::try_from(ttl_at - question_end).ok()?,
+                now_ms + u64::from(ttl) * 1000,
+            ));
+            offset = ttl_at + 6 + rdlen;
+        }
+        if offset != bytes.len() {
+            return None;
+        }
+        let expires_ms = ttls.iter().map(|(_, e)| *e).min().unwrap_or(now_ms);
+        if expires_ms <= now_ms {
+            return None;
+        }
+        Some(CachedMessage {
+            records: bytes[question_end..].into(),
+            rcode: header[3] & 0x0f,
+            counts,
+            ttls: ttls.into_boxed_slice(),
+            expires_ms,
+        })
+    }
+
+    pub fn is_live(&self, now_ms: Millis) -> bool {
+        now_ms < self.expires_ms
+    }
+
+    /// Writes the response to `query` into `out`: header, the client's question, the records
+    /// with TTLs counted down to `now_ms`, and an OPT record if the client sent one.
+    pub fn write_response(&self, query: &QueryEcho<'_>, now_ms: Millis, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&query.id.to_be_bytes());
+        out.push(0x80 | u8::from(query.recursion_desired));
+        out.push(0x80 | if query.checking_disabled { 0x10 } else { 0 } | self.rcode);
+        out.extend_from_slice(&1u16.to_be_bytes());
+        out.extend_from_slice(&self.counts[0].to_be_bytes());
+        out.extend_from_slice(&self.counts[1].to_be_bytes());
+        let additional = self.counts[2] + u16::from(query.edns_dnssec_ok.is_some());
+        out.extend_from_slice(&additional.to_be_bytes());
+        out.extend_from_slice(query.question);
+        let records_at = out.len();
+        out.extend_from_slice(&self.records);
+        for (offset, expires_ms) in self.ttls.iter() {
+            let at = records_at + *offset as usize;
+            let ttl = remaining_ttl(*expires_ms, now_ms);
+            out[at..at + 4].copy_from_slice(&ttl.to_be_bytes());
+        }
+        if let Some(dnssec_ok) = query.edns_dnssec_ok {
+            write_opt(out, dnssec_ok);
+        }
+    }
+}
+
+/// An OPT record (RFC 6891 §6.1.2): root owner, our payload size, version 0, DO echoed.
+fn write_opt(out: &mut Vec<u8>, dnssec_ok: bool) {
+    out.push(0);
+    out.extend_from_slice(&41u16.to_be_bytes());
+    out.extend_from_slice(&crate::upstream::EDNS_PAYLOAD.to_be_bytes());
+    out.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0]);
+    out.extend_from_slice(&0u16.to_be_bytes());
+}
+
+/// The offset just past the (possibly compressed) name starting at `offset`.
+fn skip_name(bytes: &[u8], mut offset: usize) -> Option<usize> {
+    loop {
+        let len = *bytes.get(offset)?;
+        match len {
+            0 => return Some(offset + 1),
+            1..=63 => offset += 1 + usize::from(len),
+            0xc0..=0xff => return bytes.get(offset + 1).map(|_| offset + 2),
+            _ => return None,
+        }
+    }
+}
+
+type Shard = Mutex<LruCache<Box<MessageKey>, Arc<CachedMessage>>>;
+
+/// Sharded LRU of cached responses.
+pub struct MessageCache {
+    shards: Box<[Shard]>,
+    hasher: RandomState,
+    clock: Clock,
+}
+
+impl MessageCache {
+    pub fn new(capacity: usize, shard_count: usize, clock: Clock) -> Self {
+        let per_shard =
+            NonZeroUsize::new(capacity.div_ceil(shard_count).max(1)).unwrap_or(NonZeroUsize::MIN);
+        MessageCache {
+            shards: (0..shard_count)
+                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .collect(),
+            hasher: RandomState::new(),
+            clock,
+        }
+    }
+
+    fn shard(
+        &self,
+        key: &MessageKey,
+    ) -> std::sync::MutexGuard<'_, LruCache<Box<MessageKey>, Arc<CachedMessage>>> {
+        let index = (self.hasher.hash_one(key) as usize) % self.shards.len();
+        self.shards[index].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live response under `key`.
+    pub fn get(&self, key: &MessageKey) -> Option<Arc<CachedMessage>> {
+        let now = self.clock.now_ms();
+        let mut shard = self.shard(key);
+        match shard.get(key) {
+            Some(message) if message.is_live(now) => Some(Arc::clone(message)),
+            Some(_) => {
+                shard.pop(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn insert(&self, key: Box<MessageKey>, message: CachedMessage) {
+        self.shard(&key).put(key, Arc::new(message));
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn clear(&self) {
+        for shard in self.shards.iter() {
+            shard.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+}
+
+/// Writes the message-cache key for a question into `key`: the name lowercased (wire format),
+/// the type, and the DO bit. Returns the key's length, or `None` for a name that is not a plain
+/// uncompressed wire name of at most 255 bytes.
+pub fn write_key(name: &[u8], qtype: u16, dnssec_ok: bool, key: &mut [u8; 258]) -> Option<usize> {
+    if name.len() > 255 {
+        return None;
+    }
+    for (to, from) in key.iter_mut().zip(name) {
+        *to = from.to_ascii_lowercase();
+    }
+    key[name.len()..name.len() + 2].copy_from_slice(&qtype.to_be_bytes());
+    key[name.len() + 2] = u8::from(dnssec_ok);
+    Some(name.len() + 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::rdata::{A, CNAME};
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn response() -> Vec<u8> {
+        let mut message = Message::new(7, MessageType::Response, OpCode::Query);
+        message.add_query(Query::query(name("www.example.test."), RecordType::A));
+        message.add_answer(Record::from_rdata(
+            name("www.example.test."),
+            300,
+            RData::CNAME(CNAME(name("host.example.test."))),
+        ));
+        message.add_answer(Record::from_rdata(
+            name("host.example.test."),
+            60,
+            RData::A(A::new(192, 0, 2, 1)),
+        ));
+        message.to_vec().unwrap()
+    }
+
+    #[test]
+    fn walks_a_response_and_counts_ttls_down_per_record() {
+        let bytes = response();
+        let cached = CachedMessage::from_response(&bytes, 1_000_000).expect("walks");
+        assert_eq!(cached.counts, [2, 0, 0]);
+        assert_eq!(cached.expires_ms, 1_060_000);
+        let question = &bytes[12..12 + 18 + 4];
+        let echo = QueryEcho {
+            id: 99,
+            recursion_desired: true,
+            checking_disabled: false,
+            question,
+            edns_dnssec_ok: Some(true),
+        };
+        let mut out = Vec::new();
+        cached.write_response(&echo, 1_010_000, &mut out);
+        let decoded = Message::from_vec(&out).expect("decodes");
+        assert_eq!(decoded.metadata.id, 99);
+        assert!(decoded.metadata.recursion_desired && decoded.metadata.recursion_available);
+        assert_eq!(decoded.answers[0].ttl, 290);
+        assert_eq!(decoded.answers[1].ttl, 50);
+        assert!(decoded.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok));
+    }
+
+    #[test]
+    fn rejects_what_does_not_walk() {
+        let bytes = response();
+        assert!(CachedMessage::from_response(&bytes[..bytes.len() - 1], 0).is_none());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(CachedMessage::from_response(&longer, 0).is_none());
+    }
+}
