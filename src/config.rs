@@ -58,6 +58,16 @@ pub struct Config {
     #[arg(long = "no-qname-minimisation", action = ArgAction::SetFalse)]
     pub qname_minimisation: bool,
 
+    /// Randomise the case of the letters of every name sent upstream over UDP ("0x20", Unbound's
+    /// use-caps-for-id) and accept only answers that echo it exactly: each letter adds a bit a
+    /// forger must guess besides the source port and the ID. An answer that differs only in case
+    /// is never used; the question is asked again over TCP, where an off-path forger cannot inject
+    /// anything. So servers that do not echo case still work, at the cost of a TCP exchange,
+    /// where Unbound instead re-asks every server of the zone without 0x20 and requires them to
+    /// agree. Cache keys stay case-insensitive and clients see the case they asked with.
+    #[arg(long = "use-0x20")]
+    pub use_0x20: bool,
+
     /// Never query upstream servers over IPv6 (and never look up AAAA records of server names).
     #[arg(long = "no-ipv6-upstream", action = ArgAction::SetFalse)]
     pub ipv6_upstream: bool,
@@ -140,6 +150,11 @@ pub struct Config {
 
 /// Bounds on the work one client query may cause, and on what clients may hold open. In the config
 /// file these are the `[limits]` table.
+///
+/// These bound the amplification attacks on resolvers: NXNSAttack (a referral to many glueless
+/// server names that do not exist), TsuNAME (cyclic or deep delegations and aliases), and floods
+/// of distinct cache-missing names. Each default is compared with Unbound's (1.26: `iterator/iterator.h`,
+/// `util/config_file.c`, `doc/example.conf.in`) in its comment.
 #[derive(Debug, Clone, Args, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Limits {
@@ -152,25 +167,52 @@ pub struct Limits {
     pub upstream_timeout_ms: u64,
 
     /// Most upstream queries one client query may cause, sub-queries for server names included.
+    /// Unbound has two such bounds: max-sent-count 32 per (sub)query, reset at each referral and
+    /// CNAME restart, and max-global-quota 200 for a query with all its sub-queries, never reset;
+    /// ferret counts everything one client question causes against this one budget.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_upstream_queries: u32,
 
-    /// Most CNAME/DNAME links followed for one answer (Unbound's restart limit is 11).
+    /// Most CNAME/DNAME links followed for one answer, counting links inside one upstream answer
+    /// as well as links that need another query. Unbound has the same 11 twice: max-query-restarts
+    /// (links that need another query) and iter-scrub-cname (CNAME/DNAME records in one answer).
     #[arg(long, value_name = "N", default_value_t = 11)]
     pub max_cname_chain: u32,
 
-    /// Most referrals followed while walking down from the root for one name.
+    /// Most referrals followed while walking down from the closest known delegation for one
+    /// name. Unbound's MAX_REFERRAL_COUNT is 130; real names need fewer than 10, so ferret stops
+    /// far earlier.
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub max_referrals: u32,
 
     /// How deep lookups of glueless server names may nest (a server name whose own servers are
-    /// glueless, and so on).
+    /// glueless, and so on). Unbound's limit is the same 4: its max_dependency_depth is the
+    /// length of target-fetch-policy ("3 2 1 0 0") less one, and it also stops after
+    /// MAX_TARGET_COUNT 64 server-name lookups per query.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub max_glueless_depth: u32,
 
     /// Most glueless server names of one delegation that are looked up (an NXNSAttack bound).
+    /// Unbound looks up at most MAX_DP_TARGET_COUNT 16 per delegation and gives up after
+    /// MAX_TARGET_NX 5 of them turned out not to exist; ferret simply looks up at most 5.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_ns_lookups_per_referral: u32,
+
+    /// Most distinct client questions being resolved at once. A new question that misses the
+    /// cache beyond this gets SERVFAIL at once rather than queueing (counted in the resolver's
+    /// statistics); questions already in flight are still joined. Unbound's equivalent is
+    /// num-queries-per-thread (2048 per thread with libevent, 512 without), where it jostles out
+    /// old queries instead.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_inflight_resolutions: u32,
+
+    /// Most queries outstanding at once to one upstream server address; beyond it the server is
+    /// skipped as if busy and the zone's other servers are tried. This keeps a flood of names
+    /// under one zone from turning ferret against that zone's servers. Unbound has no direct
+    /// equivalent (its ratelimit and ip-ratelimit count queries per second and are off by
+    /// default); BIND's fetches-per-server is the closest.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_queries_per_server: u32,
 
     /// Most simultaneous TCP client connections.
     #[arg(long, value_name = "N", default_value_t = 1_000)]
@@ -269,6 +311,9 @@ mod tests {
         assert_eq!(config.max_ttl, 86_400);
         assert!(config.allow.is_empty(), "loopback only unless --allow");
         assert_eq!(config.ratelimit, 0, "rate limiting is off by default");
+        assert!(!config.use_0x20);
+        assert_eq!(config.limits.max_inflight_resolutions, 10_000);
+        assert_eq!(config.limits.max_queries_per_server, 100);
     }
 
     #[test]
@@ -286,6 +331,18 @@ mod tests {
         assert_eq!(allowed, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
         assert!(Config::try_parse_from(["ferret", "--allow", "10.0.0.0/33"]).is_err());
         assert!(Config::try_parse_from(["ferret", "--allow", "example.com"]).is_err());
+    }
+
+    #[test]
+    fn work_limits_must_allow_some_work() {
+        let parsed = Config::try_parse_from(["ferret", "--max-queries-per-server", "0"]);
+        assert!(parsed.is_err());
+        let parsed = Config::try_parse_from(["ferret", "--max-inflight-resolutions", "0"]);
+        assert!(parsed.is_err());
+        let config =
+            Config::parse_from(["ferret", "--use-0x20", "--max-inflight-resolutions", "7"]);
+        assert!(config.use_0x20);
+        assert_eq!(config.limits.max_inflight_resolutions, 7);
     }
 
     #[test]

@@ -176,6 +176,19 @@ fn errors_name_the_key_and_the_line() {
             "larger than max-ttl",
         ),
         ("listen = []\n", 1, "listen", "at least one"),
+        // The file takes what the flag takes: --max-inflight-resolutions refuses 0.
+        (
+            "[limits]\nmax-inflight-resolutions = 0\n",
+            2,
+            "limits.max-inflight-resolutions",
+            "0 is not in 1..",
+        ),
+        (
+            "allow = [\"10.0.0.0/8\", \"nonsense\"]\n",
+            1,
+            "allow[1]",
+            "neither an address",
+        ),
     ];
     for (text, line, key, words) in cases {
         let error = parse_error(text);

@@ -17,6 +17,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::Config;
 use crate::records::cname_target;
+use clap::CommandFactory;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -131,6 +132,24 @@ impl Config {
         };
         let config: Config =
             toml::from_str(text).map_err(|e| located(e.span(), e.message().to_owned()))?;
+        if let Some((span, key, message)) = check_like_flags(text) {
+            return Err(match located(Some(span), message) {
+                ConfigError::Invalid {
+                    path,
+                    line,
+                    column,
+                    message,
+                    ..
+                } => ConfigError::Invalid {
+                    path,
+                    line,
+                    column,
+                    key: Some(key),
+                    message,
+                },
+                other => other,
+            });
+        }
         config.check().map_err(|(key, message)| {
             let span = span_of(text, &key);
             match located(span, message) {
@@ -218,6 +237,80 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Runs every value the file gives for a command-line setting through that flag's own value
+/// parser, so that the file takes exactly what the command line takes: a range such as `1..` on a
+/// flag, or a parser stricter than the field's type, holds for the key too. Returns the first
+/// value refused, with its span and key.
+fn check_like_flags(text: &str) -> Option<(Range<usize>, KeyPath, String)> {
+    let document = DeTable::parse(text).ok()?;
+    let command = Config::command();
+    for (key, value) in document.get_ref().iter() {
+        let path = KeyPath::default().key(key.get_ref());
+        let refused = match (key.get_ref().as_ref(), value.get_ref()) {
+            ("limits", DeValue::Table(limits)) => limits.iter().find_map(|(key, value)| {
+                let path = path.clone().key(key.get_ref());
+                check_flag_value(&command, key.get_ref(), value, path)
+            }),
+            (key, _) => check_flag_value(&command, key, value, path),
+        };
+        if refused.is_some() {
+            return refused;
+        }
+    }
+    None
+}
+
+fn check_flag_value(
+    command: &clap::Command,
+    key: &str,
+    value: &Spanned<DeValue<'_>>,
+    path: KeyPath,
+) -> Option<(Range<usize>, KeyPath, String)> {
+    let id = key.replace('-', "_");
+    // Keys that are no flag (file-only settings) have nothing to compare with, and switches
+    // (`--allow-loopback-upstream`) take no value: serde has checked that they are booleans.
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.get_id() == id.as_str())?;
+    let long = arg.get_long().filter(|_| arg.get_action().takes_values())?;
+    let items: Vec<(&Spanned<DeValue<'_>>, KeyPath)> = match value.get_ref() {
+        DeValue::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (item, path.clone().index(i)))
+            .collect(),
+        _ => vec![(value, path)],
+    };
+    items.into_iter().find_map(|(item, path)| {
+        let text = scalar_text(item.get_ref())?;
+        let parsed = command
+            .clone()
+            .try_get_matches_from(["ferret".to_owned(), format!("--{long}={text}")]);
+        let error = parsed.err()?;
+        Some((item.span(), path, clap_message(&error)))
+    })
+}
+
+/// A TOML scalar as it would be typed on the command line.
+fn scalar_text(value: &DeValue<'_>) -> Option<String> {
+    match value {
+        DeValue::String(text) => Some(text.to_string()),
+        DeValue::Boolean(flag) => Some(flag.to_string()),
+        DeValue::Integer(number) => i128::from_str_radix(number.as_str(), number.radix())
+            .ok()
+            .map(|n| n.to_string()),
+        DeValue::Float(number) => Some(number.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// The one line of a clap error that says what is wrong, without clap's "error: " and usage hints.
+fn clap_message(error: &clap::Error) -> String {
+    let rendered = error.to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }
 
 /// Line and column (both from 1) of byte `offset` in `text`.

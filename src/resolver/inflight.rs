@@ -1,5 +1,9 @@
 //! Merging identical questions: while one resolution of (name, type) is running, later askers
 //! wait for its answer instead of starting their own (no thundering herd on a cache miss).
+//!
+//! The table holds at most `limit` questions. A flood of distinct names that all miss the cache
+//! (random-subdomain attacks) would otherwise start one resolution, with its upstream queries and
+//! memory, per packet; beyond the limit a new question is turned away at once.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,38 +17,61 @@ use crate::answer::Answer;
 type Key = (Name, RecordType);
 type Slot = watch::Receiver<Option<Arc<Answer>>>;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct InFlight {
     table: Arc<Mutex<HashMap<Key, Slot>>>,
+    limit: usize,
+}
+
+/// The table is full: the question was neither joined nor started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlightFull;
+
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight::new(usize::MAX)
+    }
 }
 
 impl InFlight {
+    /// A table for at most `limit` questions at once.
+    pub fn new(limit: usize) -> Self {
+        InFlight {
+            table: Arc::default(),
+            limit,
+        }
+    }
+
     /// Returns the answer for `key`, running `resolve` only if no resolution of it is under way.
     /// The resolution runs in its own task, so it completes (and fills the cache) even if the
-    /// client that started it goes away.
-    pub async fn resolve<F, Fut>(&self, key: Key, resolve: F) -> Arc<Answer>
+    /// client that started it goes away. Joining a running resolution is always allowed; starting
+    /// one when `limit` are running is not.
+    pub async fn resolve<F, Fut>(&self, key: Key, resolve: F) -> Result<Arc<Answer>, InFlightFull>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Answer> + Send + 'static,
     {
-        let mut slot = self.join_or_start(key, resolve);
-        match slot.wait_for(Option::is_some).await {
+        let mut slot = self.join_or_start(key, resolve)?;
+        Ok(match slot.wait_for(Option::is_some).await {
             Ok(answer) => answer
                 .clone()
                 .unwrap_or_else(|| Arc::new(Answer::servfail())),
             // The resolving task died without answering (it panicked): fail closed.
             Err(_) => Arc::new(Answer::servfail()),
-        }
+        })
     }
 
-    fn join_or_start<F, Fut>(&self, key: Key, resolve: F) -> Slot
+    fn join_or_start<F, Fut>(&self, key: Key, resolve: F) -> Result<Slot, InFlightFull>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Answer> + Send + 'static,
     {
         let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = table.get(&key) {
-            return slot.clone();
+            return Ok(slot.clone());
+        }
+        if table.len() >= self.limit {
+            return Err(InFlightFull);
         }
         let (sender, slot) = watch::channel(None);
         table.insert(key.clone(), slot.clone());
@@ -61,7 +88,7 @@ impl InFlight {
             drop(leave);
             let _ = sender.send(Some(Arc::new(answer)));
         });
-        slot
+        Ok(slot)
     }
 
     /// Number of distinct questions being resolved right now.
@@ -87,5 +114,57 @@ impl Drop for LeaveOnDrop {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn key(name: &str) -> Key {
+        (Name::from_ascii(name).unwrap(), RecordType::A)
+    }
+
+    #[tokio::test]
+    async fn a_full_table_turns_new_questions_away_but_lets_joiners_in() {
+        let inflight = InFlight::new(1);
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let inflight = inflight.clone();
+            tokio::spawn(async move {
+                inflight
+                    .resolve(key("a.test."), || async move {
+                        let _ = released.await;
+                        Answer::with_rcode(hickory_proto::op::ResponseCode::NoError)
+                    })
+                    .await
+            })
+        };
+        while inflight.is_empty() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let refused = inflight
+            .resolve(key("b.test."), || async { Answer::servfail() })
+            .await;
+        assert_eq!(refused, Err(InFlightFull));
+        let joiner = {
+            let inflight = inflight.clone();
+            tokio::spawn(async move {
+                inflight
+                    .resolve(key("a.test."), || async { Answer::servfail() })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let _ = release.send(());
+        let rcode = hickory_proto::op::ResponseCode::NoError;
+        assert_eq!(first.await.unwrap().unwrap().rcode, rcode);
+        assert_eq!(
+            joiner.await.unwrap().unwrap().rcode,
+            rcode,
+            "joined, not refused"
+        );
+        assert!(inflight.is_empty());
     }
 }

@@ -50,8 +50,11 @@ impl Resolver {
                 // A cached NS set can outlive its glue (shorter TTL, or evicted from another
                 // shard): ask the parent again, whose referral brings both back, instead of
                 // leaving the zone unreachable for the rest of the NS set's TTL.
-                Err(ResolveError::NoServers(zone)) if !zone.is_root() && !delegation.configured => {
+                Err(ResolveError::NoServers(zone))
+                    if !zone.is_root() && !delegation.configured && !refetched.contains(&zone) =>
+                {
                     referrals += 1;
+                    refetched.push(zone.clone());
                     if referrals > self.settings.limits.max_referrals {
                         return Err(ResolveError::ReferralLimit(
                             self.settings.limits.max_referrals,
@@ -318,6 +321,13 @@ impl Resolver {
     ) -> Result<(Message, Classified), ResolveError> {
         let timeout = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
         for server in self.selection.order(servers) {
+            // A server with too many of our queries outstanding is skipped like one that does not
+            // answer, but without a penalty to its RTT: it is busy, not broken.
+            let Some(_slot) = self.outstanding.try_acquire(server.ip()) else {
+                super::stats::Counters::count(&self.counters.busy_server_skips);
+                tracing::debug!(%server, %name, %rtype, "server busy; skipped");
+                continue;
+            };
             budget.spend_query()?;
             let sent = Instant::now();
             let deadline = budget.deadline();

@@ -11,6 +11,7 @@ mod delegation;
 mod inflight;
 mod iterate;
 mod qmin;
+mod stats;
 
 use std::sync::Arc;
 
@@ -23,7 +24,8 @@ use tokio::time::{Instant, timeout_at};
 pub use budget::Budget;
 pub use classify::{Classified, SoaProof, classify};
 pub use delegation::{ConfiguredDelegations, DelegationPoint, ServerRole};
-pub use inflight::InFlight;
+pub use inflight::{InFlight, InFlightFull};
+pub use stats::ResolverStats;
 
 use crate::answer::Answer;
 use crate::cache::{Cache, CacheLookup, TtlPolicy};
@@ -31,7 +33,8 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
 use crate::local_zones::{LocalAnswer, LocalZones};
-use crate::upstream::{AddressPolicy, ServerSelection, Upstream};
+use crate::upstream::{AddressPolicy, OutstandingQueries, ServerSelection, Upstream};
+use stats::Counters;
 
 /// Why a question ended in SERVFAIL.
 #[derive(Debug, Error)]
@@ -73,6 +76,8 @@ pub struct Resolver {
     /// Forward and stub zones.
     configured: ConfiguredDelegations,
     inflight: InFlight,
+    outstanding: OutstandingQueries,
+    counters: Arc<Counters>,
     settings: Settings,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
     priming: AsyncMutex<()>,
@@ -86,13 +91,19 @@ impl Resolver {
             max_negative_ttl: config.max_negative_ttl,
         };
         let cache = Arc::new(Cache::new(config.cache_size, ttl, clock));
-        Self::with_cache(config, cache, Arc::default())
+        Self::with_cache(config, cache, Arc::default(), Arc::default())
     }
 
-    /// A resolver for a reloaded `config` that keeps this one's cache and server measurements.
-    /// The cache's size and TTL bounds stay as they were: they take effect on restart.
+    /// A resolver for a reloaded `config` that keeps this one's cache, server measurements and
+    /// counters. The cache's size and TTL bounds stay as they were: they take effect on restart.
+    /// Questions and upstream queries in flight are counted by the resolver that started them.
     pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, HintsError> {
-        Self::with_cache(config, Arc::clone(&self.cache), Arc::clone(&self.selection))
+        Self::with_cache(
+            config,
+            Arc::clone(&self.cache),
+            Arc::clone(&self.selection),
+            Arc::clone(&self.counters),
+        )
     }
 
     /// Forgets what the cache holds for forward and stub zones configured differently in
@@ -108,12 +119,16 @@ impl Resolver {
         config: &Config,
         cache: Arc<Cache>,
         selection: Arc<ServerSelection>,
+        counters: Arc<Counters>,
     ) -> Result<Arc<Self>, HintsError> {
         let hints = RootHints::load(config.root_hints.as_deref())?;
         let upstream = Upstream::new(AddressPolicy {
             allow_loopback: config.allow_loopback_upstream,
             allow_ipv6: config.ipv6_upstream,
-        });
+        })
+        .with_0x20(config.use_0x20);
+        let max_inflight =
+            usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
         Ok(Arc::new(Resolver {
             cache,
             upstream,
@@ -125,7 +140,9 @@ impl Resolver {
                 &config.local_data,
             ),
             configured: ConfiguredDelegations::new(&config.forward_zones, &config.stub_zones),
-            inflight: InFlight::default(),
+            inflight: InFlight::new(max_inflight),
+            outstanding: OutstandingQueries::new(config.limits.max_queries_per_server),
+            counters,
             settings: Settings {
                 limits: config.limits.clone(),
                 qname_minimisation: config.qname_minimisation,
@@ -138,6 +155,21 @@ impl Resolver {
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    /// The questions being resolved right now (merged by name and type).
+    pub fn inflight(&self) -> &InFlight {
+        &self.inflight
+    }
+
+    /// Work in progress and work turned away by the limits.
+    pub fn stats(&self) -> ResolverStats {
+        ResolverStats {
+            inflight: self.inflight.len(),
+            inflight_refused: Counters::read(&self.counters.inflight_refused),
+            outstanding_queries: self.outstanding.total(),
+            busy_server_skips: Counters::read(&self.counters.busy_server_skips),
+        }
     }
 
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.
@@ -156,14 +188,16 @@ impl Resolver {
     }
 
     /// Answers a client question, resolving it if need be. Concurrent identical questions share
-    /// one resolution. Never takes longer than the resolution timeout; failures become SERVFAIL.
+    /// one resolution. Never takes longer than the resolution timeout; failures become SERVFAIL,
+    /// and so does a new question while `max_inflight_resolutions` others are being resolved.
     pub async fn resolve(self: &Arc<Self>, qname: &Name, qtype: RecordType) -> Arc<Answer> {
         if let Some(answer) = self.answer_without_upstream(qname, qtype) {
             return Arc::new(answer);
         }
         let this = Arc::clone(self);
         let name = qname.clone();
-        self.inflight
+        let resolution = self
+            .inflight
             .resolve((qname.clone(), qtype), move || async move {
                 let timeout =
                     std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
@@ -186,7 +220,12 @@ impl Resolver {
                     }
                 }
             })
-            .await
+            .await;
+        resolution.unwrap_or_else(|InFlightFull| {
+            Counters::count(&self.counters.inflight_refused);
+            tracing::debug!(%qname, %qtype, "too many resolutions in flight; SERVFAIL");
+            Arc::new(Answer::servfail())
+        })
     }
 
     /// Resolves `qname`/`qtype` and every CNAME/DNAME link after it, each from local zones or
@@ -205,13 +244,13 @@ impl Resolver {
         let mut name = qname;
         loop {
             match self.local_zones.lookup(&name, qtype) {
-                Some(LocalAnswer::Final(answer)) => return Ok(prepend(chain, answer)),
+                Some(LocalAnswer::Final(answer)) => return self.whole_chain(chain, answer, qtype),
                 Some(LocalAnswer::Alias {
                     chain: links,
                     target,
                 }) => {
                     chain.extend(links);
-                    name = self.next_link(&mut seen, target)?;
+                    name = self.next_link(&mut seen, &chain, qtype, target)?;
                     continue;
                 }
                 None => {}
@@ -220,39 +259,75 @@ impl Resolver {
                 CacheLookup::Hit(answer) if answer.rcode == ResponseCode::ServFail => {
                     return Err(ResolveError::ChainLoop);
                 }
-                CacheLookup::Hit(answer) => return Ok(prepend(chain, answer)),
+                CacheLookup::Hit(answer) => return self.whole_chain(chain, answer, qtype),
                 CacheLookup::Partial {
                     chain: links, next, ..
                 } => {
                     chain.extend(links);
-                    name = self.next_link(&mut seen, next)?;
+                    name = self.next_link(&mut seen, &chain, qtype, next)?;
                 }
                 CacheLookup::Miss => {}
             }
             match self.iterate(&name, qtype, budget, depth).await? {
-                iterate::Step::Done(answer) => return Ok(prepend(chain, answer)),
+                iterate::Step::Done(answer) => return self.whole_chain(chain, answer, qtype),
                 iterate::Step::Alias {
                     chain: links,
                     target,
                 } => {
                     chain.extend(links);
-                    name = self.next_link(&mut seen, target)?;
+                    name = self.next_link(&mut seen, &chain, qtype, target)?;
                 }
             }
         }
     }
 
     /// Records one more link of a chain, refusing loops and chains over the limit.
-    fn next_link(&self, seen: &mut Vec<Name>, next: Name) -> Result<Name, ResolveError> {
-        let max_links = self.settings.limits.max_cname_chain;
+    fn next_link(
+        &self,
+        seen: &mut Vec<Name>,
+        chain: &[Record],
+        qtype: RecordType,
+        next: Name,
+    ) -> Result<Name, ResolveError> {
         if seen.contains(&next) {
             return Err(ResolveError::ChainLoop);
         }
-        if seen.len() as u32 > max_links {
-            return Err(ResolveError::ChainLimit(max_links));
-        }
+        self.check_chain_length(chain, qtype)?;
         seen.push(next.clone());
         Ok(next)
+    }
+
+    /// `answer` behind the chain that led to it, if the whole chain is within the limit.
+    fn whole_chain(
+        &self,
+        chain: Vec<Record>,
+        answer: Answer,
+        qtype: RecordType,
+    ) -> Result<Answer, ResolveError> {
+        let answer = prepend(chain, answer);
+        self.check_chain_length(&answer.answers, qtype)?;
+        Ok(answer)
+    }
+
+    /// Counts the links of `chain` wherever they came from: one server may follow a long chain
+    /// inside its own zone and send it in one answer, which must not get around the limit that
+    /// a chain across zones meets one query at a time (Unbound's iter-scrub-cname and
+    /// max-query-restarts are both 11 for this reason). Every link, a DNAME's included, ends
+    /// in exactly one CNAME; a question for CNAME (or ANY) may have one more as its answer.
+    fn check_chain_length(&self, chain: &[Record], qtype: RecordType) -> Result<(), ResolveError> {
+        let max_links = self.settings.limits.max_cname_chain;
+        let cnames = chain
+            .iter()
+            .filter(|r| r.record_type() == RecordType::CNAME)
+            .count();
+        let links = match qtype {
+            RecordType::CNAME | RecordType::ANY => cnames.saturating_sub(1),
+            _ => cnames,
+        };
+        if links > max_links as usize {
+            return Err(ResolveError::ChainLimit(max_links));
+        }
+        Ok(())
     }
 }
 

@@ -100,6 +100,8 @@ pub struct RunningServer {
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
     serving: CurrentServing,
+    /// The resolver in `serving`, kept here too so that it can be lent out by reference.
+    resolver: Arc<Resolver>,
     clock: Clock,
     listeners: Vec<Listener>,
     policy_settings: PolicySettings,
@@ -146,10 +148,11 @@ impl RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
             serving: CurrentServing::new(Serving {
-                resolver,
+                resolver: Arc::clone(&resolver),
                 policy,
                 tcp: Serving::tcp_settings(config),
             }),
+            resolver,
             clock,
             listeners: Vec::new(),
             policy_settings: PolicySettings::of(config),
@@ -194,6 +197,7 @@ impl RunningServer {
             tcp: Serving::tcp_settings(config),
         });
         resolver.cache().messages().clear();
+        self.resolver = resolver;
         self.policy_settings = policy_settings;
         self.listeners.retain(|listener| {
             let keep = config.listen.contains(&listener.configured);
@@ -235,8 +239,8 @@ impl RunningServer {
     }
 
     /// The resolver answering queries now (a reload replaces it; its cache stays).
-    pub fn resolver(&self) -> Arc<Resolver> {
-        Arc::clone(&self.serving.get().resolver)
+    pub fn resolver(&self) -> &Arc<Resolver> {
+        &self.resolver
     }
 
     /// Stops accepting queries. Resolutions already under way finish on their own, bounded by

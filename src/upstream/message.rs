@@ -1,6 +1,6 @@
 //! Building upstream queries and checking that an answer belongs to the query.
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 
 use super::{EDNS_PAYLOAD, UpstreamError};
@@ -41,8 +41,11 @@ pub fn build_query_with(
 }
 
 /// Whether `response` answers our query: same ID, marked as a response, and the same single
-/// question. Error answers (FORMERR and friends) from servers that drop the question section are
-/// accepted when the ID matches, so that the caller can move on at once instead of timing out.
+/// question (names compared without regard to case, RFC 4343). Error answers (FORMERR and
+/// friends) from servers that drop the question section are accepted when the ID matches, so that
+/// the caller can move on at once instead of timing out; they carry no data. NOERROR and NXDOMAIN
+/// must carry the question: they are what a forger wants accepted, and the question (with 0x20,
+/// its case) is part of what a forger has to get right.
 pub fn response_matches(response: &Message, id: u16, name: &Name, rtype: RecordType) -> bool {
     if response.metadata.id != id || response.metadata.message_type != MessageType::Response {
         return false;
@@ -53,9 +56,21 @@ pub fn response_matches(response: &Message, id: u16, name: &Name, rtype: RecordT
                 && question.query_class() == DNSClass::IN
                 && question.name() == name
         }
-        [] => response.metadata.response_code != hickory_proto::op::ResponseCode::NoError,
+        [] => !matches!(
+            response.metadata.response_code,
+            ResponseCode::NoError | ResponseCode::NXDomain
+        ),
         _ => false,
     }
+}
+
+/// Whether the question in `response` spells `name` with exactly the same case (the 0x20 check).
+/// An error answer without a question has nothing to check and passes.
+pub fn question_case_matches(response: &Message, name: &Name) -> bool {
+    response
+        .queries
+        .iter()
+        .all(|question| question.name().eq_case(name))
 }
 
 #[cfg(test)]
@@ -83,5 +98,38 @@ mod tests {
         assert!(!response_matches(&response, id, &other, RecordType::A));
         response.metadata.message_type = MessageType::Query;
         assert!(!response_matches(&response, id, &name, RecordType::A));
+    }
+
+    #[test]
+    fn only_error_answers_may_drop_the_question() {
+        let name = Name::from_ascii("www.example.test.").unwrap();
+        let (id, _) = build_query(&name, RecordType::A, &Cookie::client_only([0; 8])).unwrap();
+        let mut response = Message::new(id, MessageType::Response, OpCode::Query);
+        for (rcode, accepted) in [
+            (ResponseCode::FormErr, true),
+            (ResponseCode::ServFail, true),
+            (ResponseCode::Refused, true),
+            (ResponseCode::NoError, false),
+            (ResponseCode::NXDomain, false),
+        ] {
+            response.metadata.response_code = rcode;
+            assert_eq!(
+                response_matches(&response, id, &name, RecordType::A),
+                accepted,
+                "{rcode}"
+            );
+        }
+    }
+
+    #[test]
+    fn case_check_is_exact() {
+        let sent = Name::from_ascii("wWw.ExAmPle.TEST.").unwrap();
+        let (id, bytes) = build_query(&sent, RecordType::A, &Cookie::client_only([0; 8])).unwrap();
+        let mut response = Message::from_vec(&bytes).unwrap();
+        response.metadata.message_type = MessageType::Response;
+        assert!(question_case_matches(&response, &sent));
+        let lower = Name::from_ascii("www.example.test.").unwrap();
+        assert!(response_matches(&response, id, &lower, RecordType::A));
+        assert!(!question_case_matches(&response, &lower));
     }
 }

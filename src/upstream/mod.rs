@@ -5,9 +5,17 @@
 //! question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
 //! to guess both the port and the ID (RFC 5452 §9.2), and, when the server does DNS cookies, our
 //! client cookie for it. A truncated answer is asked again over TCP.
+//!
+//! With 0x20 ([`Upstream::with_0x20`]) the case of the query name is random too, and an answer
+//! that does not echo it exactly is not used. Such an answer comes either from a forger who got
+//! the port and ID right, or from a server that does not preserve case; the question is then
+//! asked again over TCP, where an off-path forger cannot inject an answer (the handshake needs
+//! the server's sequence numbers), so neither case poisons and neither breaks resolution.
 
+mod case;
 mod cookies;
 mod message;
+mod outstanding;
 mod selection;
 mod tcp;
 mod udp;
@@ -22,8 +30,10 @@ use hickory_proto::rr::{Name, RecordType};
 use thiserror::Error;
 use tokio::time::Instant;
 
+use case::{mix_case, restore_case};
 pub use cookies::CookieJar;
-pub use message::{build_query, build_query_with, response_matches};
+pub use message::{build_query, build_query_with, question_case_matches, response_matches};
+pub use outstanding::{OutstandingQueries, QuerySlot};
 pub use selection::ServerSelection;
 
 /// DNS servers listen on port 53; referrals carry addresses only.
@@ -45,6 +55,8 @@ pub enum UpstreamError {
     Encode(String),
     #[error("server {0} is not allowed as an upstream")]
     Forbidden(IpAddr),
+    #[error("the answer's question does not echo the 0x20 case of the query")]
+    CaseMismatch,
 }
 
 /// Which upstream addresses may be queried at all.
@@ -111,6 +123,7 @@ impl ServerAddress for SocketAddr {
 pub struct Upstream {
     policy: AddressPolicy,
     cookies: Arc<CookieJar>,
+    use_0x20: bool,
 }
 
 impl Upstream {
@@ -118,7 +131,14 @@ impl Upstream {
         Upstream {
             policy,
             cookies: Arc::default(),
+            use_0x20: false,
         }
+    }
+
+    /// Randomises the case of query names sent over UDP and insists on it in answers.
+    pub fn with_0x20(mut self, enabled: bool) -> Self {
+        self.use_0x20 = enabled;
+        self
     }
 
     pub fn policy(&self) -> AddressPolicy {
@@ -161,8 +181,9 @@ impl Upstream {
             .await
     }
 
-    /// One question to one server: UDP, once more with the server's cookie if it asks for one,
-    /// then TCP if the answer is truncated.
+    /// One question to one server: UDP (the name in mixed case with 0x20 on), once more with the
+    /// server's cookie if it asks for one, then TCP if the answer is truncated, still lacks a
+    /// cookie the server likes, or does not echo the case.
     async fn exchange(
         &self,
         addr: SocketAddr,
@@ -173,18 +194,45 @@ impl Upstream {
         deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         let deadline = deadline.min(Instant::now() + timeout);
-        let ask = |deadline| self.ask_udp(addr, recursion_desired, name, rtype, deadline);
-        let mut response = ask(deadline).await?;
-        if response.metadata.response_code == ResponseCode::BADCOOKIE {
+        let exact_case = self.use_0x20 && case::has_letters(name);
+        let sent_name = if exact_case {
+            mix_case(name)
+        } else {
+            name.clone()
+        };
+        let ask = |deadline| {
+            self.ask_udp(
+                addr,
+                recursion_desired,
+                &sent_name,
+                rtype,
+                exact_case,
+                deadline,
+            )
+        };
+        let mut answer = ask(deadline).await;
+        if is_badcookie(&answer) {
             // RFC 7873 §5.3: the server wants a valid server cookie, and has just sent us one:
             // ask once more with it.
-            response = ask(deadline).await?;
+            answer = ask(deadline).await;
         }
-        let rejected = response.metadata.response_code == ResponseCode::BADCOOKIE;
-        if !response.metadata.truncation && !rejected {
-            return Ok(response);
+        match answer {
+            Ok(mut response)
+                if !response.metadata.truncation
+                    && response.metadata.response_code != ResponseCode::BADCOOKIE =>
+            {
+                if exact_case {
+                    restore_case(&mut response, &sent_name, name);
+                }
+                return Ok(response);
+            }
+            // Truncated, or still no cookie the server likes: TCP needs neither room nor cookie.
+            Ok(_) => {}
+            Err(UpstreamError::CaseMismatch) => {
+                tracing::debug!(%addr, %name, %rtype, "0x20 case not echoed; asking over TCP");
+            }
+            Err(error) => return Err(error),
         }
-        // Truncated, or still no cookie the server likes: TCP needs neither room nor cookie.
         // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
         let tcp_deadline = Instant::now() + timeout;
         let cookie = self.cookies.cookie_for(addr.ip());
@@ -200,17 +248,28 @@ impl Upstream {
         &self,
         addr: SocketAddr,
         recursion_desired: bool,
-        name: &Name,
+        sent_name: &Name,
         rtype: RecordType,
+        exact_case: bool,
         deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         let cookie = self.cookies.cookie_for(addr.ip());
-        let (id, query) = build_query_with(name, rtype, recursion_desired, &cookie)?;
-        let response =
-            udp::exchange(addr, &query, id, name, rtype, &cookie.client, deadline).await?;
+        let (id, query) = build_query_with(sent_name, rtype, recursion_desired, &cookie)?;
+        let expected = udp::Expected {
+            id,
+            name: sent_name,
+            rtype,
+            cookie: &cookie.client,
+            exact_case,
+        };
+        let response = udp::exchange(addr, &query, &expected, deadline).await?;
         self.cookies.learn(addr.ip(), &response);
         Ok(response)
     }
+}
+
+fn is_badcookie(answer: &Result<Message, UpstreamError>) -> bool {
+    matches!(answer, Ok(response) if response.metadata.response_code == ResponseCode::BADCOOKIE)
 }
 
 #[cfg(test)]

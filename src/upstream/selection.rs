@@ -40,8 +40,13 @@ impl Default for ServerSelection {
 impl ServerSelection {
     /// `servers`, best first: lowest smoothed RTT, ties broken at random.
     pub fn order(&self, servers: &[SocketAddr]) -> Vec<SocketAddr> {
+        // The same address can be listed twice (a referral's glue and the cached copy of it);
+        // each server is asked once.
+        let mut unique = servers.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
         let rtts = self.rtts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut ranked: Vec<(u32, SocketAddr)> = servers
+        let mut ranked: Vec<(u32, SocketAddr)> = unique
             .iter()
             .map(|ip| {
                 let jitter = rand::random::<u32>() % 8;
@@ -51,7 +56,6 @@ impl ServerSelection {
             .collect();
         drop(rtts);
         ranked.sort_by_key(|(rtt, _)| *rtt);
-        ranked.dedup_by_key(|(_, ip)| *ip);
         ranked.into_iter().map(|(_, ip)| ip).collect()
     }
 
@@ -93,6 +97,15 @@ mod tests {
         selection.record_success(slow, Duration::from_millis(300));
         selection.record_success(fast, Duration::from_millis(1));
         assert_eq!(selection.order(&[dead, slow, fast]), vec![fast, slow, dead]);
+    }
+
+    #[test]
+    fn each_server_is_listed_once() {
+        let selection = ServerSelection::default();
+        let (a, b) = (ip("127.0.0.1"), ip("127.0.0.2"));
+        let mut ordered = selection.order(&[a, b, a, b, a]);
+        ordered.sort();
+        assert_eq!(ordered, vec![a, b]);
     }
 
     #[test]

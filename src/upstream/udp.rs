@@ -8,7 +8,7 @@ use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout_at};
 
 use super::cookies::echoes;
-use super::{UpstreamError, response_matches};
+use super::{UpstreamError, question_case_matches, response_matches};
 use crate::cookie::ClientCookie;
 
 /// Big enough for any answer to our advertised EDNS payload, with room for servers that ignore it.
@@ -18,13 +18,14 @@ const RECEIVE_BUFFER: usize = 4096;
 /// The socket is connected, so the kernel drops datagrams from any other address or port; packets
 /// that do arrive but do not match (wrong ID, wrong question, a COOKIE that is not ours, garbage)
 /// are skipped, so a forger racing the real server cannot end the exchange early.
+///
+/// With `exact_case` (0x20), an answer that matches in everything but the case of the question
+/// is never returned: it ends the exchange with [`UpstreamError::CaseMismatch`], and the caller
+/// asks again over TCP.
 pub async fn exchange(
     server: SocketAddr,
     query: &[u8],
-    id: u16,
-    name: &Name,
-    rtype: RecordType,
-    cookie: &ClientCookie,
+    expected: &Expected<'_>,
     deadline: Instant,
 ) -> Result<Message, UpstreamError> {
     let local: SocketAddr = if server.is_ipv4() {
@@ -44,9 +45,26 @@ pub async fn exchange(
             tracing::debug!(%server, "ignoring an unparseable datagram");
             continue;
         };
-        if response_matches(&response, id, name, rtype) && echoes(&response, cookie) {
+        if response_matches(&response, expected.id, expected.name, expected.rtype)
+            && echoes(&response, expected.cookie)
+        {
+            if expected.exact_case && !question_case_matches(&response, expected.name) {
+                return Err(UpstreamError::CaseMismatch);
+            }
             return Ok(response);
         }
         tracing::debug!(%server, "ignoring a datagram that does not match the query");
     }
+}
+
+/// What an answer must carry to be taken as the answer to our query.
+pub struct Expected<'a> {
+    pub id: u16,
+    /// The name as sent (with its 0x20 case, if any).
+    pub name: &'a Name,
+    pub rtype: RecordType,
+    /// Our client cookie for this server, which the answer must echo if it carries a COOKIE.
+    pub cookie: &'a ClientCookie,
+    /// Insist on the exact case of `name` (0x20).
+    pub exact_case: bool,
 }

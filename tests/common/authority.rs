@@ -556,6 +556,38 @@ pub enum Behaviour {
     AlwaysTruncate,
     /// Answer correctly, but with a different name in the question section.
     WrongQuestion,
+    /// Over UDP, first send this many forged answers with wrong IDs (each claiming the question
+    /// name has the address [`FORGED_ADDRESS`]), at once, then the real answer (after any
+    /// latency): the race an off-path forger runs against the real server. TCP is answered
+    /// normally.
+    SpoofFlood(u16),
+    /// Over UDP, first send one forged answer (see [`Behaviour::SpoofFlood`]) that has the right
+    /// ID but the question name with the case of every letter flipped, as a forger who guessed
+    /// port and ID but not the 0x20 case would; then the real answer (after any latency).
+    ForgeGuessedId,
+    /// Answer correctly, but with the question name in lower case, like servers that do not
+    /// preserve the case of the query (the 0x20 compatibility problem).
+    LowercaseQuestion,
+}
+
+/// The address every forged answer of [`Behaviour::SpoofFlood`] and
+/// [`Behaviour::ForgeGuessedId`] claims.
+pub const FORGED_ADDRESS: &str = "192.0.2.66";
+
+/// A section of a response, for [`AuthorityServer::set_extra_records`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Answer,
+    Authority,
+    Additional,
+}
+
+/// Records appended to every answer a server gives, per section.
+#[derive(Clone, Debug, Default)]
+struct ExtraRecords {
+    answers: Vec<Record>,
+    authorities: Vec<Record>,
+    additionals: Vec<Record>,
 }
 
 /// How a server treats DNS cookies (RFC 7873), whatever its [`Behaviour`].
@@ -600,6 +632,10 @@ pub struct LoggedQuery {
     pub tcp: bool,
     /// The content of the query's COOKIE option (client cookie, then any server cookie).
     pub cookie: Option<Vec<u8>>,
+    /// The address and port the query came from.
+    pub source: SocketAddr,
+    /// The query's message ID.
+    pub id: u16,
     /// The query's RD bit: a resolver iterating sends 0, one forwarding sends 1.
     pub recursion_desired: bool,
 }
@@ -611,12 +647,14 @@ struct Shared {
     behaviour: Mutex<Behaviour>,
     latency: Mutex<Duration>,
     cookies: Mutex<Cookies>,
+    extra: Mutex<ExtraRecords>,
 }
 
-/// A reply and how long to wait before sending it.
+/// A reply and how long to wait before sending it, and forged replies to send at once before it.
 struct Outgoing {
     bytes: Vec<u8>,
     delay: Duration,
+    forged: Vec<Vec<u8>>,
 }
 
 /// Locks a mutex, ignoring poisoning: a panicking test must not hide the log.
@@ -665,6 +703,7 @@ impl AuthorityServer {
             behaviour: Mutex::new(behaviour),
             latency: Mutex::new(Duration::ZERO),
             cookies: Mutex::new(Cookies::Ignore),
+            extra: Mutex::new(ExtraRecords::default()),
         });
         let tasks = vec![
             tokio::spawn(serve_udp(udp, Arc::clone(&shared))),
@@ -703,6 +742,18 @@ impl AuthorityServer {
     /// Adds a fixed delay before every answer, to make cold resolutions measurable.
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.shared.latency) = latency;
+    }
+
+    /// Appends `records` to `section` of every answer from now on (replacing what an earlier call
+    /// set for that section), whatever the question: the way to make a server lie, e.g. add
+    /// out-of-bailiwick records or glue for names the referral is not about.
+    pub fn set_extra_records(&self, section: Section, records: Vec<Record>) {
+        let mut extra = lock(&self.shared.extra);
+        match section {
+            Section::Answer => extra.answers = records,
+            Section::Authority => extra.authorities = records,
+            Section::Additional => extra.additionals = records,
+        }
     }
 
     /// Number of queries received (UDP and TCP, answered or not).
@@ -787,7 +838,10 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
             received = socket.recv_from(&mut buf) => {
                 // Errors here are transient (e.g. ICMP unreachable from an earlier reply).
                 let Ok((len, peer)) = received else { continue };
-                let Some(reply) = shared.handle(&buf[..len], false) else { continue };
+                let Some(reply) = shared.handle(&buf[..len], peer, false) else { continue };
+                for forged in &reply.forged {
+                    let _ = socket.send_to(forged, peer).await;
+                }
                 if reply.delay.is_zero() {
                     let _ = socket.send_to(&reply.bytes, peer).await;
                 } else {
@@ -812,8 +866,8 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                connections.spawn(serve_tcp_connection(stream, Arc::clone(&shared)));
+            Ok((stream, peer)) => {
+                connections.spawn(serve_tcp_connection(stream, peer, Arc::clone(&shared)));
             }
             // E.g. out of file descriptors: back off instead of spinning.
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -824,7 +878,7 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
 
 /// Serves length-prefixed queries (RFC 1035 §4.2.2) one after another until the peer
 /// closes the connection.
-async fn serve_tcp_connection(mut stream: TcpStream, shared: Arc<Shared>) {
+async fn serve_tcp_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     loop {
         let Ok(len) = stream.read_u16().await else {
             return;
@@ -833,7 +887,7 @@ async fn serve_tcp_connection(mut stream: TcpStream, shared: Arc<Shared>) {
         if stream.read_exact(&mut query).await.is_err() {
             return;
         }
-        let Some(reply) = shared.handle(&query, true) else {
+        let Some(reply) = shared.handle(&query, peer, true) else {
             continue;
         };
         tokio::time::sleep(reply.delay).await;
@@ -850,7 +904,7 @@ async fn serve_tcp_connection(mut stream: TcpStream, shared: Arc<Shared>) {
 
 impl Shared {
     /// Logs a query and produces the reply the current behaviour calls for.
-    fn handle(&self, packet: &[u8], tcp: bool) -> Option<Outgoing> {
+    fn handle(&self, packet: &[u8], peer: SocketAddr, tcp: bool) -> Option<Outgoing> {
         let behaviour = *lock(&self.behaviour);
         let query = match Message::from_vec(packet) {
             Ok(query) => query,
@@ -869,6 +923,8 @@ impl Shared {
                 rtype: question.query_type(),
                 tcp,
                 cookie: cookie_of(&query),
+                source: peer,
+                id: query.metadata.id,
                 recursion_desired: query.metadata.recursion_desired,
             });
         }
@@ -877,7 +933,11 @@ impl Shared {
             _ => Duration::ZERO,
         };
         let bytes = self.reply(behaviour, &query, tcp)?;
-        Some(self.outgoing(bytes, delay))
+        let mut outgoing = self.outgoing(bytes, delay);
+        if !tcp {
+            outgoing.forged = forgeries(behaviour, &query);
+        }
+        Some(outgoing)
     }
 
     /// The reply to a decoded query under `behaviour`, or `None` to stay silent.
@@ -897,7 +957,10 @@ impl Shared {
             | Behaviour::Delay(_)
             | Behaviour::WrongId
             | Behaviour::AlwaysTruncate
-            | Behaviour::WrongQuestion => self.respond(query),
+            | Behaviour::WrongQuestion
+            | Behaviour::SpoofFlood(_)
+            | Behaviour::ForgeGuessedId
+            | Behaviour::LowercaseQuestion => self.with_extra_records(self.respond(query)),
         };
         match behaviour {
             Behaviour::WrongId => response.metadata.id = query.metadata.id.wrapping_add(1),
@@ -905,6 +968,12 @@ impl Shared {
             Behaviour::WrongQuestion => {
                 for question in &mut response.queries {
                     question.set_name(fqdn("wrong-question.invalid."));
+                }
+            }
+            Behaviour::LowercaseQuestion => {
+                for question in &mut response.queries {
+                    let lower = question.name().to_lowercase();
+                    question.set_name(lower);
                 }
             }
             _ => {}
@@ -947,7 +1016,21 @@ impl Shared {
         Outgoing {
             bytes,
             delay: *lock(&self.latency) + delay,
+            forged: Vec::new(),
         }
+    }
+
+    /// `response` with the records of [`AuthorityServer::set_extra_records`] appended.
+    fn with_extra_records(&self, mut response: Message) -> Message {
+        let extra = lock(&self.extra);
+        response.answers.extend(extra.answers.iter().cloned());
+        response
+            .authorities
+            .extend(extra.authorities.iter().cloned());
+        response
+            .additionals
+            .extend(extra.additionals.iter().cloned());
+        response
     }
 
     /// The correct response to `query`.
@@ -1006,6 +1089,54 @@ impl Shared {
         };
         parent.or_else(|| deepest(false))
     }
+}
+
+/// The forged UDP answers `behaviour` sends ahead of the real one.
+fn forgeries(behaviour: Behaviour, query: &Message) -> Vec<Vec<u8>> {
+    match behaviour {
+        Behaviour::SpoofFlood(count) => (1..=count)
+            .map(|i| forged_answer(query, query.metadata.id.wrapping_add(i), false))
+            .collect(),
+        Behaviour::ForgeGuessedId => vec![forged_answer(query, query.metadata.id, true)],
+        _ => Vec::new(),
+    }
+}
+
+/// An authoritative answer to `query` giving its name the address [`FORGED_ADDRESS`] for a day,
+/// with message ID `id` and, if `flip_case`, the question's letters in the opposite case.
+fn forged_answer(query: &Message, id: u16, flip_case: bool) -> Vec<u8> {
+    let mut response = response_header(query);
+    response.metadata.id = id;
+    response.metadata.authoritative = true;
+    if let Some(question) = response.queries.first_mut() {
+        let name = question.name().clone();
+        let forged_address = FORGED_ADDRESS.parse().expect("forged address");
+        response.answers.push(Record::from_rdata(
+            name.clone(),
+            86_400,
+            RData::A(hickory_proto::rr::rdata::A(forged_address)),
+        ));
+        if flip_case {
+            question.set_name(flipped_case(&name));
+        }
+    }
+    to_wire(&response)
+}
+
+/// `name` with the case of every ASCII letter inverted.
+fn flipped_case(name: &Name) -> Name {
+    let labels: Vec<Vec<u8>> = name
+        .iter()
+        .map(|label| {
+            label
+                .iter()
+                .map(|&b| if b.is_ascii_alphabetic() { b ^ 0x20 } else { b })
+                .collect()
+        })
+        .collect();
+    let mut flipped = Name::from_labels(labels).unwrap_or_else(|_| name.clone());
+    flipped.set_fqdn(true);
+    flipped
 }
 
 /// A response skeleton: ID, opcode, RD and CD echoed, the question copied and, if the
