@@ -144,6 +144,11 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = default_threads())]
     pub threads: usize,
 
+    /// Serve-stale (RFC 8767): keep expired cache entries this many seconds past their expiry, and
+    /// answer from them (TTL 30) when resolution fails. 0 turns serve-stale off.
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    pub serve_stale_window: u32,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -314,6 +319,7 @@ mod tests {
         assert!(!config.use_0x20);
         assert_eq!(config.limits.max_inflight_resolutions, 10_000);
         assert_eq!(config.limits.max_queries_per_server, 100);
+        assert_eq!(config.serve_stale_window, 86_400);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Answering a question from the cache alone: following CNAME and DNAME links from cached data.
 
+use std::sync::Arc;
+
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 
-use super::{Cache, CacheKey, CachedData, Rank};
+use super::{Cache, CacheEntry, CacheKey, CachedData, Rank, STALE_ANSWER_TTL};
 use crate::answer::Answer;
 use crate::records::{cname_target, synthesize_cname};
 
@@ -22,18 +24,52 @@ pub enum CacheLookup {
     Miss,
 }
 
+/// Which cached data may answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    /// Live data only, TTLs counted down: the normal case.
+    Live,
+    /// Expired data within the stale window too (RFC 8767), for when resolution has failed. Every
+    /// record then carries at most [`STALE_ANSWER_TTL`] seconds (RFC 8767 §4).
+    Stale,
+}
+
 impl Cache {
     /// Answers `qname`/`qtype` from cached answer-grade data, following at most `max_links`
     /// CNAME/DNAME links. Glue and referral data never answer a client (RFC 2181 §5.4.1).
     pub fn lookup_answer(&self, qname: &Name, qtype: RecordType, max_links: u32) -> CacheLookup {
+        self.lookup(qname, qtype, max_links, Freshness::Live)
+    }
+
+    /// As [`Cache::lookup_answer`], with expired data within the stale window allowed (RFC 8767).
+    /// Only a complete answer is of use: `Hit` or `Miss`, never `Partial`.
+    pub fn lookup_stale_answer(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        max_links: u32,
+    ) -> CacheLookup {
+        match self.lookup(qname, qtype, max_links, Freshness::Stale) {
+            CacheLookup::Partial { .. } => CacheLookup::Miss,
+            found => found,
+        }
+    }
+
+    fn lookup(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        max_links: u32,
+        freshness: Freshness,
+    ) -> CacheLookup {
         let mut chain = Vec::new();
         let mut name = qname.clone();
         let mut seen = vec![qname.clone()];
         loop {
-            if let Some(answer) = self.answer_at(&name, qtype, &mut chain) {
+            if let Some(answer) = self.answer_at(&name, qtype, &mut chain, freshness) {
                 return CacheLookup::Hit(answer);
             }
-            let Some(next) = self.follow_link(&name, qtype, &mut chain) else {
+            let Some(next) = self.follow_link(&name, qtype, &mut chain, freshness) else {
                 return if chain.is_empty() {
                     CacheLookup::Miss
                 } else {
@@ -55,12 +91,17 @@ impl Cache {
     }
 
     /// A final answer at `name` itself: the RRset asked for, or a negative entry.
-    fn answer_at(&self, name: &Name, qtype: RecordType, chain: &mut Vec<Record>) -> Option<Answer> {
-        let now = self.clock.now_ms();
-        if let Some(entry) = self.get(&CacheKey::rrset(name, qtype))
+    fn answer_at(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        chain: &mut Vec<Record>,
+        freshness: Freshness,
+    ) -> Option<Answer> {
+        if let Some(entry) = self.find(&CacheKey::rrset(name, qtype), freshness)
             && entry.rank.is_answer_grade()
         {
-            let records = entry.records_at(now);
+            let records = self.records_of(&entry, freshness);
             return Some(match entry.data {
                 CachedData::Rrset(_) => positive(std::mem::take(chain), records),
                 CachedData::Negative(_) => {
@@ -68,8 +109,8 @@ impl Cache {
                 }
             });
         }
-        if let Some(entry) = self.get(&CacheKey::name_error(name)) {
-            let soa = entry.records_at(now);
+        if let Some(entry) = self.find(&CacheKey::name_error(name), freshness) {
+            let soa = self.records_of(&entry, freshness);
             return Some(negative(ResponseCode::NXDomain, std::mem::take(chain), soa));
         }
         None
@@ -77,13 +118,18 @@ impl Cache {
 
     /// Appends the CNAME at `name`, or the DNAME above it and the CNAME it implies, to `chain`;
     /// returns where the link points.
-    fn follow_link(&self, name: &Name, qtype: RecordType, chain: &mut Vec<Record>) -> Option<Name> {
-        let now = self.clock.now_ms();
+    fn follow_link(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        chain: &mut Vec<Record>,
+        freshness: Freshness,
+    ) -> Option<Name> {
         if qtype != RecordType::CNAME
-            && let Some(entry) = self.get_rrset(name, RecordType::CNAME, Rank::NonAuthAnswer)
+            && let Some(entry) = self.find_link(name, RecordType::CNAME, freshness)
         {
             let target = entry.rrset().first().and_then(cname_target)?.clone();
-            chain.extend(entry.records_at(now));
+            chain.extend(self.records_of(&entry, freshness));
             return Some(target);
         }
         if qtype == RecordType::DNAME {
@@ -91,8 +137,8 @@ impl Cache {
         }
         let mut ancestor = name.base_name();
         while !ancestor.is_root() {
-            if let Some(entry) = self.get_rrset(&ancestor, RecordType::DNAME, Rank::NonAuthAnswer) {
-                let dname_records = entry.records_at(now);
+            if let Some(entry) = self.find_link(&ancestor, RecordType::DNAME, freshness) {
+                let dname_records = self.records_of(&entry, freshness);
                 let cname = synthesize_cname(name, dname_records.first()?)?;
                 let target = cname_target(&cname)?.clone();
                 chain.extend(dname_records);
@@ -102,6 +148,44 @@ impl Cache {
             ancestor = ancestor.base_name();
         }
         None
+    }
+
+    fn find(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<CacheEntry>> {
+        match freshness {
+            Freshness::Live => self.get(key),
+            Freshness::Stale => self.get_stale(key),
+        }
+    }
+
+    /// An answer-grade CNAME or DNAME RRset at `name`.
+    fn find_link(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        freshness: Freshness,
+    ) -> Option<Arc<CacheEntry>> {
+        self.find(&CacheKey::rrset(name, rtype), freshness)
+            .filter(|entry| entry.rank >= Rank::NonAuthAnswer && !entry.is_negative())
+    }
+
+    /// The entry's records with the TTL a client may be given now.
+    fn records_of(&self, entry: &CacheEntry, freshness: Freshness) -> Vec<Record> {
+        let records = entry.records_at(self.clock.now_ms());
+        match freshness {
+            Freshness::Live => records,
+            Freshness::Stale => records
+                .into_iter()
+                .map(|mut record| {
+                    // An expired record counts down to 0; a live one keeps what it has left.
+                    record.ttl = if record.ttl == 0 {
+                        STALE_ANSWER_TTL
+                    } else {
+                        record.ttl.min(STALE_ANSWER_TTL)
+                    };
+                    record
+                })
+                .collect(),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 //! The RRset cache: positive RRsets, negative answers and delegations, each with an absolute expiry.
+//! Expired entries are kept for a while to answer from when resolution fails (RFC 8767).
 //!
 //! Sharded LRU maps behind short-lived mutexes: a lookup locks one shard of many for a hash-map
 //! probe and an `Arc` clone, so tasks on different threads rarely meet on the same lock.
@@ -59,7 +60,13 @@ pub struct Cache {
     hasher: RandomState,
     clock: Clock,
     ttl: TtlPolicy,
+    /// How long past its expiry an entry is kept for serve-stale (RFC 8767); 0 keeps none.
+    stale_window_ms: Millis,
 }
+
+/// The TTL of a record in a stale answer (RFC 8767 §4): short, so that clients come back soon
+/// and find the refreshed data once the servers answer again.
+pub const STALE_ANSWER_TTL: u32 = 30;
 
 impl Cache {
     /// A cache holding at most about `capacity` entries, split over shards.
@@ -76,7 +83,16 @@ impl Cache {
             hasher: RandomState::new(),
             clock,
             ttl,
+            stale_window_ms: 0,
         }
+    }
+
+    /// Keeps expired entries for `seconds` past their expiry, to answer from when resolution
+    /// fails (serve-stale, RFC 8767). Such entries take their place in the LRU like any other;
+    /// they are never returned by [`Cache::get`] and so never hide a resolution that can succeed.
+    pub fn with_stale_window(mut self, seconds: u32) -> Self {
+        self.stale_window_ms = u64::from(seconds) * 1000;
+        self
     }
 
     pub fn clock(&self) -> &Clock {
@@ -94,18 +110,29 @@ impl Cache {
         self.shards[index].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The live entry under `key`, if any. Expired entries are dropped on the way.
+    /// The live entry under `key`, if any. Expired entries past the stale window are dropped on
+    /// the way; those within it stay for [`Cache::get_stale`].
     pub fn get(&self, key: &CacheKey) -> Option<Arc<CacheEntry>> {
+        self.get_within(key, 0)
+    }
+
+    /// The entry under `key` if it is live or expired less than the stale window ago.
+    pub fn get_stale(&self, key: &CacheKey) -> Option<Arc<CacheEntry>> {
+        self.get_within(key, self.stale_window_ms)
+    }
+
+    /// The entry under `key` if it expired no more than `grace_ms` ago.
+    fn get_within(&self, key: &CacheKey, grace_ms: Millis) -> Option<Arc<CacheEntry>> {
         let now = self.clock.now_ms();
         let mut shard = self.shard(key);
-        match shard.get(key) {
-            Some(entry) if entry.is_live(now) => Some(Arc::clone(entry)),
-            Some(_) => {
-                shard.pop(key);
-                None
-            }
-            None => None,
+        let entry = shard.get(key)?;
+        if entry.is_live(now.saturating_sub(grace_ms)) {
+            return Some(Arc::clone(entry));
         }
+        if !entry.is_live(now.saturating_sub(self.stale_window_ms)) {
+            shard.pop(key);
+        }
+        None
     }
 
     /// The live RRset of `rtype` at `name` of at least `min_rank`, or `None`.
@@ -231,6 +258,21 @@ impl Cache {
         removed
     }
 
+    /// Every entry held, expired ones not yet evicted included, without touching the LRU order.
+    /// For inspection (tests, debugging): it locks each shard in turn and copies the keys.
+    pub fn entries(&self) -> Vec<(CacheKey, Arc<CacheEntry>)> {
+        self.shards
+            .iter()
+            .flat_map(|shard| {
+                let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+                shard
+                    .iter()
+                    .map(|(key, entry)| (key.clone(), Arc::clone(entry)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Drops every entry, encoded answers included.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
@@ -252,3 +294,6 @@ fn shard_count_for(capacity: usize) -> usize {
         .min(capacity.max(1))
         .max(1)
 }
+
+#[cfg(test)]
+mod stale_tests;

@@ -16,7 +16,37 @@ use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
 use crate::cache::Rank;
 use crate::records::rrsig_covers;
-use crate::upstream::DNS_PORT;
+use crate::upstream::{DNS_PORT, Try, Upstream, UpstreamError};
+
+/// How one try at one server went.
+enum Asked {
+    Usable(Box<(Message, Classified)>),
+    /// No answer within the try's timeout.
+    TimedOut,
+    /// An error, an answer that does not parse or match, or an unusable one.
+    Failed,
+}
+
+/// Sends one question to `server` the way its role says: iteratively to an authority, with RD as
+/// configured to a forwarder.
+async fn send(
+    upstream: &Upstream,
+    role: ServerRole,
+    server: SocketAddr,
+    name: &Name,
+    rtype: RecordType,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<Message, UpstreamError> {
+    match role {
+        ServerRole::Authority => upstream.query(server, name, rtype, timeout, deadline).await,
+        ServerRole::Forwarder { recursion_desired } => {
+            upstream
+                .forward(server, recursion_desired, name, rtype, timeout, deadline)
+                .await
+        }
+    }
+}
 
 /// What iterating for one name produced.
 pub(super) enum Step {
@@ -308,8 +338,12 @@ impl Resolver {
         Err(ResolveError::NoServers(delegation.zone.clone()))
     }
 
-    /// Asks the servers of `zone`, best first, until one gives a usable answer. A forwarder's
-    /// answer is scrubbed to `zone` like any other: it may speak for the forward zone only.
+    /// Asks the servers of `zone` until one gives a usable answer: in the order server selection
+    /// plans, each try with its own timeout; then once more, with the full upstream timeout, the
+    /// servers that only ran out of a shortened one (a fast server may just have lost a packet or
+    /// met a busy moment); only then the held-down servers. Held-down servers due for a probe are
+    /// asked in the background on the side. A forwarder's answer is scrubbed to `zone` like any
+    /// other: it may speak for the forward zone only.
     async fn ask_zone(
         &self,
         zone: &Name,
@@ -319,50 +353,131 @@ impl Resolver {
         rtype: RecordType,
         budget: &Budget,
     ) -> Result<(Message, Classified), ResolveError> {
-        let timeout = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
-        for server in self.selection.order(servers) {
-            // A server with too many of our queries outstanding is skipped like one that does not
-            // answer, but without a penalty to its RTT: it is busy, not broken.
-            let Some(_slot) = self.outstanding.try_acquire(server.ip()) else {
-                super::stats::Counters::count(&self.counters.busy_server_skips);
-                tracing::debug!(%server, %name, %rtype, "server busy; skipped");
-                continue;
-            };
-            budget.spend_query()?;
-            let sent = Instant::now();
-            let deadline = budget.deadline();
-            let response = match role {
-                ServerRole::Authority => {
-                    self.upstream
-                        .query(server, name, rtype, timeout, deadline)
-                        .await
-                }
-                ServerRole::Forwarder { recursion_desired } => {
-                    self.upstream
-                        .forward(server, recursion_desired, name, rtype, timeout, deadline)
-                        .await
-                }
-            };
-            let response = match response {
-                Ok(response) => response,
-                Err(error) => {
-                    tracing::debug!(%server, %name, %rtype, %error, "upstream query failed");
-                    self.selection.record_failure(server);
-                    continue;
-                }
-            };
-            match classify(&response, zone, name, rtype) {
-                Classified::Unusable(why) => {
-                    tracing::debug!(%server, %name, %rtype, why, rcode = %response.metadata.response_code, "unusable answer");
-                    self.selection.record_failure(server);
-                }
-                classified => {
-                    self.selection.record_success(server, sent.elapsed());
-                    return Ok((response, classified));
-                }
+        let full = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
+        let plan = self.selection.plan(servers, full);
+        for probe in plan.probes {
+            self.probe(probe, role, zone, name, rtype);
+        }
+        let mut again = Vec::new();
+        for attempt in plan.tries {
+            match self
+                .ask_server(attempt, role, zone, name, rtype, budget)
+                .await?
+            {
+                Asked::Usable(found) => return Ok(*found),
+                Asked::TimedOut if attempt.timeout < full => again.push(Try {
+                    server: attempt.server,
+                    timeout: full,
+                }),
+                Asked::TimedOut | Asked::Failed => {}
+            }
+        }
+        for attempt in again.into_iter().chain(plan.last_resort) {
+            if let Asked::Usable(found) = self
+                .ask_server(attempt, role, zone, name, rtype, budget)
+                .await?
+            {
+                return Ok(*found);
             }
         }
         Err(ResolveError::ServersFailed(zone.clone()))
+    }
+
+    /// One try at one server, recorded in its health. Fails only when the client's budget is
+    /// spent; a try that the budget cut short says nothing about the server and is not held
+    /// against it.
+    async fn ask_server(
+        &self,
+        attempt: Try,
+        role: ServerRole,
+        zone: &Name,
+        name: &Name,
+        rtype: RecordType,
+        budget: &Budget,
+    ) -> Result<Asked, ResolveError> {
+        let server = attempt.server;
+        // A server with too many of our queries outstanding is skipped like one that does not
+        // answer, but without a penalty to its health: it is busy, not broken.
+        let Some(_slot) = self.outstanding.try_acquire(server.ip()) else {
+            super::stats::Counters::count(&self.counters.busy_server_skips);
+            tracing::debug!(%server, %name, %rtype, "server busy; skipped");
+            return Ok(Asked::Failed);
+        };
+        budget.spend_query()?;
+        let sent = Instant::now();
+        let cut_short = budget.deadline() < sent + attempt.timeout;
+        let response = send(
+            &self.upstream,
+            role,
+            server,
+            name,
+            rtype,
+            attempt.timeout,
+            budget.deadline(),
+        )
+        .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(UpstreamError::Timeout) if cut_short => return Err(ResolveError::Timeout),
+            Err(error) => {
+                tracing::debug!(%server, %name, %rtype, %error, "upstream query failed");
+                if matches!(error, UpstreamError::Forbidden(_)) {
+                    return Ok(Asked::Failed);
+                }
+                self.selection.record_failure(server);
+                return Ok(match error {
+                    UpstreamError::Timeout => Asked::TimedOut,
+                    _ => Asked::Failed,
+                });
+            }
+        };
+        match classify(&response, zone, name, rtype) {
+            Classified::Unusable(why) => {
+                tracing::debug!(%server, %name, %rtype, why, rcode = %response.metadata.response_code, "unusable answer");
+                self.selection.record_failure(server);
+                Ok(Asked::Failed)
+            }
+            classified => {
+                self.selection.record_success(server, sent.elapsed());
+                Ok(Asked::Usable(Box::new((response, classified))))
+            }
+        }
+    }
+
+    /// Asks a held-down server the current question in the background, to learn whether it is
+    /// back. Its answer only updates its health and is not cached: the client's answer comes from
+    /// the zone's other servers. Probes are not charged to the client's budget; their number is
+    /// bounded by the hold-down (one per held-down server per hold-down interval).
+    fn probe(&self, probe: Try, role: ServerRole, zone: &Name, name: &Name, rtype: RecordType) {
+        let upstream = self.upstream.clone();
+        let selection = Arc::clone(&self.selection);
+        let (zone, name) = (zone.clone(), name.clone());
+        tokio::spawn(async move {
+            let sent = Instant::now();
+            let deadline = sent + probe.timeout;
+            let answer = send(
+                &upstream,
+                role,
+                probe.server,
+                &name,
+                rtype,
+                probe.timeout,
+                deadline,
+            )
+            .await;
+            let usable = answer.is_ok_and(|response| {
+                !matches!(
+                    classify(&response, &zone, &name, rtype),
+                    Classified::Unusable(_)
+                )
+            });
+            tracing::debug!(server = %probe.server, usable, "probed a held-down server");
+            if usable {
+                selection.record_success(probe.server, sent.elapsed());
+            } else {
+                selection.record_failure(probe.server);
+            }
+        });
     }
 
     /// Caches a final classification and turns it into the answer for the client.

@@ -33,7 +33,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
 use crate::local_zones::{LocalAnswer, LocalZones};
-use crate::upstream::{AddressPolicy, OutstandingQueries, ServerSelection, Upstream};
+use crate::upstream::{AddressPolicy, OutstandingQueries, ServerHealth, ServerSelection, Upstream};
 use stats::Counters;
 
 /// Why a question ended in SERVFAIL.
@@ -55,6 +55,15 @@ pub enum ResolveError {
     ChainLoop,
     #[error("server names nested deeper than {0} glueless lookups")]
     GluelessDepth(u32),
+}
+
+impl ResolveError {
+    /// Whether the failure is the servers' (none answered usefully, or time ran out) rather than
+    /// the data's (a CNAME chain that loops or runs too long). Only the former is a reason to
+    /// answer from stale data (RFC 8767 §4): a stale answer to a looping chain would loop too.
+    pub fn is_unreachable(&self) -> bool {
+        !matches!(self, ResolveError::ChainLimit(_) | ResolveError::ChainLoop)
+    }
 }
 
 /// Resolver settings taken from [`Config`].
@@ -90,12 +99,17 @@ impl Resolver {
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
         };
-        let cache = Arc::new(Cache::new(config.cache_size, ttl, clock));
-        Self::with_cache(config, cache, Arc::default(), Arc::default())
+        let cache = Arc::new(
+            Cache::new(config.cache_size, ttl, clock.clone())
+                .with_stale_window(config.serve_stale_window),
+        );
+        let selection = Arc::new(ServerSelection::new(clock));
+        Self::with_cache(config, cache, selection, Arc::default())
     }
 
     /// A resolver for a reloaded `config` that keeps this one's cache, server measurements and
-    /// counters. The cache's size and TTL bounds stay as they were: they take effect on restart.
+    /// counters. The cache's size, TTL bounds and stale window stay as they were: they take
+    /// effect on restart.
     /// Questions and upstream queries in flight are counted by the resolver that started them.
     pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, HintsError> {
         Self::with_cache(
@@ -172,6 +186,19 @@ impl Resolver {
         }
     }
 
+    /// What server selection knows about an upstream address on port 53 (its SRTT, failures,
+    /// hold-down).
+    pub fn server_health(&self, server: std::net::IpAddr) -> Option<ServerHealth> {
+        self.selection
+            .health(std::net::SocketAddr::new(server, crate::upstream::DNS_PORT))
+    }
+
+    /// Number of distinct questions being resolved right now. Every resolution ends within the
+    /// resolution timeout, so this drops back to 0 once clients stop asking.
+    pub fn questions_in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.
     /// This is the hot path, run inline on the listener without spawning a task.
     pub fn answer_without_upstream(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
@@ -188,8 +215,9 @@ impl Resolver {
     }
 
     /// Answers a client question, resolving it if need be. Concurrent identical questions share
-    /// one resolution. Never takes longer than the resolution timeout; failures become SERVFAIL,
-    /// and so does a new question while `max_inflight_resolutions` others are being resolved.
+    /// one resolution. Never takes longer than the resolution timeout; failures become a stale
+    /// answer where the cache has one, SERVFAIL otherwise, and a new question while
+    /// `max_inflight_resolutions` others are being resolved is SERVFAIL at once.
     pub async fn resolve(self: &Arc<Self>, qname: &Name, qtype: RecordType) -> Arc<Answer> {
         if let Some(answer) = self.answer_without_upstream(qname, qtype) {
             return Arc::new(answer);
@@ -203,22 +231,19 @@ impl Resolver {
                     std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
                 let deadline = Instant::now() + timeout;
                 let budget = Budget::new(deadline, this.settings.limits.max_upstream_queries);
-                match timeout_at(
+                let error = match timeout_at(
                     deadline,
                     this.resolve_chain(name.clone(), qtype, &budget, 0),
                 )
                 .await
                 {
-                    Ok(Ok(answer)) => answer,
-                    Ok(Err(error)) => {
-                        tracing::debug!(%name, %qtype, %error, "resolution failed");
-                        Answer::servfail()
-                    }
-                    Err(_) => {
-                        tracing::debug!(%name, %qtype, "resolution timed out");
-                        Answer::servfail()
-                    }
-                }
+                    Ok(Ok(answer)) => return answer,
+                    Ok(Err(error)) => error,
+                    Err(_) => ResolveError::Timeout,
+                };
+                tracing::debug!(%name, %qtype, %error, "resolution failed");
+                this.stale_answer(&name, qtype, &error)
+                    .unwrap_or_else(Answer::servfail)
             })
             .await;
         resolution.unwrap_or_else(|InFlightFull| {
@@ -226,6 +251,32 @@ impl Resolver {
             tracing::debug!(%qname, %qtype, "too many resolutions in flight; SERVFAIL");
             Arc::new(Answer::servfail())
         })
+    }
+
+    /// Serve-stale (RFC 8767): when the servers cannot be reached or all fail, expired data still
+    /// within the stale window answers, each record with a TTL of 30 s (§4). Stale data is only
+    /// ever looked at here, after a resolution has failed, so it never hides one that succeeds;
+    /// the next client query tries to resolve again, and a success replaces the stale data.
+    ///
+    /// This is the simple form of RFC 8767: the stale answer comes when resolution has failed,
+    /// not after a shorter "client response timer" (§5 suggests 1.8 s) while resolution goes on.
+    fn stale_answer(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        error: &ResolveError,
+    ) -> Option<Answer> {
+        if !error.is_unreachable() {
+            return None;
+        }
+        let max_links = self.settings.limits.max_cname_chain;
+        match self.cache.lookup_stale_answer(qname, qtype, max_links) {
+            CacheLookup::Hit(answer) if answer.rcode != ResponseCode::ServFail => {
+                tracing::debug!(%qname, %qtype, %error, "resolution failed; answering with stale data");
+                Some(answer)
+            }
+            _ => None,
+        }
     }
 
     /// Resolves `qname`/`qtype` and every CNAME/DNAME link after it, each from local zones or

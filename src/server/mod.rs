@@ -119,6 +119,7 @@ struct FixedSettings {
     max_negative_ttl: u32,
     log_level: String,
     threads: usize,
+    serve_stale_window: u32,
 }
 
 impl FixedSettings {
@@ -130,6 +131,7 @@ impl FixedSettings {
             max_negative_ttl: config.max_negative_ttl,
             log_level: config.log_level.clone(),
             threads: config.threads,
+            serve_stale_window: config.serve_stale_window,
         }
     }
 }
@@ -214,8 +216,8 @@ impl RunningServer {
         self.note_addresses();
         if FixedSettings::of(config) != self.fixed {
             tracing::warn!(
-                "cache-size, min-ttl, max-ttl, max-negative-ttl, log-level and threads changes \
-                 take effect on restart only"
+                "cache-size, min-ttl, max-ttl, max-negative-ttl, serve-stale-window, log-level \
+                 and threads changes take effect on restart only"
             );
         }
         Ok(())

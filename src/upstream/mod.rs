@@ -34,7 +34,7 @@ use case::{mix_case, restore_case};
 pub use cookies::CookieJar;
 pub use message::{build_query, build_query_with, question_case_matches, response_matches};
 pub use outstanding::{OutstandingQueries, QuerySlot};
-pub use selection::ServerSelection;
+pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
 /// DNS servers listen on port 53; referrals carry addresses only.
 pub const DNS_PORT: u16 = 53;
@@ -145,21 +145,22 @@ impl Upstream {
         self.policy
     }
 
-    /// Asks `server` for `name`/`rtype` iteratively (RD=0), waiting at most `timeout` (and
-    /// never past `deadline`). Falls back to TCP when the UDP answer is truncated.
+    /// Asks `server` for `name`/`rtype` iteratively (RD=0), waiting at most `timeout` (and never
+    /// past `budget_deadline`, the end of the client query's time budget). Falls back to TCP
+    /// when the UDP answer is truncated.
     pub async fn query(
         &self,
         server: impl ServerAddress,
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-        deadline: Instant,
+        budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         let addr = server.socket_addr();
         if !self.policy.permits(addr.ip()) {
             return Err(UpstreamError::Forbidden(addr.ip()));
         }
-        self.exchange(addr, false, name, rtype, timeout, deadline)
+        self.exchange(addr, false, name, rtype, timeout, budget_deadline)
             .await
     }
 
@@ -172,13 +173,20 @@ impl Upstream {
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-        deadline: Instant,
+        budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         if !self.policy.permits_forwarder(server.ip()) {
             return Err(UpstreamError::Forbidden(server.ip()));
         }
-        self.exchange(server, recursion_desired, name, rtype, timeout, deadline)
-            .await
+        self.exchange(
+            server,
+            recursion_desired,
+            name,
+            rtype,
+            timeout,
+            budget_deadline,
+        )
+        .await
     }
 
     /// One question to one server: UDP (the name in mixed case with 0x20 on), once more with the
@@ -191,9 +199,9 @@ impl Upstream {
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-        deadline: Instant,
+        budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
-        let deadline = deadline.min(Instant::now() + timeout);
+        let deadline = budget_deadline.min(Instant::now() + timeout);
         let exact_case = self.use_0x20 && case::has_letters(name);
         let sent_name = if exact_case {
             mix_case(name)
@@ -233,8 +241,9 @@ impl Upstream {
             }
             Err(error) => return Err(error),
         }
-        // A fresh TCP exchange gets a whole timeout of its own: the UDP leg was answered.
-        let tcp_deadline = Instant::now() + timeout;
+        // A fresh TCP exchange gets a whole timeout of its own, the UDP leg having been answered,
+        // but never more than the client's budget allows.
+        let tcp_deadline = (Instant::now() + timeout).min(budget_deadline);
         let cookie = self.cookies.cookie_for(addr.ip());
         let (id, query) = build_query_with(name, rtype, recursion_desired, &cookie)?;
         let response =

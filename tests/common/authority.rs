@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
-use hickory_proto::rr::rdata::{ANAME, CNAME, NULL};
+use hickory_proto::rr::rdata::{ANAME, CNAME, NS, NULL};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use hickory_proto::serialize::txt::Parser;
@@ -556,6 +556,21 @@ pub enum Behaviour {
     AlwaysTruncate,
     /// Answer correctly, but with a different name in the question section.
     WrongQuestion,
+    /// Over UDP, answer correctly but from this other loopback address (port 53, or any port
+    /// if 53 is taken there), as an off-path forger would. Answer normally over TCP.
+    WrongSource(IpAddr),
+    /// Answer every query with a referral *up*: the parent of the zone holding the question
+    /// (the root for a TLD) delegated to `upward-referral-ns.<parent>`, glue pointing back at
+    /// this server.
+    UpwardReferral,
+    /// Answer every query with a referral *sideways*: `sideways-referral.<parent>`, a sibling of
+    /// the zone holding the question, delegated to `ns.sideways-referral.<parent>` with glue
+    /// pointing back at this server.
+    SidewaysReferral,
+    /// Answer every query with a referral of the zone holding the question to itself, served by
+    /// `referral-loop-ns.<zone>` at the given address. Two servers of one zone pointing at each
+    /// other this way make a referral loop.
+    ReferralLoop(IpAddr),
     /// Over UDP, first send this many forged answers with wrong IDs (each claiming the question
     /// name has the address [`FORGED_ADDRESS`]), at once, then the real answer (after any
     /// latency): the race an off-path forger runs against the real server. TCP is answered
@@ -642,6 +657,8 @@ pub struct LoggedQuery {
 
 /// State shared between a server's handle and its tasks.
 struct Shared {
+    /// The address the server answers on, for referrals that point back at it.
+    ip: IpAddr,
     zones: Vec<Zone>,
     log: Mutex<Vec<LoggedQuery>>,
     behaviour: Mutex<Behaviour>,
@@ -655,6 +672,8 @@ struct Outgoing {
     bytes: Vec<u8>,
     delay: Duration,
     forged: Vec<Vec<u8>>,
+    /// Sent from this address instead of the server's own (UDP only).
+    from: Option<IpAddr>,
 }
 
 /// Locks a mutex, ignoring poisoning: a panicking test must not hide the log.
@@ -698,6 +717,7 @@ impl AuthorityServer {
             .local_addr()
             .unwrap_or_else(|e| panic!("local address of {addr}: {e}"));
         let shared = Arc::new(Shared {
+            ip: addr.ip(),
             zones,
             log: Mutex::new(Vec::new()),
             behaviour: Mutex::new(behaviour),
@@ -830,7 +850,7 @@ async fn try_bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)>
 /// and funnelled back through a channel, so that only this task owns the socket and
 /// aborting it closes the socket at once; the children die with the `JoinSet`.
 async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Vec<u8>, SocketAddr)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Outgoing, SocketAddr)>();
     let mut delayed = JoinSet::new();
     let mut buf = vec![0u8; 65535];
     loop {
@@ -843,21 +863,41 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
                     let _ = socket.send_to(forged, peer).await;
                 }
                 if reply.delay.is_zero() {
-                    let _ = socket.send_to(&reply.bytes, peer).await;
+                    send_udp(&socket, reply, peer).await;
                 } else {
                     let tx = tx.clone();
                     delayed.spawn(async move {
                         tokio::time::sleep(reply.delay).await;
-                        let _ = tx.send((reply.bytes, peer));
+                        let _ = tx.send((reply, peer));
                     });
                 }
                 while delayed.try_join_next().is_some() {}
             }
-            Some((bytes, peer)) = rx.recv() => {
-                let _ = socket.send_to(&bytes, peer).await;
+            Some((reply, peer)) = rx.recv() => {
+                send_udp(&socket, reply, peer).await;
             }
         }
     }
+}
+
+/// Sends a UDP reply from the server's socket, or from a socket on the reply's `from` address.
+async fn send_udp(socket: &UdpSocket, reply: Outgoing, peer: SocketAddr) {
+    let Some(from) = reply.from else {
+        let _ = socket.send_to(&reply.bytes, peer).await;
+        return;
+    };
+    assert!(
+        from.is_loopback(),
+        "test servers only send from loopback, not {from}"
+    );
+    let other = match UdpSocket::bind(SocketAddr::new(from, 53)).await {
+        Ok(other) => other,
+        Err(_) => match UdpSocket::bind(SocketAddr::new(from, 0)).await {
+            Ok(other) => other,
+            Err(_) => return,
+        },
+    };
+    let _ = other.send_to(&reply.bytes, peer).await;
 }
 
 /// Accepts TCP connections; connection tasks live in a `JoinSet` so that aborting this
@@ -911,7 +951,7 @@ impl Shared {
             Err(_) if behaviour == Behaviour::Drop => return None,
             Err(_) => {
                 return format_error_for_undecodable(packet)
-                    .map(|bytes| self.outgoing(bytes, Duration::ZERO));
+                    .map(|bytes| self.outgoing(bytes, Duration::ZERO, None));
             }
         };
         if query.metadata.message_type != MessageType::Query {
@@ -932,8 +972,12 @@ impl Shared {
             Behaviour::Delay(delay) => delay,
             _ => Duration::ZERO,
         };
+        let from = match behaviour {
+            Behaviour::WrongSource(from) if !tcp => Some(from),
+            _ => None,
+        };
         let bytes = self.reply(behaviour, &query, tcp)?;
-        let mut outgoing = self.outgoing(bytes, delay);
+        let mut outgoing = self.outgoing(bytes, delay, from);
         if !tcp {
             outgoing.forged = forgeries(behaviour, &query);
         }
@@ -953,7 +997,11 @@ impl Shared {
             Behaviour::ServFail => error(ResponseCode::ServFail),
             Behaviour::Refused => error(ResponseCode::Refused),
             Behaviour::FormErr => error(ResponseCode::FormErr),
+            Behaviour::UpwardReferral
+            | Behaviour::SidewaysReferral
+            | Behaviour::ReferralLoop(_) => self.bad_referral(behaviour, query),
             Behaviour::Normal
+            | Behaviour::WrongSource(_)
             | Behaviour::Delay(_)
             | Behaviour::WrongId
             | Behaviour::AlwaysTruncate
@@ -1012,14 +1060,6 @@ impl Shared {
         }
     }
 
-    fn outgoing(&self, bytes: Vec<u8>, delay: Duration) -> Outgoing {
-        Outgoing {
-            bytes,
-            delay: *lock(&self.latency) + delay,
-            forged: Vec::new(),
-        }
-    }
-
     /// `response` with the records of [`AuthorityServer::set_extra_records`] appended.
     fn with_extra_records(&self, mut response: Message) -> Message {
         let extra = lock(&self.extra);
@@ -1030,6 +1070,50 @@ impl Shared {
         response
             .additionals
             .extend(extra.additionals.iter().cloned());
+        response
+    }
+
+    fn outgoing(&self, bytes: Vec<u8>, delay: Duration, from: Option<IpAddr>) -> Outgoing {
+        Outgoing {
+            bytes,
+            delay: *lock(&self.latency) + delay,
+            from,
+            forged: Vec::new(),
+        }
+    }
+
+    /// The referral a misbehaving server sends instead of an answer (see [`Behaviour`]): a zone
+    /// cut, one NS name and its glue. Questions outside every served zone are refused as usual.
+    fn bad_referral(&self, behaviour: Behaviour, query: &Message) -> Message {
+        let Some(question) = query.queries.first() else {
+            return self.respond(query);
+        };
+        let Some(zone) = self.zone_for(question.name(), question.query_type()) else {
+            return self.respond(query);
+        };
+        let parent = zone.origin().base_name();
+        let (cut, ns, glue) = match behaviour {
+            Behaviour::UpwardReferral => {
+                let ns = parent.prepend_label("upward-referral-ns");
+                (parent, ns, self.ip)
+            }
+            Behaviour::SidewaysReferral => {
+                let cut = parent.prepend_label("sideways-referral");
+                let ns = cut.clone().and_then(|cut| cut.prepend_label("ns"));
+                (cut.unwrap_or(parent), ns, self.ip)
+            }
+            Behaviour::ReferralLoop(other) => {
+                let ns = zone.origin().prepend_label("referral-loop-ns");
+                (zone.origin().clone(), ns, other)
+            }
+            _ => return self.respond(query),
+        };
+        let Ok(ns) = ns else {
+            return self.respond(query);
+        };
+        let mut response = response_header(query);
+        response.authorities = vec![Record::from_rdata(cut, 3600, RData::NS(NS(ns.clone())))];
+        response.additionals = vec![Record::from_rdata(ns, 3600, address_rdata(glue))];
         response
     }
 
@@ -1137,6 +1221,13 @@ fn flipped_case(name: &Name) -> Name {
     let mut flipped = Name::from_labels(labels).unwrap_or_else(|_| name.clone());
     flipped.set_fqdn(true);
     flipped
+}
+
+fn address_rdata(ip: IpAddr) -> RData {
+    match ip {
+        IpAddr::V4(v4) => RData::A(v4.into()),
+        IpAddr::V6(v6) => RData::AAAA(v6.into()),
+    }
 }
 
 /// A response skeleton: ID, opcode, RD and CD echoed, the question copied and, if the
