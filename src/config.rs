@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser};
+use clap::{ArgAction, Args, Parser, ValueEnum};
 use hickory_proto::rr::{Name, Record};
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -33,7 +33,13 @@ pub use zones::{
 
 /// ferret: a recursive caching DNS resolver.
 #[derive(Debug, Clone, Parser, Deserialize)]
-#[command(name = "ferret", version, about, long_about = None)]
+#[command(
+    name = "ferret",
+    version,
+    about,
+    long_about = None,
+    after_help = "Control a running ferret with `ferret ctl --help`."
+)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// Address and port to serve DNS on, over UDP and TCP (repeatable).
@@ -67,6 +73,12 @@ pub struct Config {
     /// agree. Cache keys stay case-insensitive and clients see the case they asked with.
     #[arg(long = "use-0x20")]
     pub use_0x20: bool,
+
+    /// Do not refresh popular names in the background: without it, a cached answer asked for in
+    /// the last tenth of its TTL is renewed before it expires (as Unbound's `prefetch: yes`), so
+    /// clients of popular names never wait for a cache miss.
+    #[arg(long = "no-prefetch", action = ArgAction::SetFalse)]
+    pub prefetch: bool,
 
     /// Never query upstream servers over IPv6 (and never look up AAAA records of server names).
     #[arg(long = "no-ipv6-upstream", action = ArgAction::SetFalse)]
@@ -125,6 +137,29 @@ pub struct Config {
     /// Log filter: error, warn, info, debug, trace, or a tracing directive. RUST_LOG overrides it.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// Log line format: human-readable text, or one JSON object per line.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log every answered query (client, name, type, rcode, latency, cache hit) from the start;
+    /// `ferret ctl querylog on|off` switches it at runtime.
+    #[arg(long)]
+    pub query_log: bool,
+
+    /// Serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9153).
+    /// Off unless given.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Unix socket for `ferret ctl`, created with mode 0600 [default: /run/ferret/control.sock,
+    /// skipped with a warning if it cannot be created there].
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+
+    /// Open no control socket.
+    #[arg(long, conflicts_with = "control_socket")]
+    pub no_control_socket: bool,
 
     /// Smallest TTL kept in the cache, in seconds (larger TTLs from upstream are clamped down to
     /// max-ttl, smaller ones up to this).
@@ -233,7 +268,35 @@ pub struct Limits {
     pub tcp_read_timeout_ms: u64,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the control socket goes, and whether failing to create it is fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlSocketSetting {
+    None,
+    /// Asked for by name: failing to create it stops ferret.
+    Explicit(PathBuf),
+    /// The default place: failing to create it (no /run/ferret outside systemd) only warns.
+    Default(PathBuf),
+}
+
 impl Config {
+    pub fn control_socket_setting(&self) -> ControlSocketSetting {
+        match (&self.control_socket, self.no_control_socket) {
+            (_, true) => ControlSocketSetting::None,
+            (Some(path), false) => ControlSocketSetting::Explicit(path.clone()),
+            (None, false) => {
+                ControlSocketSetting::Default(PathBuf::from(crate::control::DEFAULT_SOCKET))
+            }
+        }
+    }
+
     pub fn resolution_timeout(&self) -> Duration {
         Duration::from_millis(self.limits.resolution_timeout_ms)
     }
@@ -314,6 +377,13 @@ mod tests {
         assert!(config.qname_minimisation);
         assert!(config.ipv6_upstream);
         assert_eq!(config.max_ttl, 86_400);
+        assert_eq!(config.metrics_listen, None);
+        assert!(!config.query_log);
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(
+            config.control_socket_setting(),
+            ControlSocketSetting::Default(PathBuf::from("/run/ferret/control.sock"))
+        );
         assert!(config.allow.is_empty(), "loopback only unless --allow");
         assert_eq!(config.ratelimit, 0, "rate limiting is off by default");
         assert!(!config.use_0x20);
@@ -349,6 +419,32 @@ mod tests {
             Config::parse_from(["ferret", "--use-0x20", "--max-inflight-resolutions", "7"]);
         assert!(config.use_0x20);
         assert_eq!(config.limits.max_inflight_resolutions, 7);
+    }
+
+    #[test]
+    fn service_flags_parse() {
+        let config = Config::parse_from([
+            "ferret",
+            "--metrics-listen",
+            "127.0.0.1:9153",
+            "--control-socket",
+            "/tmp/ferret.sock",
+            "--log-format",
+            "json",
+            "--query-log",
+        ]);
+        assert_eq!(
+            config.metrics_listen,
+            Some("127.0.0.1:9153".parse().unwrap())
+        );
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert!(config.query_log);
+        assert_eq!(
+            config.control_socket_setting(),
+            ControlSocketSetting::Explicit(PathBuf::from("/tmp/ferret.sock"))
+        );
+        let config = Config::parse_from(["ferret", "--no-control-socket"]);
+        assert_eq!(config.control_socket_setting(), ControlSocketSetting::None);
     }
 
     #[test]

@@ -9,12 +9,15 @@ pub mod answer;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod cookie;
 pub mod hints;
 pub mod local_zones;
+pub mod metrics;
 pub mod records;
 pub mod resolver;
 pub mod server;
+pub mod systemd;
 pub mod upstream;
 
 pub use answer::Answer;

@@ -1,82 +1,58 @@
-//! The `ferret` binary: read the command line and config file, set up logging, serve until told
-//! to stop, and reload the config file on SIGHUP.
+//! The `ferret` binary: read the command line and the config file, set up logging, serve until
+//! told to stop, reloading the config file on SIGHUP or `ferret ctl reload`; or, as
+//! `ferret ctl ...`, talk to a running ferret over its control socket; or, as
+//! `ferret check-config PATH`, check a config file.
+
+use std::ffi::OsStr;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use ferret::Config;
-use ferret::config::{CommandLine, Subcommand};
+use clap::Parser;
+use ferret::config::{CommandLine, ControlSocketSetting, LogFormat, Subcommand};
+use ferret::control::client::{self, CtlArgs};
+use ferret::control::{ControlSocket, ReloadRequest};
 use ferret::hints::RootHints;
-use ferret::server::RunningServer;
-use tokio::signal::unix::{SignalKind, signal};
+use ferret::metrics::{exposition, http};
+use ferret::server::querylog::QUERY_LOG_TARGET;
+use ferret::server::{Listeners, RunningServer, ServerHandle};
+use ferret::{Clock, Config, systemd};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
 use tracing_subscriber::EnvFilter;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
+    if std::env::args_os().nth(1).as_deref() == Some(OsStr::new("ctl")) {
+        return run_ctl();
+    }
     let command_line = CommandLine::parse();
     if let Some(Subcommand::CheckConfig { path }) = command_line.command() {
-        let config = Config::from_file(path).unwrap_or_else(|error| config_error(&error));
-        if let Err(error) = RootHints::load(config.root_hints.as_deref()) {
-            config_error(&error);
-        }
-        println!("{}: ok", path.display());
-        return Ok(());
+        return check_config(path);
     }
     // An invalid file stops ferret here, before anything is bound: better no resolver than one
     // running with settings the operator did not write.
     let config = command_line
         .config()
         .unwrap_or_else(|error| config_error(&error));
-    init_logging(&config.log_level)?;
+    init_logging(&config)?;
+    let activated = systemd::activated_listeners().context("socket activation failed")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run(command_line, config))
+    runtime.block_on(serve(command_line, config, activated))?;
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn run(command_line: CommandLine, config: Config) -> anyhow::Result<()> {
-    // Watched before serving starts: an early SIGHUP must reload, not kill (its default action).
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
-    let mut server = RunningServer::start(&config)
-        .await
-        .context("ferret cannot start")?;
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        config_file = ?command_line.config_file(),
-        "ferret is serving"
-    );
-    loop {
-        // SIGINT (Ctrl-C) or SIGTERM (systemd, docker stop) stop; SIGHUP reloads.
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => {
-                result.context("cannot watch SIGINT")?;
-                break;
-            }
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => reload(&command_line, &mut server),
-        }
+/// `ferret check-config PATH`: "PATH: ok" and status 0, or the first error and status 1.
+fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = Config::from_file(path).unwrap_or_else(|error| config_error(&error));
+    if let Err(error) = RootHints::load(config.root_hints.as_deref()) {
+        config_error(&error);
     }
-    tracing::info!("stopping");
-    server.shutdown();
-    Ok(())
-}
-
-/// Reads the config file again (with the same command-line flags on top) and applies it. A file
-/// that does not check out changes nothing: ferret keeps serving with what it has.
-fn reload(command_line: &CommandLine, server: &mut RunningServer) {
-    let config = match command_line.config() {
-        Ok(config) => config,
-        Err(error) => {
-            tracing::error!(%error, "SIGHUP: configuration not reloaded; keeping the running one");
-            return;
-        }
-    };
-    match server.reload(&config) {
-        Ok(()) => tracing::info!("SIGHUP: configuration reloaded"),
-        Err(error) => {
-            tracing::error!(%error, "SIGHUP: configuration not applied; keeping the running one");
-        }
-    }
+    println!("{}: ok", path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reports a configuration error as it is (it names file, line and key) and exits with status 1.
@@ -85,12 +61,181 @@ fn config_error(error: &dyn std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
-/// `RUST_LOG` wins over `--log-level`, so an operator can turn on one module's debug logs
-/// without touching the unit file.
-fn init_logging(level: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .with_context(|| format!("bad --log-level {level:?}"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+/// `ferret ctl COMMAND`: prints ferret's answer; exits 1 when ferret reports an error.
+fn run_ctl() -> anyhow::Result<ExitCode> {
+    // Parsed from "ctl" onwards, so that clap's usage line reads `ferret ctl ...`.
+    let args = CtlArgs::parse_from(std::env::args_os().skip(1));
+    match client::run(&args) {
+        Ok(reply) => {
+            print!("{}", reply.text);
+            Ok(if reply.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Err(error) => {
+            eprintln!("ferret ctl: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn serve(
+    command_line: CommandLine,
+    config: Config,
+    activated: Option<Listeners>,
+) -> anyhow::Result<()> {
+    // Signal handlers go in before READY=1: a SIGTERM right after start must drain, not kill,
+    // and a SIGHUP reload rather than kill (its default action).
+    let mut signals = Signals::new()?;
+    let mut server = match activated {
+        Some(listeners) => {
+            tracing::info!("socket-activated: serving on the sockets from systemd, not --listen");
+            RunningServer::start_with_listeners(&config, Clock::system(), listeners).await
+        }
+        None => RunningServer::start(&config).await,
+    }
+    .context("ferret cannot start")?;
+    let handle = server.handle();
+    start_metrics(&config, &handle).await?;
+    let (reload_sender, mut reload_requests) = mpsc::channel(4);
+    start_control(&config, &handle, reload_sender)?;
+    if let Some(interval) = systemd::watchdog_interval() {
+        tokio::spawn(systemd::run_watchdog(interval));
+    }
+    systemd::notify_ready("serving");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config_file = ?command_line.config_file(),
+        "ferret is serving"
+    );
+
+    loop {
+        tokio::select! {
+            _ = signals.terminate.recv() => break,
+            _ = signals.interrupt.recv() => break,
+            _ = signals.hangup.recv() => {
+                tracing::info!("SIGHUP");
+                log_reload(&reload(&command_line, &mut server));
+            }
+            Some(request) = reload_requests.recv() => {
+                let outcome = reload(&command_line, &mut server);
+                log_reload(&outcome);
+                let _ = request.reply.send(outcome);
+            }
+        }
+    }
+
+    // Stop taking queries first, so that nothing arriving after STOPPING=1 is taken on.
+    server.stop_accepting();
+    systemd::notify_stopping();
+    // No resolution outlives its timeout, so this grace lets every query already received be
+    // answered; systemd's TimeoutStopSec in the unit is longer still.
+    let grace = config.resolution_timeout() + Duration::from_secs(1);
+    tracing::info!(?grace, "stopping: answering the queries in flight");
+    if server.drain(grace).await {
+        tracing::info!("every query answered; exiting");
+    } else {
+        tracing::warn!("queries still unanswered after {grace:?}; exiting anyway");
+    }
     Ok(())
+}
+
+/// The reload path, shared by SIGHUP and `ferret ctl reload`: reads the config file again, puts
+/// the same command-line flags on top, and applies the result. A file that does not check out,
+/// or settings that cannot be applied, change nothing: ferret keeps serving as it was.
+fn reload(command_line: &CommandLine, server: &mut RunningServer) -> Result<String, String> {
+    let config = command_line
+        .config()
+        .map_err(|error| format!("configuration not reloaded, the running one is kept: {error}"))?;
+    server
+        .reload(&config)
+        .map_err(|error| format!("configuration not applied, the running one is kept: {error}"))
+}
+
+fn log_reload(outcome: &Result<String, String>) {
+    match outcome {
+        Ok(message) => tracing::info!(%message, "reload"),
+        Err(error) => tracing::warn!(%error, "reload failed"),
+    }
+}
+
+/// The signals ferret acts on: SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) stop it,
+/// SIGHUP reloads.
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        let watch = |kind, name| signal(kind).with_context(|| format!("cannot watch {name}"));
+        Ok(Signals {
+            terminate: watch(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: watch(SignalKind::interrupt(), "SIGINT")?,
+            hangup: watch(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+}
+
+async fn start_metrics(config: &Config, server: &ServerHandle) -> anyhow::Result<()> {
+    let Some(addr) = config.metrics_listen else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    let server = server.clone();
+    let render: http::Render = std::sync::Arc::new(move || exposition::encode(server.snapshot()));
+    tokio::spawn(http::serve(listener, render, exposition::CONTENT_TYPE));
+    tracing::info!(%addr, "serving metrics at /metrics");
+    Ok(())
+}
+
+fn start_control(
+    config: &Config,
+    server: &ServerHandle,
+    reloads: mpsc::Sender<ReloadRequest>,
+) -> anyhow::Result<()> {
+    let socket = match config.control_socket_setting() {
+        ControlSocketSetting::None => return Ok(()),
+        ControlSocketSetting::Explicit(path) => {
+            ControlSocket::bind(&path).context("cannot open the control socket")?
+        }
+        ControlSocketSetting::Default(path) => match ControlSocket::bind(&path) {
+            Ok(socket) => socket,
+            Err(error) => {
+                tracing::warn!(%error, "no control socket (set --control-socket PATH)");
+                return Ok(());
+            }
+        },
+    };
+    tracing::info!(path = %socket.path().display(), "control socket open");
+    tokio::spawn(socket.serve(server.clone(), reloads));
+    Ok(())
+}
+
+/// `RUST_LOG` wins over `--log-level`, so an operator can turn on one module's debug logs
+/// without touching the unit file. The query log has its own switch, so its target is let
+/// through at INFO whatever the level, unless the filter names it.
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let directives = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|text| !text.trim().is_empty())
+        .unwrap_or_else(|| config.log_level.clone());
+    let mut filter = EnvFilter::try_new(&directives)
+        .with_context(|| format!("bad log filter {directives:?}"))?;
+    if !directives.contains(QUERY_LOG_TARGET) {
+        filter = filter.add_directive(format!("{QUERY_LOG_TARGET}=info").parse()?);
+    }
+    let installed = match config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).try_init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .try_init(),
+    };
+    installed.map_err(|error| anyhow::anyhow!("cannot set up logging: {error}"))
 }

@@ -10,8 +10,11 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
 use lru::LruCache;
 
 use crate::clock::{Clock, Millis, remaining_ttl};
@@ -33,6 +36,11 @@ pub struct CachedMessage {
     /// (offset into `records`, expiry) of each record's TTL field.
     ttls: Box<[(u32, Millis)]>,
     expires_ms: Millis,
+    /// From here on (the last tenth of its life) a hit asks for a background refresh, so popular
+    /// names are renewed before they expire (Unbound's `prefetch`).
+    prefetch_at_ms: Millis,
+    /// Set by the first hit that asks for the refresh, so one refresh is started, not one a hit.
+    prefetch_claimed: AtomicBool,
 }
 
 /// What the response must echo from the query.
@@ -86,7 +94,14 @@ impl CachedMessage {
             counts,
             ttls: ttls.into_boxed_slice(),
             expires_ms,
+            prefetch_at_ms: expires_ms - (expires_ms - now_ms) / 10,
+            prefetch_claimed: AtomicBool::new(false),
         })
+    }
+
+    /// Whether this hit, at `now_ms`, is the one that should start a background refresh.
+    pub fn claim_prefetch(&self, now_ms: Millis) -> bool {
+        now_ms >= self.prefetch_at_ms && !self.prefetch_claimed.swap(true, Ordering::Relaxed)
     }
 
     pub fn is_live(&self, now_ms: Millis) -> bool {
@@ -185,6 +200,20 @@ impl MessageCache {
         }
     }
 
+    /// Drops the answers to `name`/`qtype` (with and without DNSSEC records), so the next query
+    /// is built from the RRset cache afresh.
+    pub fn forget(&self, name: &Name, qtype: RecordType) {
+        let Ok(wire) = name.to_lowercase().to_bytes() else {
+            return;
+        };
+        let mut key = [0u8; 258];
+        for dnssec_ok in [false, true] {
+            if let Some(len) = write_key(&wire, u16::from(qtype), dnssec_ok, &mut key) {
+                self.shard(&key[..len]).pop(&key[..len]);
+            }
+        }
+    }
+
     pub fn insert(&self, key: Box<MessageKey>, message: CachedMessage) {
         self.shard(&key).put(key, Arc::new(message));
     }
@@ -275,6 +304,15 @@ mod tests {
         assert_eq!(decoded.answers[0].ttl, 290);
         assert_eq!(decoded.answers[1].ttl, 50);
         assert!(decoded.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok));
+    }
+
+    #[test]
+    fn one_prefetch_is_claimed_in_the_last_tenth_of_the_ttl() {
+        let cached = CachedMessage::from_response(&response(), 1_000_000).expect("walks");
+        // The shortest TTL is 60 s: the last tenth starts 54 s in.
+        assert!(!cached.claim_prefetch(1_053_999));
+        assert!(cached.claim_prefetch(1_054_000));
+        assert!(!cached.claim_prefetch(1_055_000), "claimed once");
     }
 
     #[test]

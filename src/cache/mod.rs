@@ -4,6 +4,7 @@
 //! Sharded LRU maps behind short-lived mutexes: a lookup locks one shard of many for a hash-map
 //! probe and an `Arc` clone, so tasks on different threads rarely meet on the same lock.
 
+mod dump;
 mod entry;
 mod lookup;
 pub mod message;
@@ -11,11 +12,13 @@ pub mod message;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hickory_proto::rr::{Name, Record, RecordType};
 use lru::LruCache;
 
+pub use dump::DumpEntry;
 pub use entry::{
     CacheEntry, CacheKey, CachedData, KeyKind, NegativeData, Rank, RrsetData, Validation,
 };
@@ -60,6 +63,8 @@ pub struct Cache {
     hasher: RandomState,
     clock: Clock,
     ttl: TtlPolicy,
+    /// Live entries pushed out by LRU to make room, for the metrics.
+    evictions: AtomicU64,
     /// How long past its expiry an entry is kept for serve-stale (RFC 8767); 0 keeps none.
     stale_window_ms: Millis,
 }
@@ -83,6 +88,7 @@ impl Cache {
             hasher: RandomState::new(),
             clock,
             ttl,
+            evictions: AtomicU64::new(0),
             stale_window_ms: 0,
         }
     }
@@ -101,6 +107,12 @@ impl Cache {
 
     pub fn messages(&self) -> &MessageCache {
         &self.messages
+    }
+
+    fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>>> {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn shard(&self, key: &CacheKey) -> MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>> {
@@ -220,16 +232,25 @@ impl Cache {
         {
             return false;
         }
-        shard.put(key, entry);
+        // `push` hands back what it displaced: the old entry under the same key (a refresh), or
+        // the least recently used one (an eviction; expired entries do not count as a loss).
+        if let Some((displaced, old)) = shard.push(key.clone(), entry)
+            && displaced != key
+            && old.is_live(now)
+        {
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+        }
         true
+    }
+
+    /// Live entries evicted to make room since the cache was made.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
     }
 
     /// Number of entries held, expired ones not yet evicted included.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+        self.shards().map(|shard| shard.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -275,10 +296,34 @@ impl Cache {
 
     /// Drops every entry, encoded answers included.
     pub fn clear(&self) {
-        for shard in self.shards.iter() {
-            shard.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        for mut shard in self.shards() {
+            shard.clear();
         }
         self.messages.clear();
+    }
+
+    /// Drops every entry at `name` or below it (positive, negative and delegation data alike),
+    /// as `unbound-control flush_zone`; returns how many RRset-cache entries went. Names are
+    /// hashed over the shards, so every shard is walked, one lock at a time.
+    ///
+    /// The message cache is emptied whole: a cached answer for a name elsewhere may run through
+    /// the flushed subtree by CNAME or DNAME, and it is only derived data, rebuilt from the
+    /// RRsets on the next question for it.
+    pub fn flush_subtree(&self, name: &Name) -> usize {
+        self.messages.clear();
+        let mut removed = 0;
+        for mut shard in self.shards() {
+            let doomed: Vec<CacheKey> = shard
+                .iter()
+                .filter(|(key, _)| name.zone_of(&key.name))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in doomed {
+                shard.pop(&key);
+                removed += 1;
+            }
+        }
+        removed
     }
 }
 
@@ -297,3 +342,5 @@ fn shard_count_for(capacity: usize) -> usize {
 
 #[cfg(test)]
 mod stale_tests;
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,13 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/ferret/ferret.toml";
 
 /// ferret: a recursive caching DNS resolver.
 #[derive(Debug, Parser)]
-#[command(name = "ferret", version, about, long_about = None)]
+#[command(
+    name = "ferret",
+    version,
+    about,
+    long_about = None,
+    after_help = "Control a running ferret with `ferret ctl --help`."
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     /// Config file (TOML). Default: /etc/ferret/ferret.toml when it exists. Flags given on the

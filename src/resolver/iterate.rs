@@ -315,12 +315,17 @@ impl Resolver {
         }
         // A server name inside the zone it serves cannot be found without glue: asking the zone
         // for it would need the very addresses we are missing.
-        let resolvable = delegation
+        let resolvable: Vec<&Name> = delegation
             .ns_names
             .iter()
             .filter(|ns| !delegation.zone.zone_of(ns))
-            .take(limits.max_ns_lookups_per_referral as usize);
-        for ns in resolvable {
+            .collect();
+        let cap = limits.max_ns_lookups_per_referral as usize;
+        if resolvable.len() > cap {
+            self.metrics
+                .record_limit(crate::metrics::labels::Limit::NsLookupsPerReferral);
+        }
+        for ns in resolvable.into_iter().take(cap) {
             let types: &[RecordType] = if ipv6 {
                 &[RecordType::A, RecordType::AAAA]
             } else {
@@ -400,6 +405,8 @@ impl Resolver {
         // answer, but without a penalty to its health: it is busy, not broken.
         let Some(_slot) = self.outstanding.try_acquire(server.ip()) else {
             super::stats::Counters::count(&self.counters.busy_server_skips);
+            self.metrics
+                .record_limit(crate::metrics::labels::Limit::QueriesPerServer);
             tracing::debug!(%server, %name, %rtype, "server busy; skipped");
             return Ok(Asked::Failed);
         };

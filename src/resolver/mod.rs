@@ -33,6 +33,8 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
 use crate::local_zones::{LocalAnswer, LocalZones};
+use crate::metrics::Metrics;
+use crate::metrics::labels::Limit;
 use crate::upstream::{AddressPolicy, OutstandingQueries, ServerHealth, ServerSelection, Upstream};
 use stats::Counters;
 
@@ -58,12 +60,34 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
+    /// The configured limit this failure ran into, if it is one.
+    pub fn limit(&self) -> Option<Limit> {
+        match self {
+            ResolveError::Timeout => Some(Limit::ResolutionTimeout),
+            ResolveError::QueryLimit => Some(Limit::UpstreamQueries),
+            ResolveError::ReferralLimit(_) => Some(Limit::Referrals),
+            ResolveError::ChainLimit(_) => Some(Limit::CnameChain),
+            ResolveError::GluelessDepth(_) => Some(Limit::GluelessDepth),
+            ResolveError::ServersFailed(_)
+            | ResolveError::NoServers(_)
+            | ResolveError::ChainLoop => None,
+        }
+    }
+
     /// Whether the failure is the servers' (none answered usefully, or time ran out) rather than
     /// the data's (a CNAME chain that loops or runs too long). Only the former is a reason to
     /// answer from stale data (RFC 8767 §4): a stale answer to a looping chain would loop too.
     pub fn is_unreachable(&self) -> bool {
         !matches!(self, ResolveError::ChainLimit(_) | ResolveError::ChainLoop)
     }
+}
+
+/// Where an answer given without going upstream came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalSource {
+    /// A built-in local zone (RFC 6761, RFC 6303).
+    LocalZone,
+    Cache,
 }
 
 /// Resolver settings taken from [`Config`].
@@ -73,6 +97,15 @@ struct Settings {
     qname_minimisation: bool,
     ipv6_upstream: bool,
     max_ttl: u32,
+    prefetch: bool,
+}
+
+/// What a resolver shares with the resolvers that replace it on reload.
+struct Kept {
+    cache: Arc<Cache>,
+    selection: Arc<ServerSelection>,
+    counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
 }
 
 pub struct Resolver {
@@ -88,36 +121,51 @@ pub struct Resolver {
     outstanding: OutstandingQueries,
     counters: Arc<Counters>,
     settings: Settings,
+    metrics: Arc<Metrics>,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
     priming: AsyncMutex<()>,
 }
 
 impl Resolver {
     pub fn new(config: &Config, clock: Clock) -> Result<Arc<Self>, HintsError> {
+        Self::with_metrics(config, clock, Arc::new(Metrics::default()))
+    }
+
+    /// As [`Resolver::new`], counting into `metrics` (shared with the listeners).
+    pub fn with_metrics(
+        config: &Config,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, HintsError> {
         let ttl = TtlPolicy {
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
         };
-        let cache = Arc::new(
-            Cache::new(config.cache_size, ttl, clock.clone())
-                .with_stale_window(config.serve_stale_window),
-        );
-        let selection = Arc::new(ServerSelection::new(clock));
-        Self::with_cache(config, cache, selection, Arc::default())
+        let kept = Kept {
+            cache: Arc::new(
+                Cache::new(config.cache_size, ttl, clock.clone())
+                    .with_stale_window(config.serve_stale_window),
+            ),
+            selection: Arc::new(ServerSelection::new(clock)),
+            counters: Arc::default(),
+            metrics,
+        };
+        Self::with_kept(config, kept)
     }
 
-    /// A resolver for a reloaded `config` that keeps this one's cache, server measurements and
-    /// counters. The cache's size, TTL bounds and stale window stay as they were: they take
-    /// effect on restart.
-    /// Questions and upstream queries in flight are counted by the resolver that started them.
+    /// A resolver for a reloaded `config` that keeps this one's cache, server measurements,
+    /// counters and metrics. The cache's size, TTL bounds and stale window stay as they were:
+    /// they take effect on restart. Questions and upstream queries in flight are counted by the
+    /// resolver that started them.
     pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, HintsError> {
-        Self::with_cache(
-            config,
-            Arc::clone(&self.cache),
-            Arc::clone(&self.selection),
-            Arc::clone(&self.counters),
-        )
+        let kept = Kept {
+            cache: Arc::clone(&self.cache),
+            selection: Arc::clone(&self.selection),
+            counters: Arc::clone(&self.counters),
+            metrics: Arc::clone(&self.metrics),
+        };
+        Self::with_kept(config, kept)
     }
 
     /// Forgets what the cache holds for forward and stub zones configured differently in
@@ -129,17 +177,21 @@ impl Resolver {
         }
     }
 
-    fn with_cache(
-        config: &Config,
-        cache: Arc<Cache>,
-        selection: Arc<ServerSelection>,
-        counters: Arc<Counters>,
-    ) -> Result<Arc<Self>, HintsError> {
+    fn with_kept(config: &Config, kept: Kept) -> Result<Arc<Self>, HintsError> {
+        let Kept {
+            cache,
+            selection,
+            counters,
+            metrics,
+        } = kept;
         let hints = RootHints::load(config.root_hints.as_deref())?;
-        let upstream = Upstream::new(AddressPolicy {
-            allow_loopback: config.allow_loopback_upstream,
-            allow_ipv6: config.ipv6_upstream,
-        })
+        let upstream = Upstream::new(
+            AddressPolicy {
+                allow_loopback: config.allow_loopback_upstream,
+                allow_ipv6: config.ipv6_upstream,
+            },
+            Arc::clone(&metrics),
+        )
         .with_0x20(config.use_0x20);
         let max_inflight =
             usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
@@ -162,13 +214,19 @@ impl Resolver {
                 qname_minimisation: config.qname_minimisation,
                 ipv6_upstream: config.ipv6_upstream,
                 max_ttl: config.max_ttl,
+                prefetch: config.prefetch,
             },
+            metrics,
             priming: AsyncMutex::new(()),
         }))
     }
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The questions being resolved right now (merged by name and type).
@@ -202,14 +260,24 @@ impl Resolver {
     /// The answer if it needs no upstream query: a local zone, or a complete answer in the cache.
     /// This is the hot path, run inline on the listener without spawning a task.
     pub fn answer_without_upstream(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
+        self.lookup_without_upstream(qname, qtype)
+            .map(|(answer, _)| answer)
+    }
+
+    /// As [`Resolver::answer_without_upstream`], saying where the answer came from.
+    pub fn lookup_without_upstream(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> Option<(Answer, LocalSource)> {
         if let Some(answer) = self.local_zones.answer(qname, qtype) {
-            return Some(answer);
+            return Some((answer, LocalSource::LocalZone));
         }
         match self
             .cache
             .lookup_answer(qname, qtype, self.settings.limits.max_cname_chain)
         {
-            CacheLookup::Hit(answer) => Some(answer),
+            CacheLookup::Hit(answer) => Some((answer, LocalSource::Cache)),
             CacheLookup::Partial { .. } | CacheLookup::Miss => None,
         }
     }
@@ -242,15 +310,64 @@ impl Resolver {
                     Err(_) => ResolveError::Timeout,
                 };
                 tracing::debug!(%name, %qtype, %error, "resolution failed");
+                if let Some(limit) = error.limit() {
+                    this.metrics.record_limit(limit);
+                }
                 this.stale_answer(&name, qtype, &error)
                     .unwrap_or_else(Answer::servfail)
             })
             .await;
         resolution.unwrap_or_else(|InFlightFull| {
             Counters::count(&self.counters.inflight_refused);
+            self.metrics.record_limit(Limit::InflightResolutions);
             tracing::debug!(%qname, %qtype, "too many resolutions in flight; SERVFAIL");
             Arc::new(Answer::servfail())
         })
+    }
+
+    /// Refreshes `qname`/`qtype` in the background, ahead of its expiry (Unbound's `prefetch`):
+    /// one iteration for the name itself, bypassing the cache, whose results replace the cached
+    /// ones; the encoded answers are then dropped so the next query is built from the fresh data.
+    /// Identical refreshes and resolutions in flight are merged; a failed refresh changes nothing.
+    pub fn prefetch(self: &Arc<Self>, qname: Name, qtype: RecordType) {
+        if !self.settings.prefetch {
+            return;
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let refresher = Arc::clone(&this);
+            let name = qname.clone();
+            let refreshed = this
+                .inflight
+                .resolve((qname.clone(), qtype), move || async move {
+                    let timeout = std::time::Duration::from_millis(
+                        refresher.settings.limits.resolution_timeout_ms,
+                    );
+                    let deadline = Instant::now() + timeout;
+                    let budget =
+                        Budget::new(deadline, refresher.settings.limits.max_upstream_queries);
+                    // Whoever joins this refresh gets the real answer: the fresh data, with the
+                    // rest of any chain, assembled like any resolution's.
+                    let refresh = async {
+                        refresher.iterate(&name, qtype, &budget, 0).await?;
+                        refresher
+                            .resolve_chain(name.clone(), qtype, &budget, 0)
+                            .await
+                    };
+                    match timeout_at(deadline, refresh).await {
+                        Ok(Ok(answer)) => answer,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%name, %qtype, %error, "prefetch failed");
+                            Answer::servfail()
+                        }
+                        Err(_) => Answer::servfail(),
+                    }
+                })
+                .await;
+            if refreshed.is_ok_and(|answer| answer.rcode != ResponseCode::ServFail) {
+                this.cache.messages().forget(&qname, qtype);
+            }
+        });
     }
 
     /// Serve-stale (RFC 8767): when the servers cannot be reached or all fail, expired data still

@@ -23,33 +23,51 @@ struct PlainQuery<'a> {
     payload: Option<u16>,
 }
 
-/// Writes the answer to `request` into `out` if the message cache holds it; `false` sends the
-/// request down the full pipeline.
+/// What the fast path did with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// Not answered: send the request down the full pipeline.
+    No,
+    /// Answered into `out`.
+    Yes,
+    /// Answered, and the entry is in the last tenth of its life: refresh it in the background.
+    YesRefresh,
+}
+
+/// Writes the answer to `request` into `out` if the message cache holds it.
 pub fn answer(
     request: &[u8],
     messages: &MessageCache,
     transport: Transport,
     out: &mut Vec<u8>,
-) -> bool {
+) -> Served {
     let Some(query) = read_plain_query(request) else {
-        return false;
+        return Served::No;
     };
     let mut key = [0u8; 258];
     let dnssec_ok = query.echo.edns_dnssec_ok.unwrap_or(false);
     let Some(key_len) = write_key(query.name, query.qtype, dnssec_ok, &mut key) else {
-        return false;
+        return Served::No;
     };
     let Some(message) = messages.get(&key[..key_len]) else {
-        return false;
+        return Served::No;
     };
-    message.write_response(&query.echo, messages.clock().now_ms(), out);
+    let now = messages.clock().now_ms();
+    message.write_response(&query.echo, now, out);
     let limit = match query.payload {
         Some(payload) => {
             usize::from(payload.min(crate::upstream::EDNS_PAYLOAD)).max(CLASSIC_UDP_LIMIT)
         }
         None => CLASSIC_UDP_LIMIT,
     };
-    transport == Transport::Tcp || out.len() <= limit
+    if transport == Transport::Udp && out.len() > limit {
+        return Served::No;
+    }
+    if message.claim_prefetch(now) {
+        Served::YesRefresh
+    } else {
+        Served::Yes
+    }
 }
 
 /// Reads a query with one IN-class question, no answer or authority records, and at most an

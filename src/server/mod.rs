@@ -1,10 +1,12 @@
-//! Serving clients: UDP and TCP listeners on every configured address, and the request pipeline
-//! they share.
+//! Serving clients: UDP and TCP listeners on every configured address (or on sockets handed over
+//! by systemd), and the request pipeline they share.
 
 pub mod acl;
 pub mod cookies;
+mod drain;
 pub mod fast_path;
 pub mod pipeline;
+pub mod querylog;
 pub mod ratelimit;
 mod serving;
 mod tcp;
@@ -13,18 +15,26 @@ mod udp;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use thiserror::Error;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout_at};
 
+pub use drain::InProgress;
+use pipeline::ClientPolicy;
+use querylog::QueryLog;
+use serving::{CurrentService, PolicySettings};
+
+use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::hints::HintsError;
+use crate::metrics::{LiveValues, Metrics, Snapshot};
 use crate::resolver::Resolver;
-use pipeline::ClientPolicy;
-use serving::{CurrentServing, PolicySettings, Serving, ServingView};
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -34,61 +44,89 @@ pub enum ServerError {
         protocol: &'static str,
         source: io::Error,
     },
+    #[error("cannot use a listening socket handed over: {0}")]
+    Adopt(io::Error),
     #[error(transparent)]
     Hints(#[from] HintsError),
 }
 
-/// The sockets of one configured address, bound but not yet served.
-struct BoundSockets {
-    addr: SocketAddr,
-    udp: Vec<UdpSocket>,
-    tcp: TcpListener,
+/// Sockets to serve on, already bound (by [`Listeners::bind`], or by systemd).
+#[derive(Debug, Default)]
+pub struct Listeners {
+    pub udp: Vec<std::net::UdpSocket>,
+    pub tcp: Vec<std::net::TcpListener>,
 }
 
-/// The UDP and TCP listeners of one configured address.
-struct Listener {
-    /// As configured (port 0 stays 0, so that a reload recognises the same entry).
-    configured: SocketAddr,
-    bound: SocketAddr,
+impl Listeners {
+    /// Binds every address over TCP and, `threads` times, over UDP: one UDP socket per thread
+    /// (SO_REUSEPORT) lets the kernel spread datagrams over them by flow hash, so threads never
+    /// contend on one socket's receive queue.
+    pub fn bind(addrs: &[SocketAddr], threads: usize) -> Result<Self, ServerError> {
+        let mut listeners = Listeners::default();
+        for addr in addrs {
+            let udp = bind_udp(*addr, threads > 1)?;
+            // With port 0 the kernel picks a port; TCP and the other UDP sockets then use it.
+            let addr = udp
+                .local_addr()
+                .map_err(|source| bind_error(*addr, "udp", source))?;
+            listeners.tcp.push(bind_tcp(addr)?);
+            listeners.udp.push(udp);
+            for _ in 1..threads {
+                listeners.udp.push(bind_udp(addr, true)?);
+            }
+        }
+        Ok(listeners)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.udp.is_empty() && self.tcp.is_empty()
+    }
+}
+
+/// What every listener task shares. A reload replaces it whole (see [`serving`]); the parts
+/// that must outlive a reload (the query log switch, the counts a stopping server waits on, and
+/// the client policy when its settings did not change) are shared with the replacement.
+pub(crate) struct Service {
+    resolver: Arc<Resolver>,
+    /// Access control, cookies and rate limit, applied to every message before it is answered.
+    policy: Arc<ClientPolicy>,
+    query_log: Arc<QueryLog>,
+    /// Client queries received and not answered yet.
+    queries: InProgress,
+    /// Open TCP client connections (each may still owe answers).
+    connections: InProgress,
+    tcp: tcp::TcpSettings,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("query_log", &self.query_log)
+            .field("queries", &self.queries.count())
+            .field("connections", &self.connections.count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    fn metrics(&self) -> &Metrics {
+        self.resolver.metrics()
+    }
+}
+
+/// The listener tasks of one configured address, or of the sockets systemd handed over.
+struct ListenerGroup {
+    /// As configured (port 0 stays 0, so that a reload recognises the same entry); `None` for
+    /// sockets from systemd, which a reload leaves alone.
+    configured: Option<SocketAddr>,
+    udp_addrs: Vec<SocketAddr>,
+    tcp_addrs: Vec<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl Listener {
-    /// Binds `configured` over TCP and over UDP with one socket per thread. Nothing is served
-    /// until [`Listener::spawn`].
-    fn bind(configured: SocketAddr, threads: usize) -> Result<BoundSockets, ServerError> {
-        let first = bind_udp(configured, threads > 1)?;
-        // With port 0 the kernel picks a port; TCP and the other UDP sockets then use it.
-        let addr = first
-            .local_addr()
-            .map_err(|source| bind_error(configured, "udp", source))?;
-        let tcp = bind_tcp(addr)?;
-        // One UDP socket per thread (SO_REUSEPORT): the kernel spreads datagrams over them by
-        // flow hash, so threads never contend on one socket's receive queue.
-        let mut udp = vec![first];
-        for _ in 1..threads {
-            udp.push(bind_udp(addr, true)?);
-        }
-        Ok(BoundSockets { addr, udp, tcp })
-    }
-
-    fn spawn(configured: SocketAddr, sockets: BoundSockets, serving: &CurrentServing) -> Self {
-        let mut tasks: Vec<JoinHandle<()>> = sockets
-            .udp
-            .into_iter()
-            .map(|socket| tokio::spawn(udp::serve(Arc::new(socket), serving.clone())))
-            .collect();
-        tasks.push(tokio::spawn(tcp::serve(sockets.tcp, serving.clone())));
-        tracing::info!(addr = %sockets.addr, "listening on UDP and TCP");
-        Listener {
-            configured,
-            bound: sockets.addr,
-            tasks,
-        }
-    }
-
-    fn stop(&self) {
-        for task in &self.tasks {
+impl ListenerGroup {
+    fn stop(&mut self) {
+        for task in self.tasks.drain(..) {
             task.abort();
         }
     }
@@ -99,27 +137,37 @@ impl Listener {
 pub struct RunningServer {
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
-    serving: CurrentServing,
-    /// The resolver in `serving`, kept here too so that it can be lent out by reference.
+    current: CurrentService,
+    /// The resolver in `current`, kept here too so that it can be lent out by reference.
     resolver: Arc<Resolver>,
     clock: Clock,
-    listeners: Vec<Listener>,
+    groups: Vec<ListenerGroup>,
+    /// Set to `true` to make the listeners stop taking new queries.
+    stop: watch::Sender<bool>,
+    /// The settings the running client policy was built from.
     policy_settings: PolicySettings,
+    /// `query-log` as last configured: a reload changes the switch only when this changes, so
+    /// that `ferret ctl querylog` is not undone by an unrelated reload.
+    query_log_setting: bool,
     /// The settings a reload cannot change, as started with.
     fixed: FixedSettings,
 }
 
-/// Settings that only a restart applies: the cache is kept across a reload, and with it its size
-/// and TTL bounds; logging and the runtime's threads are set up once per process.
+/// Settings that only a restart applies: the cache is kept across a reload, and with it its size,
+/// TTL bounds and stale window; logging, the runtime's threads, metrics and the control socket
+/// are set up once per process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FixedSettings {
     cache_size: usize,
     min_ttl: u32,
     max_ttl: u32,
     max_negative_ttl: u32,
-    log_level: String,
-    threads: usize,
     serve_stale_window: u32,
+    log_level: String,
+    log_format: crate::config::LogFormat,
+    threads: usize,
+    metrics_listen: Option<SocketAddr>,
+    control_socket: crate::config::ControlSocketSetting,
 }
 
 impl FixedSettings {
@@ -129,10 +177,21 @@ impl FixedSettings {
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
-            log_level: config.log_level.clone(),
-            threads: config.threads,
             serve_stale_window: config.serve_stale_window,
+            log_level: config.log_level.clone(),
+            log_format: config.log_format,
+            threads: config.threads,
+            metrics_listen: config.metrics_listen,
+            control_socket: config.control_socket_setting(),
         }
+    }
+}
+
+fn tcp_settings(config: &Config) -> tcp::TcpSettings {
+    tcp::TcpSettings {
+        max_connections: config.limits.max_tcp_connections,
+        idle_timeout: config.tcp_idle_timeout(),
+        read_timeout: config.tcp_read_timeout(),
     }
 }
 
@@ -144,88 +203,185 @@ impl RunningServer {
 
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
-        let resolver = Resolver::new(config, clock.clone())?;
-        let policy = Arc::new(ClientPolicy::new(config, clock.clone()));
-        let mut server = RunningServer {
-            udp_addrs: Vec::new(),
-            tcp_addrs: Vec::new(),
-            serving: CurrentServing::new(Serving {
-                resolver: Arc::clone(&resolver),
-                policy,
-                tcp: Serving::tcp_settings(config),
-            }),
-            resolver,
-            clock,
-            listeners: Vec::new(),
-            policy_settings: PolicySettings::of(config),
-            fixed: FixedSettings::of(config),
-        };
+        let mut server = Self::prepare(config, clock)?;
         for addr in &config.listen {
-            let sockets = Listener::bind(*addr, config.threads)?;
-            let listener = Listener::spawn(*addr, sockets, &server.serving);
-            server.listeners.push(listener);
+            let listeners = Listeners::bind(&[*addr], config.threads)?;
+            server.spawn(Some(*addr), listeners)?;
         }
-        server.note_addresses();
         Ok(server)
     }
 
+    /// Serves on sockets bound elsewhere (socket activation), ignoring `config.listen`.
+    pub async fn start_with_listeners(
+        config: &Config,
+        clock: Clock,
+        listeners: Listeners,
+    ) -> Result<Self, ServerError> {
+        let mut server = Self::prepare(config, clock)?;
+        server.spawn(None, listeners)?;
+        Ok(server)
+    }
+
+    /// Everything but the listeners.
+    fn prepare(config: &Config, clock: Clock) -> Result<Self, ServerError> {
+        let metrics = Arc::new(Metrics::default());
+        let resolver = Resolver::with_metrics(config, clock.clone(), Arc::clone(&metrics))?;
+        let policy = ClientPolicy::new(config, clock.clone()).with_metrics(metrics);
+        let (stop, _) = watch::channel(false);
+        Ok(RunningServer {
+            udp_addrs: Vec::new(),
+            tcp_addrs: Vec::new(),
+            current: CurrentService::new(Service {
+                resolver: Arc::clone(&resolver),
+                policy: Arc::new(policy),
+                query_log: Arc::new(QueryLog::new(config.query_log)),
+                queries: InProgress::default(),
+                connections: InProgress::default(),
+                tcp: tcp_settings(config),
+            }),
+            resolver,
+            clock,
+            groups: Vec::new(),
+            stop,
+            policy_settings: PolicySettings::of(config),
+            query_log_setting: config.query_log,
+            fixed: FixedSettings::of(config),
+        })
+    }
+
+    /// Starts serving on `listeners`, as the listeners of `configured`.
+    fn spawn(
+        &mut self,
+        configured: Option<SocketAddr>,
+        listeners: Listeners,
+    ) -> Result<(), ServerError> {
+        let mut group = ListenerGroup {
+            configured,
+            udp_addrs: Vec::new(),
+            tcp_addrs: Vec::new(),
+            tasks: Vec::new(),
+        };
+        // Adopted first, spawned after: a socket that cannot be adopted leaves nothing running.
+        let udp = listeners
+            .udp
+            .into_iter()
+            .map(adopt_udp)
+            .collect::<Result<Vec<_>, _>>()?;
+        let tcp = listeners
+            .tcp
+            .into_iter()
+            .map(adopt_tcp)
+            .collect::<Result<Vec<_>, _>>()?;
+        for socket in udp {
+            let addr = socket.local_addr().map_err(ServerError::Adopt)?;
+            // Several sockets share an address with SO_REUSEPORT; it is listed once.
+            if !group.udp_addrs.contains(&addr) {
+                group.udp_addrs.push(addr);
+                tracing::info!(%addr, "listening on UDP");
+            }
+            let task = udp::serve(
+                Arc::new(socket),
+                self.current.clone(),
+                self.stop.subscribe(),
+            );
+            group.tasks.push(tokio::spawn(task));
+        }
+        for listener in tcp {
+            let addr = listener.local_addr().map_err(ServerError::Adopt)?;
+            group.tcp_addrs.push(addr);
+            let task = tcp::serve(listener, self.current.clone(), self.stop.subscribe());
+            group.tasks.push(tokio::spawn(task));
+            tracing::info!(%addr, "listening on TCP");
+        }
+        self.groups.push(group);
+        self.note_addresses();
+        Ok(())
+    }
+
+    fn note_addresses(&mut self) {
+        self.udp_addrs = self
+            .groups
+            .iter()
+            .flat_map(|g| g.udp_addrs.clone())
+            .collect();
+        self.tcp_addrs = self
+            .groups
+            .iter()
+            .flat_map(|g| g.tcp_addrs.clone())
+            .collect();
+    }
+
     /// Applies a new configuration without dropping the cache: listeners for new addresses are
-    /// bound and those for removed ones closed; forward, stub and local zones, local data, limits,
-    /// access list, rate limit and upstream policy take effect for the next query. Queries being
-    /// resolved finish under the old settings. What the cache holds for forward and stub zones
-    /// that changed is dropped, and the encoded answers (which may hold old local data) are
-    /// rebuilt from the RRsets as they are asked for. If anything fails (an address that cannot
-    /// be bound, unreadable root hints) nothing changes. Call it within the server's runtime.
-    pub fn reload(&mut self, config: &Config) -> Result<(), ServerError> {
-        let previous = self.serving.get();
+    /// bound and those for removed ones closed (sockets from systemd stay as they are); forward,
+    /// stub and local zones, local data, limits, access list, rate limit and upstream policy
+    /// take effect for the next query. Queries being resolved finish under the old settings.
+    /// What the cache holds for forward and stub zones that changed is dropped, and the encoded
+    /// answers (which may hold old local data) are rebuilt from the RRsets as they are asked for.
+    /// If anything fails (an address that cannot be bound, unreadable root hints) nothing
+    /// changes. Returns what was done, for the log and `ferret ctl reload`. Call it within the
+    /// server's runtime.
+    pub fn reload(&mut self, config: &Config) -> Result<String, ServerError> {
+        let previous = self.current.get();
         let resolver = previous.resolver.reconfigured(config)?;
+        let activated = self.groups.iter().any(|g| g.configured.is_none());
         let mut bound = Vec::new();
-        for addr in &config.listen {
-            if !self.listeners.iter().any(|l| l.configured == *addr) {
-                // On error the sockets bound so far are dropped, and closed, right here.
-                bound.push((*addr, Listener::bind(*addr, self.fixed.threads)?));
+        if !activated {
+            for addr in &config.listen {
+                if !self.groups.iter().any(|g| g.configured == Some(*addr)) {
+                    // On error the sockets bound so far are dropped, and closed, right here.
+                    bound.push((*addr, Listeners::bind(&[*addr], self.fixed.threads)?));
+                }
             }
         }
         let policy_settings = PolicySettings::of(config);
         let policy = if policy_settings == self.policy_settings {
             Arc::clone(&previous.policy)
         } else {
-            Arc::new(ClientPolicy::new(config, self.clock.clone()))
+            let metrics = Arc::clone(resolver.metrics());
+            Arc::new(ClientPolicy::new(config, self.clock.clone()).with_metrics(metrics))
         };
+        if config.query_log != self.query_log_setting {
+            previous.query_log.set_enabled(config.query_log);
+        }
         resolver.forget_changed_zones(&previous.resolver);
-        self.serving.replace(Serving {
+        self.current.replace(Service {
             resolver: Arc::clone(&resolver),
             policy,
-            tcp: Serving::tcp_settings(config),
+            query_log: Arc::clone(&previous.query_log),
+            queries: previous.queries.clone(),
+            connections: previous.connections.clone(),
+            tcp: tcp_settings(config),
         });
         resolver.cache().messages().clear();
         self.resolver = resolver;
         self.policy_settings = policy_settings;
-        self.listeners.retain(|listener| {
-            let keep = config.listen.contains(&listener.configured);
-            if !keep {
-                listener.stop();
-                tracing::info!(addr = %listener.bound, "stopped listening");
+        self.query_log_setting = config.query_log;
+        let mut closed = 0;
+        for group in &mut self.groups {
+            if group
+                .configured
+                .is_some_and(|addr| !config.listen.contains(&addr))
+            {
+                group.stop();
+                tracing::info!(addrs = ?group.udp_addrs, "stopped listening");
+                closed += 1;
             }
-            keep
-        });
-        for (addr, sockets) in bound {
-            let listener = Listener::spawn(addr, sockets, &self.serving);
-            self.listeners.push(listener);
+        }
+        self.groups.retain(|g| !g.tasks.is_empty());
+        let opened = bound.len();
+        for (addr, listeners) in bound {
+            self.spawn(Some(addr), listeners)?;
         }
         self.note_addresses();
+        let mut done = format!("reload done: {opened} listen address(es) opened, {closed} closed");
         if FixedSettings::of(config) != self.fixed {
-            tracing::warn!(
-                "cache-size, min-ttl, max-ttl, max-negative-ttl, serve-stale-window, log-level \
-                 and threads changes take effect on restart only"
+            done.push_str(
+                "; cache-size, min-ttl, max-ttl, max-negative-ttl, serve-stale-window, log-level, \
+                 log-format, threads, metrics-listen and control-socket take effect on restart \
+                 only",
             );
         }
-        Ok(())
-    }
-
-    fn note_addresses(&mut self) {
-        self.udp_addrs = self.listeners.iter().map(|l| l.bound).collect();
-        self.tcp_addrs = self.udp_addrs.clone();
+        Ok(done)
     }
 
     pub fn udp_addrs(&self) -> &[SocketAddr] {
@@ -245,15 +401,46 @@ impl RunningServer {
         &self.resolver
     }
 
-    /// Stops accepting queries. Resolutions already under way finish on their own, bounded by
-    /// the resolution timeout.
+    /// A handle for the metrics endpoint and the control socket, usable from other tasks. It
+    /// follows reloads.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            current: self.current.clone(),
+            cache: Arc::clone(self.resolver.cache()),
+        }
+    }
+
+    /// Stops accepting queries at once. Resolutions already under way finish on their own,
+    /// bounded by the resolution timeout, unless the runtime ends first.
     pub fn shutdown(mut self) {
         self.stop_listeners();
     }
 
+    /// Makes every listener stop taking new queries (UDP datagrams stay unread, TCP connections
+    /// unaccepted, open connections unread); queries already received are still answered.
+    pub fn stop_accepting(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// A graceful stop: the listeners stop taking queries, then queries already received are
+    /// answered, for at most `grace`. Returns whether all of them were.
+    pub async fn drain(mut self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        self.stop_accepting();
+        for group in &mut self.groups {
+            for listener in group.tasks.drain(..) {
+                let _ = timeout_at(deadline, listener).await;
+            }
+        }
+        let service = self.current.get();
+        let queries = service.queries.wait_idle(deadline).await;
+        let connections = service.connections.wait_idle(deadline).await;
+        queries && connections
+    }
+
     fn stop_listeners(&mut self) {
-        for listener in self.listeners.drain(..) {
-            listener.stop();
+        for group in &mut self.groups {
+            group.stop();
         }
     }
 }
@@ -261,6 +448,53 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         self.stop_listeners();
+    }
+}
+
+/// A cheap, cloneable view of a running server for operators: statistics, the cache, the query
+/// log switch.
+#[derive(Clone)]
+pub struct ServerHandle {
+    current: CurrentService,
+    /// The cache, which a reload keeps.
+    cache: Arc<Cache>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// Every metric now.
+    pub fn snapshot(&self) -> Snapshot {
+        let service = &self.current.get();
+        let cache = service.resolver.cache();
+        let resolver = service.resolver.stats();
+        service.metrics().snapshot(LiveValues {
+            cache_entries: cache.len(),
+            message_cache_entries: cache.messages().len(),
+            cache_evictions: cache.evictions(),
+            inflight_resolutions: resolver.inflight,
+            upstream_outstanding: resolver.outstanding_queries,
+            queries_in_progress: service.queries.count(),
+            query_log: service.query_log.is_enabled(),
+        })
+    }
+
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.cache
+    }
+
+    pub fn set_query_log(&self, enabled: bool) {
+        self.current.get().query_log.set_enabled(enabled);
+    }
+
+    pub fn query_log_enabled(&self) -> bool {
+        self.current.get().query_log.is_enabled()
     }
 }
 
@@ -286,26 +520,37 @@ fn socket_for(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<So
 /// A UDP socket on `addr`; `shared` sets SO_REUSEPORT so several threads can each own one. It
 /// is off for a single thread, so that a second ferret on the same port fails loudly instead of
 /// silently taking half the traffic.
-fn bind_udp(addr: SocketAddr, shared: bool) -> Result<UdpSocket, ServerError> {
-    let bind = || -> io::Result<UdpSocket> {
+fn bind_udp(addr: SocketAddr, shared: bool) -> Result<std::net::UdpSocket, ServerError> {
+    let bind = || -> io::Result<std::net::UdpSocket> {
         let socket = socket_for(addr, Type::DGRAM, Protocol::UDP)?;
         if shared {
             socket.set_reuse_port(true)?;
         }
         socket.bind(&addr.into())?;
-        UdpSocket::from_std(socket.into())
+        Ok(socket.into())
     };
     bind().map_err(|source| bind_error(addr, "udp", source))
 }
 
-fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    let bind = || -> io::Result<TcpListener> {
+fn bind_tcp(addr: SocketAddr) -> Result<std::net::TcpListener, ServerError> {
+    let bind = || -> io::Result<std::net::TcpListener> {
         let socket = socket_for(addr, Type::STREAM, Protocol::TCP)?;
         // Restarting ferret must not wait for old connections in TIME_WAIT to clear.
         socket.set_reuse_address(true)?;
         socket.bind(&addr.into())?;
         socket.listen(1024)?;
-        TcpListener::from_std(socket.into())
+        Ok(socket.into())
     };
     bind().map_err(|source| bind_error(addr, "tcp", source))
+}
+
+/// Tokio needs non-blocking sockets; sockets from systemd come blocking.
+fn adopt_udp(socket: std::net::UdpSocket) -> Result<UdpSocket, ServerError> {
+    socket.set_nonblocking(true).map_err(ServerError::Adopt)?;
+    UdpSocket::from_std(socket).map_err(ServerError::Adopt)
+}
+
+fn adopt_tcp(listener: std::net::TcpListener) -> Result<TcpListener, ServerError> {
+    listener.set_nonblocking(true).map_err(ServerError::Adopt)?;
+    TcpListener::from_std(listener).map_err(ServerError::Adopt)
 }

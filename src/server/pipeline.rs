@@ -4,17 +4,20 @@
 //! The steps are separate functions so that the UDP listener can answer cache hits inline and
 //! only hand misses to a task, and so that each step is tested on its own.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use tokio::time::Instant;
 
-use hickory_proto::serialize::binary::BinEncodable;
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable};
 
+use super::Service;
 use super::acl::{Access, AccessControl};
 use super::cookies::ServerCookies;
+use super::fast_path;
+use super::querylog::QueryLogLine;
 use super::ratelimit::{RateDecision, RateLimiter};
 use crate::answer::Answer;
 use crate::cache::message::write_key;
@@ -22,8 +25,10 @@ use crate::cache::{CachedMessage, MessageCache};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::cookie::{Cookie, cookie_in};
+use crate::metrics::Metrics;
+use crate::metrics::labels::{Limit, Protocol};
 use crate::records::is_dnssec_type;
-use crate::resolver::Resolver;
+use crate::resolver::LocalSource;
 use crate::upstream::EDNS_PAYLOAD;
 
 /// Size of a DNS header; anything shorter is not a DNS message at all.
@@ -36,6 +41,15 @@ const CLASSIC_UDP_LIMIT: usize = 512;
 pub enum Transport {
     Udp,
     Tcp,
+}
+
+impl Transport {
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Transport::Udp => Protocol::Udp,
+            Transport::Tcp => Protocol::Tcp,
+        }
+    }
 }
 
 /// A well-formed standard query with one question.
@@ -162,6 +176,8 @@ pub struct ClientPolicy {
     cookies: ServerCookies,
     rate_limit: Option<RateLimiter>,
     clock: Clock,
+    /// Where rate-limit drops and slips are counted.
+    metrics: Arc<Metrics>,
 }
 
 /// What a listener does with one client message.
@@ -183,7 +199,13 @@ impl ClientPolicy {
             cookies: ServerCookies::new(now),
             rate_limit: RateLimiter::new(config.ratelimit, config.ratelimit_slip),
             clock,
+            metrics: Arc::new(Metrics::default()),
         }
+    }
+
+    /// Counts rate-limit decisions into `metrics` (shared with the rest of the server).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        ClientPolicy { metrics, ..self }
     }
 
     pub fn acl(&self) -> &AccessControl {
@@ -215,10 +237,14 @@ impl ClientPolicy {
     /// The rate-limit step: `Answer` unless a limiter is configured and this client's network
     /// is over it.
     fn rate(&self, client: IpAddr) -> RateDecision {
-        match &self.rate_limit {
+        let decision = match &self.rate_limit {
             Some(limiter) => limiter.check(client, Instant::now()),
             None => RateDecision::Answer,
+        };
+        if decision != RateDecision::Answer {
+            self.metrics.record_limit(Limit::RateLimit);
         }
+        decision
     }
 }
 
@@ -269,31 +295,197 @@ fn refuse(bytes: &[u8]) -> Parsed {
     }
 }
 
-/// Answers a parsed query, from the cache inline where possible.
-pub async fn answer(
-    query: &ClientQuery,
-    resolver: &Arc<Resolver>,
-    transport: Transport,
-) -> Vec<u8> {
-    let messages = resolver.cache().messages();
-    match resolver.answer_without_upstream(query.name(), query.rtype()) {
-        Some(answer) => respond(query, &answer, transport, messages),
-        None => {
-            let answer = resolver.resolve(query.name(), query.rtype()).await;
-            respond(query, &answer, transport, messages)
+/// Where a query came from and when it arrived, for the metrics and the query log.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange {
+    pub client: SocketAddr,
+    pub transport: Transport,
+    pub received: Instant,
+}
+
+impl Exchange {
+    /// A query from `client` that arrived just now.
+    pub fn new(client: SocketAddr, transport: Transport) -> Self {
+        Exchange {
+            client,
+            transport,
+            received: Instant::now(),
         }
     }
 }
 
-/// Encodes `answer` for `query` and keeps it in the message cache for the fast path.
-pub fn respond(
+/// The cache-hit fast path ([`fast_path`]) for clients the policy lets take it, with the same
+/// accounting as the full pipeline. `true`: `out` holds the response.
+pub(crate) fn answer_fast(
+    service: &Service,
+    exchange: &Exchange,
+    request: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    let client = exchange.client.ip();
+    if !service.policy.allows_fast_path(client, exchange.transport) {
+        return false;
+    }
+    let messages = service.resolver.cache().messages();
+    match fast_path::answer(request, messages, exchange.transport, out) {
+        fast_path::Served::No => return false,
+        fast_path::Served::Yes => {}
+        fast_path::Served::YesRefresh => {
+            // Once per entry and TTL, so the full parse is affordable here.
+            if let Parsed::Query(query) = parse(request) {
+                service
+                    .resolver
+                    .prefetch(query.name().clone(), query.rtype());
+            }
+        }
+    }
+    // The fast path only takes one plain question and only serves NOERROR and NXDOMAIN, so the
+    // type and rcode are read straight off the bytes.
+    let metrics = service.metrics();
+    let protocol = exchange.transport.protocol();
+    let rcode = ResponseCode::from_low(out.get(3).map_or(0, |b| b & 0x0f));
+    let rtype = plain_question_type(request).unwrap_or(RecordType::Unknown(0));
+    metrics.record_query(protocol, rtype);
+    metrics.record_cache(true);
+    metrics.record_response(protocol, rcode);
+    let latency = exchange.received.elapsed();
+    metrics.record_latency(latency);
+    if service.query_log.is_enabled()
+        && let Ok(question) = Query::read(&mut BinDecoder::new(&request[HEADER_LEN..]))
+    {
+        service.query_log.write(&QueryLogLine {
+            client: exchange.client,
+            protocol,
+            name: question.name(),
+            rtype: question.query_type(),
+            rcode,
+            latency,
+            cache_hit: true,
+        });
+    }
+    true
+}
+
+/// The type of the one uncompressed question in a query the fast path accepted.
+fn plain_question_type(request: &[u8]) -> Option<RecordType> {
+    let mut at = HEADER_LEN;
+    while *request.get(at)? != 0 {
+        at += 1 + usize::from(request[at]);
+    }
+    let qtype = request.get(at + 1..at + 3)?;
+    Some(RecordType::from(u16::from_be_bytes([qtype[0], qtype[1]])))
+}
+
+/// [`admit`] under the server's policy, counting every outcome: a query by its type, an
+/// immediate reply by its rcode, silence as a dropped message.
+pub(crate) fn accept(service: &Service, exchange: &Exchange, bytes: &[u8]) -> Admission {
+    let admission = admit(
+        bytes,
+        exchange.client.ip(),
+        exchange.transport,
+        &service.policy,
+    );
+    let metrics = service.metrics();
+    let protocol = exchange.transport.protocol();
+    match &admission {
+        Admission::Nothing => metrics.record_dropped(protocol),
+        Admission::Reply(reply) => metrics.record_response(protocol, reply_rcode(reply)),
+        Admission::Answer(query) => metrics.record_query(protocol, query.rtype()),
+    }
+    admission
+}
+
+/// The response when no upstream query is needed (a local zone or a complete cache answer);
+/// `None` on a cache miss. This is the hot path, run inline on the listener.
+pub(crate) fn answer_inline(
+    service: &Service,
+    exchange: &Exchange,
+    query: &ClientQuery,
+) -> Option<Vec<u8>> {
+    let found = service
+        .resolver
+        .lookup_without_upstream(query.name(), query.rtype());
+    let Some((answer, source)) = found else {
+        service.metrics().record_cache(false);
+        return None;
+    };
+    let cache_hit = source == LocalSource::Cache;
+    if cache_hit {
+        service.metrics().record_cache(true);
+    }
+    Some(respond(service, exchange, query, &answer, cache_hit))
+}
+
+/// The response after resolving (or joining a resolution of) a query the cache cannot answer.
+pub(crate) async fn answer_resolving(
+    service: &Service,
+    exchange: &Exchange,
+    query: &ClientQuery,
+) -> Vec<u8> {
+    let answer = service.resolver.resolve(query.name(), query.rtype()).await;
+    respond(service, exchange, query, &answer, false)
+}
+
+/// Bytes in, bytes out: the whole pipeline for one message, fast path included (`None`: send
+/// nothing).
+pub(crate) async fn handle(
+    service: &Service,
+    exchange: &Exchange,
+    bytes: &[u8],
+) -> Option<Vec<u8>> {
+    let mut fast = Vec::new();
+    if answer_fast(service, exchange, bytes, &mut fast) {
+        return Some(fast);
+    }
+    match accept(service, exchange, bytes) {
+        Admission::Nothing => None,
+        Admission::Reply(reply) => Some(reply),
+        Admission::Answer(query) => match answer_inline(service, exchange, &query) {
+            Some(response) => Some(response),
+            None => Some(answer_resolving(service, exchange, &query).await),
+        },
+    }
+}
+
+/// Encodes the response, keeps it in the message cache for the fast path, and accounts for it:
+/// rcode, latency, and a query log line when the log is on.
+fn respond(
+    service: &Service,
+    exchange: &Exchange,
     query: &ClientQuery,
     answer: &Answer,
-    transport: Transport,
-    messages: &MessageCache,
+    cache_hit: bool,
 ) -> Vec<u8> {
-    remember(query, answer, messages);
-    encode(query, answer, transport)
+    remember(query, answer, service.resolver.cache().messages());
+    let bytes = encode(query, answer, exchange.transport);
+    let latency = exchange.received.elapsed();
+    let protocol = exchange.transport.protocol();
+    let metrics = service.metrics();
+    metrics.record_response(protocol, answer.rcode);
+    metrics.record_latency(latency);
+    if service.query_log.is_enabled() {
+        service.query_log.write(&QueryLogLine {
+            client: exchange.client,
+            protocol,
+            name: query.name(),
+            rtype: query.rtype(),
+            rcode: answer.rcode,
+            latency,
+            cache_hit,
+        });
+    }
+    bytes
+}
+
+/// The rcode of an immediate reply. Header-only replies carry it in the header; replies with an
+/// OPT record may carry an extended one (BADVERS, RFC 6891 §6.1.3), which needs a parse.
+fn reply_rcode(reply: &[u8]) -> ResponseCode {
+    if reply.len() > HEADER_LEN
+        && let Ok(message) = Message::from_vec(reply)
+    {
+        return message.metadata.response_code;
+    }
+    ResponseCode::from_low(reply.get(3).map_or(0, |byte| byte & 0x0f))
 }
 
 /// Stores the answer as the fast path will serve it: no OPT (so no cookie), DNSSEC records as
@@ -319,22 +511,6 @@ fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
     let mut key = [0u8; 258];
     if let Some(len) = write_key(&name, u16::from(query.rtype()), query.dnssec_ok(), &mut key) {
         messages.insert(key[..len].into(), message);
-    }
-}
-
-/// Bytes in, bytes out: the whole pipeline for one message from `client` (`None`: send
-/// nothing).
-pub async fn handle(
-    bytes: &[u8],
-    client: IpAddr,
-    resolver: &Arc<Resolver>,
-    policy: &ClientPolicy,
-    transport: Transport,
-) -> Option<Vec<u8>> {
-    match admit(bytes, client, transport, policy) {
-        Admission::Nothing => None,
-        Admission::Reply(reply) => Some(reply),
-        Admission::Answer(query) => Some(answer(&query, resolver, transport).await),
     }
 }
 

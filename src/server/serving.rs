@@ -1,6 +1,6 @@
-//! What the listeners answer with, and how a reload replaces it under them.
+//! The current [`Service`], and how a reload replaces it under the listeners.
 //!
-//! Every listener task keeps a [`ServingView`]: its own `Arc` of the current [`Serving`] and the
+//! Every listener task keeps a [`ServiceView`]: its own `Arc` of the current service and the
 //! generation it was taken at. Per datagram the view costs one atomic load of a counter that only
 //! a reload writes, so the hot path of many threads shares nothing that bounces between cores;
 //! after a reload, the next query through each view picks up the new configuration.
@@ -10,28 +10,8 @@ use std::sync::{Arc, RwLock};
 
 use ipnet::IpNet;
 
-use super::pipeline::ClientPolicy;
-use super::tcp::TcpSettings;
+use super::Service;
 use crate::config::Config;
-use crate::resolver::Resolver;
-
-/// One configuration of everything a query passes through. Replaced whole, never edited, so a
-/// query sees the old configuration or the new one, never a mix.
-pub(crate) struct Serving {
-    pub resolver: Arc<Resolver>,
-    pub policy: Arc<ClientPolicy>,
-    pub tcp: TcpSettings,
-}
-
-impl Serving {
-    pub fn tcp_settings(config: &Config) -> TcpSettings {
-        TcpSettings {
-            max_connections: config.limits.max_tcp_connections,
-            idle_timeout: config.tcp_idle_timeout(),
-            read_timeout: config.tcp_read_timeout(),
-        }
-    }
-}
 
 /// The settings the client policy is built from. A reload builds a new policy only when they
 /// change: a new one would forget the rate-limit counts and the server cookie secret.
@@ -54,60 +34,62 @@ impl PolicySettings {
     }
 }
 
+#[derive(Debug)]
 struct Shared {
     /// Bumped after every replacement.
     generation: AtomicU64,
-    serving: RwLock<Arc<Serving>>,
+    service: RwLock<Arc<Service>>,
 }
 
-/// The current [`Serving`], shared by the server and every listener.
-#[derive(Clone)]
-pub(crate) struct CurrentServing(Arc<Shared>);
+/// The current [`Service`], shared by the server, its handles and every listener.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentService(Arc<Shared>);
 
-impl CurrentServing {
-    pub fn new(serving: Serving) -> Self {
-        CurrentServing(Arc::new(Shared {
+impl CurrentService {
+    pub fn new(service: Service) -> Self {
+        CurrentService(Arc::new(Shared {
             generation: AtomicU64::new(0),
-            serving: RwLock::new(Arc::new(serving)),
+            service: RwLock::new(Arc::new(service)),
         }))
     }
 
-    pub fn get(&self) -> Arc<Serving> {
-        Arc::clone(&self.0.serving.read().unwrap_or_else(|p| p.into_inner()))
+    pub fn get(&self) -> Arc<Service> {
+        Arc::clone(&self.0.service.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    pub fn replace(&self, serving: Serving) {
-        *self.0.serving.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(serving);
-        // Release: a view that sees the new generation also sees the new configuration.
+    pub fn replace(&self, service: Service) {
+        *self.0.service.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(service);
+        // Release: a view that sees the new generation also sees the new service.
         self.0.generation.fetch_add(1, Ordering::Release);
     }
 
     /// A view for one listener task or connection.
-    pub fn view(&self) -> ServingView {
+    pub fn view(&self) -> ServiceView {
         let generation = self.0.generation.load(Ordering::Acquire);
-        ServingView {
+        ServiceView {
             current: self.clone(),
             generation,
-            serving: self.get(),
+            service: self.get(),
         }
     }
 }
 
-/// One task's handle on the current configuration.
-pub(crate) struct ServingView {
-    current: CurrentServing,
+/// One task's handle on the current service.
+#[derive(Debug)]
+pub(crate) struct ServiceView {
+    current: CurrentService,
     generation: u64,
-    serving: Arc<Serving>,
+    service: Arc<Service>,
 }
 
-impl ServingView {
-    /// The configuration to use for the next query: the one held, unless a reload came since.
-    pub fn get(&mut self) -> &Arc<Serving> {
+impl ServiceView {
+    /// The service for the next query: the one held, unless a reload came since.
+    pub fn get(&mut self) -> &Arc<Service> {
         let generation = self.current.0.generation.load(Ordering::Acquire);
         if generation != self.generation {
-            self.serving = self.current.get();
+            self.service = self.current.get();
             self.generation = generation;
         }
-        &self.serving
+        &self.service
     }
 }

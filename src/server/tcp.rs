@@ -6,19 +6,20 @@
 //! time a started message may take to arrive (a slowloris client trickling bytes is cut off), the
 //! size of a message, and the queries in progress per connection (RFC 7766 §6.2.3).
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 
-use super::fast_path;
-use super::pipeline::{self, Transport};
-use super::{CurrentServing, ServingView};
+use super::drain::Busy;
+use super::pipeline::{self, Exchange, Transport};
+use super::serving::{CurrentService, ServiceView};
+use crate::metrics::labels::Limit;
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
 const QUERIES_PER_CONNECTION: usize = 32;
@@ -36,12 +37,23 @@ pub struct TcpSettings {
     pub read_timeout: Duration,
 }
 
-pub(crate) async fn serve(listener: TcpListener, current: CurrentServing) {
+/// Accepts connections until `stop` turns true; connections already open then stop reading new
+/// queries and close once the ones they have are answered.
+pub(super) async fn serve(
+    listener: TcpListener,
+    current: CurrentService,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut view = current.view();
     let mut max_connections = view.get().tcp.max_connections;
     let mut connections = Arc::new(Semaphore::new(max_connections));
     loop {
-        let (stream, client) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopping| *stopping) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, client) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // Usually out of file descriptors: back off instead of spinning.
@@ -50,42 +62,51 @@ pub(crate) async fn serve(listener: TcpListener, current: CurrentServing) {
                 continue;
             }
         };
-        let serving = view.get();
+        let service = view.get();
         // A client outside the access list gets nothing, not even an error: closing at once
         // is the cheapest answer and holds no resources.
-        if !serving.policy.acl().permits(client.ip()) {
+        if !service.policy.acl().permits(client.ip()) {
             tracing::debug!(%client, "TCP client not allowed; closing");
             continue;
         }
-        if serving.tcp.max_connections != max_connections {
+        if service.tcp.max_connections != max_connections {
             // A reload changed the cap. Connections open now keep their permits from the old
             // semaphore, so for a while there may be up to both caps' worth of connections.
-            max_connections = serving.tcp.max_connections;
+            max_connections = service.tcp.max_connections;
             connections = Arc::new(Semaphore::new(max_connections));
         }
         // Over the cap the connection is closed at once: an old client may be slow, but a
         // flood of idle connections must not starve everyone else.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             tracing::debug!(%client, "TCP connection limit reached; closing");
+            service.metrics().record_limit(Limit::TcpConnections);
             continue;
         };
         let connection = Connection {
-            client: client.ip(),
+            client,
             view: current.view(),
+            _permit: permit,
+            _open: service.connections.enter(),
         };
-        tokio::spawn(connection.serve(stream, permit));
+        tokio::spawn(connection.serve(stream, stop.clone()));
     }
 }
 
-/// One client connection and what it needs to answer its queries. Each query takes the
-/// configuration current when it arrives, also on a long-lived connection opened before a reload.
+/// One client connection, what it needs to answer its queries, and what it holds while open.
+/// Each query takes the configuration current when it arrives, also on a long-lived connection
+/// opened before a reload.
 struct Connection {
-    client: IpAddr,
-    view: ServingView,
+    client: SocketAddr,
+    view: ServiceView,
+    /// A place under `--max-tcp-connections`.
+    _permit: OwnedSemaphorePermit,
+    /// Counts the connection as open, so a stopping server waits until it has written every
+    /// answer it owes.
+    _open: Busy,
 }
 
 impl Connection {
-    async fn serve(self, stream: TcpStream, _connection: OwnedSemaphorePermit) {
+    async fn serve(mut self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
         let _ = stream.set_nodelay(true);
         let (reader, mut writer) = stream.into_split();
         let mut reader = BufReader::new(reader);
@@ -99,37 +120,28 @@ impl Connection {
             let _ = writer.shutdown().await;
         });
         let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
-        let Connection { client, mut view } = self;
         loop {
-            let settings = view.get().tcp;
-            let Some(message) = read_message(&mut reader, &settings).await else {
-                break;
+            let settings = self.view.get().tcp;
+            let message = tokio::select! {
+                biased;
+                _ = stop.wait_for(|stopping| *stopping) => break,
+                message = read_message(&mut reader, &settings) => message,
             };
+            let Some(message) = message else { break };
             let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
                 break;
             };
+            let exchange = Exchange::new(self.client, Transport::Tcp);
+            let service = Arc::clone(self.view.get());
+            let busy = service.queries.enter();
             let responses = responses.clone();
-            let serving = view.get();
-            let resolver = Arc::clone(&serving.resolver);
-            let policy = Arc::clone(&serving.policy);
             tokio::spawn(async move {
-                let mut fast_reply = Vec::new();
-                let fast = policy.allows_fast_path(client, Transport::Tcp)
-                    && fast_path::answer(
-                        &message,
-                        resolver.cache().messages(),
-                        Transport::Tcp,
-                        &mut fast_reply,
-                    );
-                let reply = if fast {
-                    Some(fast_reply)
-                } else {
-                    pipeline::handle(&message, client, &resolver, &policy, Transport::Tcp).await
-                };
+                let reply = pipeline::handle(&service, &exchange, &message).await;
                 if let Some(frame) = reply.and_then(frame) {
                     let _ = responses.send(frame).await;
                 }
                 drop(slot);
+                drop(busy);
             });
         }
         // The writer ends once every query still in progress has sent its answer.

@@ -5,21 +5,32 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
+use tokio::sync::watch;
 
-use super::CurrentServing;
-use super::fast_path;
-use super::pipeline::{self, Admission, Transport};
+use super::pipeline::{self, Admission, Exchange, Transport};
+use super::serving::CurrentService;
 
 /// Large enough for any UDP datagram, so an oversized query is parsed (and refused) rather than
 /// silently cut.
 const MAX_DATAGRAM: usize = 65_535;
 
-pub(crate) async fn serve(socket: Arc<UdpSocket>, current: CurrentServing) {
+/// Serves until `stop` turns true. Queries already handed to a task are still answered after
+/// that (the tasks hold the socket), which is what lets a stopping server drain.
+pub(super) async fn serve(
+    socket: Arc<UdpSocket>,
+    current: CurrentService,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     let mut reply = Vec::with_capacity(MAX_DATAGRAM);
     let mut view = current.view();
     loop {
-        let (length, client) = match socket.recv_from(&mut buffer).await {
+        let received = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopping| *stopping) => return,
+            received = socket.recv_from(&mut buffer) => received,
+        };
+        let (length, client) = match received {
             Ok(received) => received,
             Err(error) => {
                 // Errors here are per-datagram (an ICMP error reported late, a dropped buffer);
@@ -30,16 +41,13 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, current: CurrentServing) {
         };
         let request = &buffer[..length];
         // The configuration of this moment; a reload between two datagrams is seen at the next.
-        let serving = view.get();
-        let (resolver, policy) = (&serving.resolver, &serving.policy);
-        let messages = resolver.cache().messages();
-        if policy.allows_fast_path(client.ip(), Transport::Udp)
-            && fast_path::answer(request, messages, Transport::Udp, &mut reply)
-        {
+        let service = view.get();
+        let exchange = Exchange::new(client, Transport::Udp);
+        if pipeline::answer_fast(service, &exchange, request, &mut reply) {
             send(&socket, &reply, client).await;
             continue;
         }
-        let query = match pipeline::admit(request, client.ip(), Transport::Udp, policy) {
+        let query = match pipeline::accept(service, &exchange, request) {
             Admission::Nothing => continue,
             Admission::Reply(reply) => {
                 send(&socket, &reply, client).await;
@@ -47,18 +55,17 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, current: CurrentServing) {
             }
             Admission::Answer(query) => query,
         };
-        if let Some(answer) = resolver.answer_without_upstream(query.name(), query.rtype()) {
-            let reply = pipeline::respond(&query, &answer, Transport::Udp, messages);
-            send(&socket, &reply, client).await;
+        if let Some(response) = pipeline::answer_inline(service, &exchange, &query) {
+            send(&socket, &response, client).await;
             continue;
         }
+        let busy = service.queries.enter();
         let socket = Arc::clone(&socket);
-        let resolver = Arc::clone(resolver);
+        let service = Arc::clone(service);
         tokio::spawn(async move {
-            let answer = resolver.resolve(query.name(), query.rtype()).await;
-            let messages = resolver.cache().messages();
-            let reply = pipeline::respond(&query, &answer, Transport::Udp, messages);
-            send(&socket, &reply, client).await;
+            let response = pipeline::answer_resolving(&service, &exchange, &query).await;
+            send(&socket, &response, client).await;
+            drop(busy);
         });
     }
 }

@@ -36,6 +36,8 @@ pub use message::{build_query, build_query_with, question_case_matches, response
 pub use outstanding::{OutstandingQueries, QuerySlot};
 pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
+use crate::metrics::{Metrics, UpstreamOutcome};
+
 /// DNS servers listen on port 53; referrals carry addresses only.
 pub const DNS_PORT: u16 = 53;
 
@@ -122,14 +124,16 @@ impl ServerAddress for SocketAddr {
 #[derive(Debug, Clone)]
 pub struct Upstream {
     policy: AddressPolicy,
+    metrics: Arc<Metrics>,
     cookies: Arc<CookieJar>,
     use_0x20: bool,
 }
 
 impl Upstream {
-    pub fn new(policy: AddressPolicy) -> Self {
+    pub fn new(policy: AddressPolicy, metrics: Arc<Metrics>) -> Self {
         Upstream {
             policy,
+            metrics,
             cookies: Arc::default(),
             use_0x20: false,
         }
@@ -160,7 +164,7 @@ impl Upstream {
         if !self.policy.permits(addr.ip()) {
             return Err(UpstreamError::Forbidden(addr.ip()));
         }
-        self.exchange(addr, false, name, rtype, timeout, budget_deadline)
+        self.timed_exchange(addr, false, name, rtype, timeout, budget_deadline)
             .await
     }
 
@@ -178,7 +182,7 @@ impl Upstream {
         if !self.policy.permits_forwarder(server.ip()) {
             return Err(UpstreamError::Forbidden(server.ip()));
         }
-        self.exchange(
+        self.timed_exchange(
             server,
             recursion_desired,
             name,
@@ -187,6 +191,36 @@ impl Upstream {
             budget_deadline,
         )
         .await
+    }
+
+    /// [`Upstream::exchange`], counted in the metrics with its outcome and round-trip time.
+    async fn timed_exchange(
+        &self,
+        addr: SocketAddr,
+        recursion_desired: bool,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        budget_deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        let sent = Instant::now();
+        let result = self
+            .exchange(
+                addr,
+                recursion_desired,
+                name,
+                rtype,
+                timeout,
+                budget_deadline,
+            )
+            .await;
+        let outcome = match &result {
+            Ok(_) => UpstreamOutcome::Answered(sent.elapsed()),
+            Err(UpstreamError::Timeout) => UpstreamOutcome::TimedOut,
+            Err(_) => UpstreamOutcome::Failed,
+        };
+        self.metrics.record_upstream(addr.ip(), outcome);
+        result
     }
 
     /// One question to one server: UDP (the name in mixed case with 0x20 on), once more with the

@@ -8,5 +8,6 @@ pub mod client;
 pub mod ferret;
 pub mod hierarchy;
 pub mod nsd;
+pub mod process;
 pub mod unbound;
 pub mod world;

@@ -204,3 +204,25 @@ fn over_the_rate_limit_udp_slips_and_drops_but_tcp_and_cookies_pass() {
         ));
     }
 }
+
+#[test]
+fn rate_limit_drops_and_slips_are_counted_as_limits_tripped() {
+    use crate::metrics::labels::Limit;
+    use crate::metrics::{LiveValues, Metrics};
+    let metrics = std::sync::Arc::new(Metrics::default());
+    let policy = policy(&["--ratelimit", "1", "--ratelimit-slip", "2"])
+        .with_metrics(std::sync::Arc::clone(&metrics));
+    let client = ip("127.0.0.1");
+    let bytes = query_bytes(None);
+    let limited = (0..4)
+        .filter(|_| {
+            !matches!(
+                admit(&bytes, client, Transport::Udp, &policy),
+                Admission::Answer(_)
+            )
+        })
+        .count();
+    assert!(limited >= 2, "a rate of 1 q/s lets at most 2 of 4 through");
+    let tripped = metrics.snapshot(LiveValues::default()).limits[Limit::RateLimit.index()];
+    assert_eq!(tripped, limited as u64);
+}

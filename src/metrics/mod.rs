@@ -1,0 +1,279 @@
+//! Counters for Prometheus and `ferret ctl stats`.
+//!
+//! Recording is on the hot path of every query, so [`Metrics`] is nothing but fixed arrays of
+//! atomics indexed by small closed label sets ([`labels`]): no lock, no allocation, no map
+//! lookup. Values that already live elsewhere (the cache's size, the resolutions in flight) are
+//! read only when someone asks, into a [`Snapshot`] that is then encoded with prometheus-client
+//! ([`exposition`]) or printed as `key=value` lines.
+
+pub mod exposition;
+mod histogram;
+pub mod http;
+pub mod labels;
+mod upstream;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use histogram::CLIENT_LATENCY_BOUNDS;
+pub use histogram::{AtomicHistogram, HistogramSnapshot};
+use labels::{Limit, Protocol, QUERY_TYPE_LABELS, RCODE_LABELS};
+pub use upstream::{ServerSnapshot, TRACKED_SERVERS, UpstreamOutcome, UpstreamStats};
+
+fn zeroes<const N: usize>() -> [AtomicU64; N] {
+    std::array::from_fn(|_| AtomicU64::new(0))
+}
+
+fn load<const N: usize>(counters: &[AtomicU64; N]) -> [u64; N] {
+    std::array::from_fn(|i| counters[i].load(Ordering::Relaxed))
+}
+
+/// Every counter ferret keeps. One per process, shared by the listeners, the resolver and the
+/// upstream transport.
+#[derive(Debug)]
+pub struct Metrics {
+    queries: [[AtomicU64; QUERY_TYPE_LABELS]; 2],
+    responses: [[AtomicU64; RCODE_LABELS]; 2],
+    dropped: [AtomicU64; 2],
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    client_latency: AtomicHistogram,
+    upstream: UpstreamStats,
+    limits: [AtomicU64; Limit::ALL.len()],
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            queries: std::array::from_fn(|_| zeroes()),
+            responses: std::array::from_fn(|_| zeroes()),
+            dropped: zeroes(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
+            client_latency: AtomicHistogram::new(CLIENT_LATENCY_BOUNDS),
+            upstream: UpstreamStats::default(),
+            limits: zeroes(),
+        }
+    }
+}
+
+impl Metrics {
+    /// A query with a readable question arrived.
+    pub fn record_query(&self, protocol: Protocol, rtype: RecordType) {
+        self.queries[protocol.index()][labels::query_type_index(rtype)]
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A response left with `rcode`.
+    pub fn record_response(&self, protocol: Protocol, rcode: ResponseCode) {
+        self.responses[protocol.index()][labels::rcode_index(rcode)]
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A message was not worth answering (too short for a header, or itself a response).
+    pub fn record_dropped(&self, protocol: Protocol) {
+        self.dropped[protocol.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client question was (`hit`) or was not answered from the cache alone.
+    pub fn record_cache(&self, hit: bool) {
+        let counter = if hit {
+            &self.cache_hits
+        } else {
+            &self.cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time from a query's arrival to its response being ready.
+    pub fn record_latency(&self, elapsed: Duration) {
+        self.client_latency.observe(elapsed);
+    }
+
+    pub fn record_upstream(&self, server: IpAddr, outcome: UpstreamOutcome) {
+        self.upstream.record(server, outcome);
+    }
+
+    pub fn record_limit(&self, limit: Limit) {
+        self.limits[limit.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Copies every counter, together with the `live` values read by the caller.
+    pub fn snapshot(&self, live: LiveValues) -> Snapshot {
+        Snapshot {
+            queries: std::array::from_fn(|p| load(&self.queries[p])),
+            responses: std::array::from_fn(|p| load(&self.responses[p])),
+            dropped: load(&self.dropped),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
+            client_latency: self.client_latency.snapshot(),
+            upstream: self.upstream.snapshot(),
+            limits: load(&self.limits),
+            live,
+        }
+    }
+}
+
+/// Values read from their owners at scrape time rather than counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveValues {
+    pub cache_entries: usize,
+    /// Whole encoded answers held for the fast path.
+    pub message_cache_entries: usize,
+    pub cache_evictions: u64,
+    /// Distinct questions being resolved (identical client questions share one).
+    pub inflight_resolutions: usize,
+    /// Queries sent upstream and not yet answered, all servers together.
+    pub upstream_outstanding: u64,
+    /// Client queries received and not yet answered.
+    pub queries_in_progress: usize,
+    pub query_log: bool,
+}
+
+/// Every metric at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub queries: [[u64; QUERY_TYPE_LABELS]; 2],
+    pub responses: [[u64; RCODE_LABELS]; 2],
+    pub dropped: [u64; 2],
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub client_latency: HistogramSnapshot,
+    pub upstream: Vec<ServerSnapshot>,
+    pub limits: [u64; Limit::ALL.len()],
+    pub live: LiveValues,
+}
+
+impl Snapshot {
+    /// `key=value` lines for `ferret ctl stats`, in the manner of `unbound-control stats`:
+    /// totals always, split counters only where they are not zero.
+    pub fn key_values(&self) -> Vec<(String, String)> {
+        let mut lines: Vec<(String, String)> = Vec::new();
+        let mut put = |key: String, value: String| lines.push((key, value));
+        let total_queries: u64 = self.queries.iter().flatten().sum();
+        let total_responses: u64 = self.responses.iter().flatten().sum();
+        put("queries.total".into(), total_queries.to_string());
+        for protocol in Protocol::ALL {
+            let by_type = &self.queries[protocol.index()];
+            let name = protocol.label();
+            put(
+                format!("queries.{name}"),
+                by_type.iter().sum::<u64>().to_string(),
+            );
+            for (index, count) in by_type.iter().enumerate().filter(|(_, c)| **c > 0) {
+                let rtype = labels::query_type_label(index);
+                put(format!("queries.{name}.type.{rtype}"), count.to_string());
+            }
+        }
+        put("responses.total".into(), total_responses.to_string());
+        for protocol in Protocol::ALL {
+            let name = protocol.label();
+            for (index, count) in self.responses[protocol.index()]
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+            {
+                let rcode = labels::rcode_label(index);
+                put(format!("responses.{name}.rcode.{rcode}"), count.to_string());
+            }
+            put(
+                format!("dropped.{name}"),
+                self.dropped[protocol.index()].to_string(),
+            );
+        }
+        put("cache.hits".into(), self.cache_hits.to_string());
+        put("cache.misses".into(), self.cache_misses.to_string());
+        put("cache.entries".into(), self.live.cache_entries.to_string());
+        put(
+            "cache.messages".into(),
+            self.live.message_cache_entries.to_string(),
+        );
+        put(
+            "cache.evictions".into(),
+            self.live.cache_evictions.to_string(),
+        );
+        put(
+            "latency.count".into(),
+            self.client_latency.count.to_string(),
+        );
+        put(
+            "latency.avg_ms".into(),
+            format!("{:.3}", average_ms(&self.client_latency)),
+        );
+        for server in &self.upstream {
+            let prefix = format!("upstream.{}", server.server);
+            put(format!("{prefix}.queries"), server.queries.to_string());
+            put(format!("{prefix}.timeouts"), server.timeouts.to_string());
+            put(format!("{prefix}.errors"), server.errors.to_string());
+            put(
+                format!("{prefix}.rtt_avg_ms"),
+                format!("{:.3}", average_ms(&server.rtt)),
+            );
+        }
+        for limit in Limit::ALL {
+            put(
+                format!("limits.{}", limit.label()),
+                self.limits[limit.index()].to_string(),
+            );
+        }
+        put(
+            "inflight.resolutions".into(),
+            self.live.inflight_resolutions.to_string(),
+        );
+        put(
+            "inflight.upstream".into(),
+            self.live.upstream_outstanding.to_string(),
+        );
+        put(
+            "inflight.queries".into(),
+            self.live.queries_in_progress.to_string(),
+        );
+        put(
+            "querylog".into(),
+            if self.live.query_log { "on" } else { "off" }.into(),
+        );
+        lines
+    }
+}
+
+fn average_ms(histogram: &HistogramSnapshot) -> f64 {
+    if histogram.count == 0 {
+        0.0
+    } else {
+        histogram.sum_seconds * 1000.0 / histogram.count as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_lines_show_what_was_counted() {
+        let metrics = Metrics::default();
+        metrics.record_query(Protocol::Udp, RecordType::A);
+        metrics.record_query(Protocol::Tcp, RecordType::MX);
+        metrics.record_response(Protocol::Udp, ResponseCode::NXDomain);
+        metrics.record_cache(true);
+        metrics.record_limit(Limit::Referrals);
+        let lines = metrics.snapshot(LiveValues::default()).key_values();
+        let get = |key: &str| {
+            lines
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("queries.total"), Some("2"));
+        assert_eq!(get("queries.udp.type.A"), Some("1"));
+        assert_eq!(get("queries.tcp.type.MX"), Some("1"));
+        assert_eq!(get("queries.udp.type.MX"), None);
+        assert_eq!(get("responses.udp.rcode.NXDOMAIN"), Some("1"));
+        assert_eq!(get("cache.hits"), Some("1"));
+        assert_eq!(get("limits.max_referrals"), Some("1"));
+        assert_eq!(get("querylog"), Some("off"));
+    }
+}
