@@ -1,5 +1,6 @@
 //! The config file: parsing, errors that name key and line, command-line flags over the file, and
-//! the real binary (`check-config`, refusing to start on a bad file, SIGHUP reload).
+//! the real binary (`check-config`, refusing to start on a bad file, reload by SIGHUP and by
+//! `ferret ctl reload`).
 //!
 //! Address blocks 178–179 (127.178.x.y – 127.179.x.y) belong to this file.
 
@@ -440,22 +441,38 @@ async fn answer_within(server: SocketAddr, name: &str, expected: &[&str], limit:
     false
 }
 
-fn daemon_config(root_hints: &Path, listen: &[SocketAddr], address: &str) -> String {
+fn daemon_config(dir: &Path, listen: &[SocketAddr], address: &str) -> String {
     let listen: Vec<String> = listen.iter().map(|a| format!("\"{a}\"")).collect();
     format!(
         "listen = [{}]\nroot-hints = \"{}\"\nlocal-data = [\"probe.lan. 60 IN A {address}\"]\n\
-         log-level = \"info\"\n",
+         log-level = \"info\"\ncontrol-socket = \"{}\"\n",
         listen.join(", "),
-        root_hints.display()
+        dir.join("root.hints").display(),
+        dir.join("control.sock").display(),
     )
+}
+
+/// `ferret ctl --control-socket SOCKET reload`: whether it succeeded, and what it printed.
+fn ctl_reload(socket: &Path) -> (bool, String) {
+    let (status, stdout, stderr) = run_bounded(
+        &[
+            "ctl",
+            "--control-socket",
+            socket.to_str().expect("utf-8 path"),
+            "reload",
+        ],
+        Duration::from_secs(30),
+    );
+    (status.success(), stdout + &stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_file_and_a_bad_file_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Nothing here needs the DNS, but ferret must never start from the real root: these hints
-    // name an address in this test's own block where nothing listens.
-    let hints = write(
+    // name an address in this test's own block where nothing listens (daemon_config refers to
+    // them as root.hints in the same directory).
+    write(
         &dir,
         "root.hints",
         &format!(
@@ -468,7 +485,7 @@ async fn sighup_reloads_the_file_and_a_bad_file_changes_nothing() {
     let config = write(
         &dir,
         "ferret.toml",
-        &daemon_config(&hints, &[first], "192.0.2.1"),
+        &daemon_config(dir.path(), &[first], "192.0.2.1"),
     );
     let ferret = FerretProcess::start(&config, dir.path().join("ferret.log"));
     let patience = Duration::from_secs(20);
@@ -482,7 +499,7 @@ async fn sighup_reloads_the_file_and_a_bad_file_changes_nothing() {
     write(
         &dir,
         "ferret.toml",
-        &daemon_config(&hints, &[first, second], "192.0.2.2"),
+        &daemon_config(dir.path(), &[first, second], "192.0.2.2"),
     );
     ferret.signal("HUP");
     for server in [first, second] {
@@ -516,4 +533,23 @@ async fn sighup_reloads_the_file_and_a_bad_file_changes_nothing() {
             "{server} stopped serving after a bad reload: {log}"
         );
     }
+
+    // `ferret ctl reload` takes the same path, and says how it went.
+    let socket = dir.path().join("control.sock");
+    let (ok, said) = ctl_reload(&socket);
+    assert!(!ok, "a broken file reloaded: {said}");
+    assert!(said.contains("ferret.toml:2:"), "{said}");
+    write(
+        &dir,
+        "ferret.toml",
+        &daemon_config(dir.path(), &[second], "192.0.2.3"),
+    );
+    let (ok, said) = ctl_reload(&socket);
+    assert!(ok, "{said}");
+    assert!(said.contains("1 closed"), "{said}");
+    assert!(
+        answer_within(second, "probe.lan.", &["probe.lan. A 192.0.2.3"], patience).await,
+        "ctl reload did not apply the file: {}",
+        ferret.log()
+    );
 }
