@@ -2,6 +2,7 @@
 //! by systemd), and the request pipeline they share.
 
 pub mod acl;
+mod batch;
 pub mod cookies;
 mod drain;
 pub mod fast_path;
