@@ -119,56 +119,26 @@ impl Config {
 
     /// Parses and checks config-file text; `path` is only used in error messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let located = |span: Option<Range<usize>>, message: String| {
+        // An error at `span`, naming `key` when the caller knows it better than the text there.
+        let located = |span: Option<Range<usize>>, key: Option<KeyPath>, message: String| {
             let span = span.unwrap_or(0..0);
             let (line, column) = line_and_column(text, span.start);
             ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line,
                 column,
-                key: key_at(text, span.start),
+                key: key.or_else(|| key_at(text, span.start)),
                 message: one_line(&message),
             }
         };
         let config: Config =
-            toml::from_str(text).map_err(|e| located(e.span(), e.message().to_owned()))?;
+            toml::from_str(text).map_err(|e| located(e.span(), None, e.message().to_owned()))?;
         if let Some((span, key, message)) = check_like_flags(text) {
-            return Err(match located(Some(span), message) {
-                ConfigError::Invalid {
-                    path,
-                    line,
-                    column,
-                    message,
-                    ..
-                } => ConfigError::Invalid {
-                    path,
-                    line,
-                    column,
-                    key: Some(key),
-                    message,
-                },
-                other => other,
-            });
+            return Err(located(Some(span), Some(key), message));
         }
-        config.check().map_err(|(key, message)| {
-            let span = span_of(text, &key);
-            match located(span, message) {
-                ConfigError::Invalid {
-                    path,
-                    line,
-                    column,
-                    message,
-                    ..
-                } => ConfigError::Invalid {
-                    path,
-                    line,
-                    column,
-                    key: Some(key),
-                    message,
-                },
-                other => other,
-            }
-        })?;
+        config
+            .check()
+            .map_err(|(key, message)| located(span_of(text, &key), Some(key), message))?;
         Ok(config)
     }
 
