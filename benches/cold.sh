@@ -75,7 +75,7 @@ RESULTS_TSV=$BENCH_TMP/cold.tsv
 
 # round SERVER IP REP: a fresh resolver, every name once, the upstream query count.
 round() {
-    local server=$1 ip=$2 rep=$3 pid out queries
+    local server=$1 ip=$2 rep=$3 pid out queries before after
     if [ "$server" = ferret ]; then
         start_ferret "$ip" "$BENCH_TMP/root.hints" --cache-size 1000000
     else
@@ -85,17 +85,21 @@ round() {
     authority clear
     [ "$AUTH_REPLY" = OK ] || die "the authority did not clear its log: $AUTH_REPLY"
     out=$BENCH_TMP/cold-$server-$rep.txt
+    before=$(cpu_ticks "$pid")
     loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$BENCH_TMP/names.txt" --once \
         --sockets $((CONCURRENCY / 10)) --window 10 --batch 10 --duration 600 \
         --timeout-ms 10000 >"$out"
+    after=$(cpu_ticks "$pid")
     authority count
     queries=${AUTH_REPLY#COUNT }
     authority "dump $BENCH_TMP/upstream-$server-$rep.txt"
     stop_and_forget "$pid"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$rep" "$(result_field run_s "$out")" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$rep" "$(result_field run_s "$out")" \
         "$(result_field answered "$out")" "$(result_field servfail "$out")" \
-        "$(result_field lost "$out")" "$queries" "$(result_field lat_p99_us "$out")" >>"$RESULTS_TSV"
-    log "$server #$rep: $(result_field run_s "$out") s for $K names, $(result_field answered "$out") answered ($(result_field noerror "$out") NOERROR, $(result_field servfail "$out") SERVFAIL, $(result_field lost "$out") lost), $queries upstream queries"
+        "$(result_field lost "$out")" "$queries" "$(result_field lat_p99_us "$out")" \
+        "$(awk -v a="$before" -v b="$after" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')" \
+        >>"$RESULTS_TSV"
+    log "$server #$rep: $(result_field run_s "$out") s for $K names, $(result_field answered "$out") answered ($(result_field noerror "$out") NOERROR, $(result_field servfail "$out") SERVFAIL, $(result_field lost "$out") lost), $queries upstream queries, resolver CPU $(tail -1 "$RESULTS_TSV" | cut -f9) s"
 }
 
 for rep in $(seq 1 "$REPS"); do
@@ -116,11 +120,11 @@ def med(server, col):
 def total(server, col):
     return sum(int(r[col]) for r in rows if r[0] == server)
 print()
-print("| resolver | wall time, s (median) | names/s | upstream queries per name (median) | p99 latency, ms (median) | SERVFAIL / lost, all rounds |")
-print("| --- | ---: | ---: | ---: | ---: | ---: |")
+print("| resolver | wall time, s (median) | names/s | upstream queries per name (median) | p99 latency, ms (median) | resolver CPU, s (median) | SERVFAIL / lost, all rounds |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for s in ("ferret", "unbound"):
     wall = med(s, 2)
-    print(f"| {s} | {wall:.2f} | {k / wall:,.0f} | {med(s, 6) / k:.3f} | {med(s, 7) / 1000:.1f} | {total(s, 4)} / {total(s, 5)} |")
+    print(f"| {s} | {wall:.2f} | {k / wall:,.0f} | {med(s, 6) / k:.3f} | {med(s, 7) / 1000:.1f} | {med(s, 8):.2f} | {total(s, 4)} / {total(s, 5)} |")
 fw, uw = med("ferret", 2), med("unbound", 2)
 fq, uq = med("ferret", 6), med("unbound", 6)
 print(f"\nferret/unbound: wall time {fw / uw:.2f}x, upstream queries {fq / uq:.2f}x (lower is better)")

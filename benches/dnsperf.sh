@@ -26,7 +26,8 @@
 # LATENCY_QPS (10000), LATENCY_SECONDS (5), NAMES (hosts per zone, 1500), ZONES (4), QUERIES
 # (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
 # SKIP_BUILD=1 (use the release binaries as built), KEEP_TMP=1 (keep logs and data),
-# RESULTS=FILE (also copy the per-run table there).
+# RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then one more loadgen run per
+# server under `perf record`, and the hottest symbols of each are printed at the end).
 #
 # Needs: nsd, unbound, dnsperf, dig, taskset, python3, root (port 53). Every process started is
 # stopped on exit, failure and Ctrl-C included.
@@ -181,6 +182,27 @@ for mode in udp tcp; do
     run_latency "$mode" unbound "$UNBOUND_IP"
 done
 
+# profile SERVER IP PID: a flat CPU profile of the server under loadgen (perf's cpu-clock event,
+# which works in VMs without hardware counters), top symbols into $BENCH_TMP/profile-SERVER.txt.
+profile() {
+    local server=$1 ip=$2 pid=$3 data=$BENCH_TMP/perf-$1.data
+    perf record -q -e cpu-clock -F 1999 -p "$pid" -o "$data" -- sleep "$DURATION" \
+        >"$BENCH_TMP/perf-$server.out" 2>&1 &
+    local perf_pid=$!
+    loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/queries.txt" \
+        --duration "$DURATION" --sockets "$LOADGEN_SOCKETS" --window "$LOADGEN_WINDOW" \
+        --batch "$LOADGEN_BATCH" >"$BENCH_TMP/profile-loadgen-$server.txt"
+    wait "$perf_pid" || true
+    perf report -i "$data" --no-children --sort dso,symbol --percent-limit 1 --stdio 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -40 >"$BENCH_TMP/profile-$server.txt"
+    log "profiled $server"
+}
+if [ -n "${PROFILE:-}" ]; then
+    require_tools perf
+    profile ferret "$FERRET_IP" "$FERRET_PID"
+    profile unbound "$UNBOUND_IP" "$UNBOUND_PID"
+fi
+
 echo
 echo "== benches/dnsperf.sh: DURATION=$DURATION s, REPS=$REPS =="
 echo "load average at start (1, 5, 15 min): $START_LOAD"
@@ -189,4 +211,11 @@ echo "warm-up (second pass, from cache): $(echo "$ferret_counts" | tr '\n' ' ')"
 python3 "$BENCH_DIR/lib/summarize.py" "$RESULTS_TSV" "$BENCH_TMP/latency.txt" "$LATENCY_QPS"
 if [ -n "${RESULTS:-}" ]; then
     cp "$RESULTS_TSV" "$RESULTS"
+fi
+if [ -n "${PROFILE:-}" ]; then
+    for server in ferret unbound; do
+        echo
+        echo "hottest symbols of $server under loadgen (perf, cpu-clock, self time, >= 1%):"
+        cat "$BENCH_TMP/profile-$server.txt"
+    done
 fi
