@@ -44,7 +44,7 @@ build_release --example loadgen
 DATA=$BENCH_TMP/data
 python3 "$BENCH_DIR/gen_data.py" memory --out "$DATA" --block "$BLOCK" --count "$COUNT"
 for i in $(seq 0 999); do echo "base$i.mem.bench. A"; done >"$DATA/baseline.txt"
-shuf -n "$SAMPLE" --random-source=<(yes) "$DATA/queries.txt" >"$DATA/sample.txt"
+shuf -n "$SAMPLE" --random-source=<(yes 2>/dev/null) "$DATA/queries.txt" >"$DATA/sample.txt"
 
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$(machine_summary | tr '\n' ';')"
@@ -60,7 +60,9 @@ measure() {
     start_nsd leaf "$BENCH_TMP/nsd-leaf-$server" "$LEAF_IP" "mem.bench.=$DATA/mem.zone"
     leaf=$STARTED_PID
     if [ "$server" = ferret ]; then
-        start_ferret "$ip" "$DATA/root.hints" --cache-size $((COUNT * 2 + 10000))
+        # Room for every name with a margin, since the capacity is split over shards that names
+        # do not fill evenly; not more, since ferret's LRU tables are allocated at capacity.
+        start_ferret "$ip" "$DATA/root.hints" --cache-size $((COUNT + COUNT / 10 + 10000))
     else
         # Far above what COUNT names need, so Unbound evicts nothing; it allocates as it fills.
         start_unbound "$ip" "$DATA/root.hints" "    msg-cache-size: 2g
