@@ -487,6 +487,27 @@ impl Resolver {
         });
     }
 
+    /// Caches what an accepted upstream response teaches, as iteration does: a referral's NS set
+    /// and glue at their low ranks, anything else through the final step that also builds the
+    /// client's answer. Returns that answer, as a resolution would deliver it, when the response
+    /// was final (`None` for a referral, or an alias whose target is yet to be resolved). Public
+    /// so that fuzzing and tests can feed responses through the caching step without a network.
+    pub fn absorb(
+        &self,
+        qtype: RecordType,
+        classified: Classified,
+        authoritative: bool,
+    ) -> Result<Option<Answer>, ResolveError> {
+        if let Classified::Referral { ns, glue, .. } = &classified {
+            self.cache_referral(ns, glue);
+            return Ok(None);
+        }
+        match self.conclude(qtype, classified, authoritative) {
+            Step::Done(answer) => self.whole_chain(Vec::new(), answer, qtype).map(Some),
+            Step::Alias { .. } => Ok(None),
+        }
+    }
+
     /// Caches a final classification and turns it into the answer for the client.
     fn conclude(&self, qtype: RecordType, classified: Classified, authoritative: bool) -> Step {
         let rank = if authoritative {

@@ -6,6 +6,7 @@ mod batch;
 pub mod cookies;
 mod drain;
 pub mod fast_path;
+pub mod offline;
 pub mod pipeline;
 pub mod querylog;
 pub mod ratelimit;
@@ -110,6 +111,21 @@ impl std::fmt::Debug for Service {
 }
 
 impl Service {
+    /// The resolver and the client policy for `config`, sharing one set of metrics.
+    fn new(config: &Config, clock: Clock) -> Result<Self, ServerError> {
+        let metrics = Arc::new(Metrics::default());
+        let resolver = Resolver::with_metrics(config, clock.clone(), Arc::clone(&metrics))?;
+        let policy = ClientPolicy::new(config, clock).with_metrics(metrics);
+        Ok(Service {
+            resolver,
+            policy: Arc::new(policy),
+            query_log: Arc::new(QueryLog::new(config.query_log)),
+            queries: InProgress::default(),
+            connections: InProgress::default(),
+            tcp: tcp_settings(config),
+        })
+    }
+
     fn metrics(&self) -> &Metrics {
         self.resolver.metrics()
     }
@@ -225,21 +241,13 @@ impl RunningServer {
 
     /// Everything but the listeners.
     fn prepare(config: &Config, clock: Clock) -> Result<Self, ServerError> {
-        let metrics = Arc::new(Metrics::default());
-        let resolver = Resolver::with_metrics(config, clock.clone(), Arc::clone(&metrics))?;
-        let policy = ClientPolicy::new(config, clock.clone()).with_metrics(metrics);
+        let service = Service::new(config, clock.clone())?;
+        let resolver = Arc::clone(&service.resolver);
         let (stop, _) = watch::channel(false);
         Ok(RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
-            current: CurrentService::new(Service {
-                resolver: Arc::clone(&resolver),
-                policy: Arc::new(policy),
-                query_log: Arc::new(QueryLog::new(config.query_log)),
-                queries: InProgress::default(),
-                connections: InProgress::default(),
-                tcp: tcp_settings(config),
-            }),
+            current: CurrentService::new(service),
             resolver,
             clock,
             groups: Vec::new(),

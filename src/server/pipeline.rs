@@ -449,7 +449,7 @@ pub(crate) async fn handle(
 
 /// Encodes the response, keeps it in the message cache for the fast path, and accounts for it:
 /// rcode, latency, and a query log line when the log is on.
-fn respond(
+pub(crate) fn respond(
     service: &Service,
     exchange: &Exchange,
     query: &ClientQuery,

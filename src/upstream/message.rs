@@ -40,14 +40,21 @@ pub fn build_query_with(
     Ok((id, bytes))
 }
 
-/// Whether `response` answers our query: same ID, marked as a response, and the same single
-/// question (names compared without regard to case, RFC 4343). Error answers (FORMERR and
+/// Whether `response` answers our query: same ID, marked as a response, opcode QUERY (RFC 1035
+/// §4.1.1: the opcode is copied into the response), and the same single question (names
+/// compared without regard to case, RFC 4343). Error answers (FORMERR and
 /// friends) from servers that drop the question section are accepted when the ID matches, so that
 /// the caller can move on at once instead of timing out; they carry no data. NOERROR and NXDOMAIN
 /// must carry the question: they are what a forger wants accepted, and the question (with 0x20,
 /// its case) is part of what a forger has to get right.
 pub fn response_matches(response: &Message, id: u16, name: &Name, rtype: RecordType) -> bool {
     if response.metadata.id != id || response.metadata.message_type != MessageType::Response {
+        return false;
+    }
+    // Not only a matter of form: hickory-proto reads a record with no data in an UPDATE message
+    // (RFC 2136 prerequisites), so an "answer" with opcode UPDATE could put records with empty
+    // data into the cache, which would make every response carrying them unreadable to clients.
+    if response.metadata.op_code != OpCode::Query {
         return false;
     }
     match response.queries.as_slice() {
@@ -98,6 +105,27 @@ mod tests {
         assert!(!response_matches(&response, id, &other, RecordType::A));
         response.metadata.message_type = MessageType::Query;
         assert!(!response_matches(&response, id, &name, RecordType::A));
+    }
+
+    #[test]
+    fn answer_must_be_to_a_standard_query() {
+        let name = Name::from_ascii("www.example.test.").unwrap();
+        let (id, bytes) = build_query(&name, RecordType::A, &Cookie::client_only([0; 8])).unwrap();
+        let mut response = Message::from_vec(&bytes).unwrap();
+        response.metadata.message_type = MessageType::Response;
+        for (op_code, accepted) in [
+            (OpCode::Query, true),
+            (OpCode::Update, false),
+            (OpCode::Notify, false),
+            (OpCode::Status, false),
+        ] {
+            response.metadata.op_code = op_code;
+            assert_eq!(
+                response_matches(&response, id, &name, RecordType::A),
+                accepted,
+                "{op_code:?}"
+            );
+        }
     }
 
     #[test]

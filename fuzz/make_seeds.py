@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Writes the small seed corpora of the fuzz targets (fuzz/seeds/<target>/).
+
+Hand-encoded DNS messages, so the seeds do not depend on any DNS library: a few valid queries for
+the names the query_path harness has in its cache (and a few invalid ones), and a few upstream
+responses of every kind for the questions of the upstream_response harness. The first byte of an
+upstream_response input picks the question (see UpstreamResponse::new in fuzz/src/lib.rs).
+
+Run from anywhere: python3 fuzz/make_seeds.py
+"""
+
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "NULL": 10, "HINFO": 13, "MX": 15, "TXT": 16,
+         "AAAA": 28, "SRV": 33, "NAPTR": 35, "CERT": 37, "DNAME": 39, "OPT": 41, "DS": 43,
+         "SSHFP": 44, "RRSIG": 46, "TLSA": 52, "OPENPGPKEY": 61, "CSYNC": 62, "SVCB": 64,
+         "HTTPS": 65, "CAA": 257, "PRIVATE": 65280, "AXFR": 252, "ANY": 255}
+
+
+def name(text):
+    out = b""
+    for label in text.rstrip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def header(ident, flags, qd, an=0, ns=0, ar=0):
+    return struct.pack("!HHHHHH", ident, flags, qd, an, ns, ar)
+
+
+def question(qname, qtype, qclass=1):
+    return name(qname) + struct.pack("!HH", TYPES[qtype], qclass)
+
+
+def opt(payload=1232, dnssec_ok=False, version=0, options=b""):
+    flags = 0x8000 if dnssec_ok else 0
+    return b"\0" + struct.pack("!HHBBHH", 41, payload, 0, version, flags, len(options)) + options
+
+
+def query(ident, qname, qtype, edns=None, flags=0x0100, qclass=1):
+    body = question(qname, qtype, qclass)
+    if edns is None:
+        return header(ident, flags, 1) + body
+    return header(ident, flags, 1, ar=1) + body + edns
+
+
+def rr(owner, rtype, rdata, ttl=300):
+    return name(owner) + struct.pack("!HHIH", TYPES[rtype], 1, ttl, len(rdata)) + rdata
+
+
+def a(owner, last):
+    return rr(owner, "A", bytes([192, 0, 2, last]))
+
+
+def soa(zone):
+    data = name("ns1." + zone) + name("hostmaster." + zone) + struct.pack("!IIIII", 1, 3600, 600, 86400, 60)
+    return rr(zone, "SOA", data)
+
+
+def rrsig(owner, covered):
+    data = struct.pack("!HBBIIIH", TYPES[covered], 8, 2, 300, 2, 1, 1) + name("example.test.") + b"\xaa" * 32
+    return rr(owner, "RRSIG", data)
+
+
+def response(ident, qname, qtype, answers=(), authorities=(), additionals=(), aa=True, rcode=0):
+    flags = 0x8000 | (0x0400 if aa else 0) | rcode
+    return (header(ident, flags, 1, len(answers), len(authorities), len(additionals))
+            + question(qname, qtype) + b"".join(answers) + b"".join(authorities)
+            + b"".join(additionals))
+
+
+def query_seeds():
+    cookie = struct.pack("!HH", 10, 8) + b"\x01\x02\x03\x04\x05\x06\x07\x08"
+    seeds = {
+        "www_a": query(1, "www.example.test.", "A"),
+        "www_a_edns_do": query(2, "www.example.test.", "A", opt(dnssec_ok=True)),
+        "www_aaaa_edns": query(3, "WWW.Example.TEST.", "AAAA", opt(4096)),
+        "alias_a": query(4, "alias.example.test.", "A"),
+        "loop": query(5, "loop1.example.test.", "A"),
+        "long_chain": query(6, "c0.example.test.", "A", opt()),
+        "dname": query(7, "x.d.example.test.", "A"),
+        "big_txt": query(8, "big.example.test.", "TXT", opt(65535)),
+        "big_chain": query(9, "bigchain.example.test.", "TXT", opt(65535)),
+        "nxdomain": query(10, "nx.example.test.", "A"),
+        "nodata": query(11, "nodata.example.test.", "AAAA", opt()),
+        "mx": query(12, "mx.example.test.", "MX"),
+        "ns": query(13, "example.test.", "NS"),
+        "miss": query(14, "unknown.example.test.", "A"),
+        "localhost": query(15, "localhost.", "A"),
+        "cookie": query(16, "www.example.test.", "A", opt(options=cookie)),
+        "edns_version_1": query(17, "www.example.test.", "A", opt(version=1)),
+        "opcode_status": query(18, "www.example.test.", "A", flags=0x1100),
+        "chaos": query(19, "version.bind.", "TXT", qclass=3),
+        "axfr": query(20, "example.test.", "AXFR"),
+        "two_questions": header(21, 0x0100, 2) + question("www.example.test.", "A")
+        + question("mx.example.test.", "MX"),
+        # The question name is a pointer into the header: a loop-free but odd compression.
+        "compressed_question": header(22, 0x0100, 1) + b"\xc0\x0c" + struct.pack("!HH", 1, 1),
+        "is_response": header(23, 0x8100, 1) + question("www.example.test.", "A"),
+        "weird_label": header(24, 0x0100, 1) + b"\x07we\x00i.rd\x07EXAMPLE\x04test\x00"
+        + struct.pack("!HH", 1, 1),
+    }
+    return seeds
+
+
+def cs(text):
+    """A <character-string> (RFC 1035 §3.3)."""
+    return bytes([len(text)]) + text
+
+
+def many_types(owner):
+    """One record of each type with structured data that hickory-proto decodes into fields (and
+    so re-encodes from them): where a decoder and its encoder disagree, a cached record would not
+    survive the trip to the client."""
+    svcb = struct.pack("!H", 1) + name("svc.example.test.") + struct.pack("!HH", 1, 6) \
+        + b"\x02h2\x02h3" + struct.pack("!HH", 3, 2) + struct.pack("!H", 8443) \
+        + struct.pack("!HH", 4, 4) + bytes([192, 0, 2, 9])
+    return [
+        rr(owner, "CAA", b"\x00\x05issueca.example.net; account=1"),
+        rr(owner, "CAA", b"\x80\x05iodefmailto:sec@example.test"),
+        rr(owner, "SVCB", svcb),
+        rr(owner, "HTTPS", struct.pack("!H", 0) + name("www.example.test.")),
+        rr(owner, "NAPTR", struct.pack("!HH", 100, 10) + cs(b"S") + cs(b"SIP+D2U") + cs(b"")
+           + name("_sip._udp.example.test.")),
+        rr(owner, "SRV", struct.pack("!HHH", 0, 5, 5060) + name("sip.example.test.")),
+        rr(owner, "SSHFP", b"\x04\x02" + b"\x11" * 32),
+        rr(owner, "TLSA", b"\x03\x01\x01" + b"\x22" * 32),
+        rr(owner, "HINFO", cs(b"PDP-11") + cs(b"UNIX")),
+        rr(owner, "CERT", struct.pack("!HHB", 1, 12345, 8) + b"\x33" * 16),
+        rr(owner, "OPENPGPKEY", b"\x99" * 24),
+        rr(owner, "CSYNC", struct.pack("!IH", 66, 3) + b"\x00\x04\x60\x00\x00\x08"),
+        rr(owner, "NULL", b"\x00\x01\x02"),
+        rr(owner, "PRIVATE", b"opaque"),
+    ]
+
+
+def response_seeds():
+    www = "www.example.test."
+    ns_referral = [rr("example.test.", "NS", name("ns1.example.test.")),
+                   rr("example.test.", "NS", name("ns.elsewhere.invalid."))]
+    seeds = {
+        "answer_a": b"\0" + response(1, www, "A", [a(www, 1), a(www, 2), rrsig(www, "A")],
+                                     additionals=[a("evil.invalid.", 66)]),
+        "nodata_aaaa": b"\1" + response(2, www, "AAAA", authorities=[soa("example.test."),
+                                                                     rrsig("example.test.", "SOA")]),
+        "nxdomain_txt": b"\2" + response(3, www, "TXT", authorities=[soa("example.test.")], rcode=3),
+        "cname": b"\3" + response(4, "alias.example.test.", "CNAME",
+                                  [rr("alias.example.test.", "CNAME", name(www))]),
+        "dname_chain": b"\4" + response(5, "x.d.example.test.", "A", [
+            rr("d.example.test.", "DNAME", name("other.example.test.")),
+            rr("x.d.example.test.", "CNAME", name("x.other.example.test.")),
+            a("x.other.example.test.", 20)]),
+        "dname": b"\5" + response(6, "d.example.test.", "DNAME",
+                                  [rr("d.example.test.", "DNAME", name("other.example.test."))]),
+        "ns_with_glue": b"\6" + response(7, "example.test.", "NS", ns_referral,
+                                         additionals=[a("ns1.example.test.", 53)]),
+        "any": b"\7" + response(8, www, "ANY", [a(www, 1), rr(www, "TXT", b"\x05hello")]),
+        "any_many_types": b"\7" + response(14, www, "ANY", many_types(www)),
+        "referral_from_test": b"\x08" + response(9, www, "A", authorities=ns_referral,
+                                                 additionals=[a("ns1.example.test.", 53),
+                                                              a("ns.elsewhere.invalid.", 66)],
+                                                 aa=False),
+        "referral_from_root": b"\x09" + response(10, www, "A",
+                                                 authorities=[rr("test.", "NS", name("a.nic.test."))],
+                                                 additionals=[a("a.nic.test.", 1)], aa=False),
+        "ds_nodata": b"\x0a" + response(11, "example.test.", "DS", authorities=[soa("test.")]),
+        "cname_out_of_zone": b"\0" + response(12, www, "A", [
+            rr(www, "CNAME", name("www.elsewhere.invalid.")), a("www.elsewhere.invalid.", 66)]),
+        "compressed_answer": b"\0" + header(13, 0x8400, 1, 1) + question(www, "A")
+        + b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, 7]),
+    }
+    return seeds
+
+
+def write(target, seeds):
+    directory = os.path.join(HERE, "seeds", target)
+    os.makedirs(directory, exist_ok=True)
+    for seed_name, data in seeds.items():
+        with open(os.path.join(directory, seed_name), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    write("query_path", query_seeds())
+    write("upstream_response", response_seeds())

@@ -1,0 +1,497 @@
+//! What the fuzz targets check. `tests/fuzz_regressions.rs` includes this file by path, so a saved
+//! crashing input is replayed through exactly the code and the assertions that found it.
+//!
+//! Both harnesses panic (which libFuzzer reports as a crash) when ferret breaks a promise: it
+//! panics itself, sends back something that is not a DNS response to the query, sends more than a
+//! client can take, or lets a record from outside a server's bailiwick into an answer or the cache.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use ferret::cache::Rank;
+use ferret::resolver::{Classified, SoaProof, classify};
+use ferret::server::offline::OfflinePipeline;
+use ferret::server::pipeline::{self, Parsed, Transport};
+use ferret::upstream::response_matches;
+use ferret::{Answer, Clock, Config, Resolver};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, NULL, SOA, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
+
+/// A TCP message carries a two-byte length (RFC 1035 §4.2.2): nothing longer can be sent.
+const MAX_MESSAGE: usize = 65_535;
+/// The largest UDP response to a client without EDNS (RFC 1035 §4.2.1).
+const CLASSIC_UDP_LIMIT: usize = 512;
+/// The EDNS payload size ferret itself advertises, and so the most it sends over UDP.
+const FERRET_UDP_LIMIT: u16 = 1232;
+const TTL: u32 = 86_400;
+/// The zone every pre-filled cache entry and every fixed upstream question lives in.
+const ZONE: &str = "example.test.";
+
+fn name(text: &str) -> Name {
+    Name::from_ascii(text).expect("fixture name")
+}
+
+/// Settings for both harnesses: `test.` resolved rather than answered locally (the fixture lives
+/// there), no prefetch (it would spawn a task, and the harness runs without a runtime), no upstream
+/// over IPv6 or loopback (nothing here may reach a network anyway).
+fn config() -> Config {
+    Config {
+        local_zone_nodefault: vec![name("test.")],
+        prefetch: false,
+        cache_size: 10_000,
+        ..Config::default()
+    }
+}
+
+/// The query path: client bytes through the whole pipeline of a server whose cache holds
+/// [`fill`]'s records.
+pub struct QueryPath {
+    pipeline: OfflinePipeline,
+    client: SocketAddr,
+}
+
+impl Default for QueryPath {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl QueryPath {
+    pub fn new() -> Self {
+        let pipeline = OfflinePipeline::new(&config(), Clock::system()).expect("pipeline");
+        fill(pipeline.resolver());
+        QueryPath {
+            pipeline,
+            client: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5353),
+        }
+    }
+
+    /// The response to `query` over `transport`, unchecked (`None`: ferret sends nothing).
+    pub fn answer(&self, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+        self.pipeline
+            .answer_from_cache_only(query, self.client, transport)
+    }
+
+    /// Sends `query` over UDP and over TCP, twice each, and checks every response. The first
+    /// time the message cache is empty, so the full pipeline answers; the second time a cache hit
+    /// may come from the fast path, which must give the same response.
+    pub fn check(&self, query: &[u8]) {
+        let messages = self.pipeline.resolver().cache().messages();
+        for transport in [Transport::Udp, Transport::Tcp] {
+            messages.clear();
+            let full = self.answer(query, transport);
+            let again = self.answer(query, transport);
+            for response in full.iter().chain(&again) {
+                check_response(query, response, transport);
+            }
+            match (&full, &again) {
+                (Some(full), Some(again)) => check_same_response(full, again),
+                (None, None) => {}
+                _ => panic!("answered only once of two times: {full:02x?} {again:02x?}"),
+            }
+        }
+        // Each input starts from the same state: only the RRset cache, which queries only read.
+        messages.clear();
+    }
+}
+
+/// Two answers to one query, from the full pipeline and (perhaps) the message cache, must be the
+/// same but for TTLs, which count down between the two.
+fn check_same_response(full: &[u8], again: &[u8]) {
+    let (Ok(first), Ok(second)) = (Message::from_vec(full), Message::from_vec(again)) else {
+        panic!("a response does not parse");
+    };
+    assert_eq!(first.metadata, second.metadata, "the headers differ");
+    assert_eq!(
+        question_text(&first),
+        question_text(&second),
+        "the questions differ"
+    );
+    assert_eq!(first.edns, second.edns, "the OPT records differ");
+    for (section, one, other) in [
+        ("answer", &first.answers, &second.answers),
+        ("authority", &first.authorities, &second.authorities),
+        ("additional", &first.additionals, &second.additionals),
+    ] {
+        assert_eq!(
+            without_ttls(one),
+            without_ttls(other),
+            "the {section} sections differ"
+        );
+    }
+}
+
+/// The question as sent, case included: clients (0x20 ones above all) compare it byte for byte.
+fn question_text(message: &Message) -> Vec<String> {
+    message
+        .queries
+        .iter()
+        .map(|q| format!("{} {} {}", q.name(), q.query_class(), q.query_type()))
+        .collect()
+}
+
+fn without_ttls(records: &[Record]) -> Vec<Record> {
+    records
+        .iter()
+        .map(|record| {
+            let mut record = record.clone();
+            record.ttl = 0;
+            record
+        })
+        .collect()
+}
+
+/// A response must be a DNS response to this very query that fits the transport.
+fn check_response(query: &[u8], response: &[u8], transport: Transport) {
+    assert!(
+        response.len() <= MAX_MESSAGE,
+        "a {} byte response cannot be sent",
+        response.len()
+    );
+    if transport == Transport::Udp {
+        let limit = udp_limit(query);
+        assert!(
+            response.len() <= limit,
+            "a {} byte UDP response to a client that takes {limit}",
+            response.len()
+        );
+    }
+    assert!(query.len() >= 2, "an answer to a message without an ID");
+    let message = Message::from_vec(response)
+        .unwrap_or_else(|error| panic!("the response does not parse ({error}): {response:02x?}"));
+    assert_eq!(message.metadata.message_type, MessageType::Response);
+    assert_eq!(
+        message.metadata.id,
+        u16::from_be_bytes([query[0], query[1]]),
+        "the response carries another ID"
+    );
+    // A response that repeats a question repeats the client's, case included (RFC 1035 §7.3
+    // matching, and the 0x20 clients that compare case).
+    if !message.queries.is_empty()
+        && let Ok(request) = Message::from_vec(query)
+    {
+        assert_eq!(
+            question_text(&message),
+            question_text(&request),
+            "the response repeats another question"
+        );
+    }
+}
+
+/// The most a client takes over UDP: its EDNS payload size when its query has a readable OPT
+/// record (and never less than 512, nor more than ferret offers), else 512 (RFC 6891 §6.2.5).
+fn udp_limit(query: &[u8]) -> usize {
+    Message::from_vec(query)
+        .ok()
+        .and_then(|message| message.edns)
+        .map_or(CLASSIC_UDP_LIMIT, |edns| {
+            usize::from(edns.max_payload().min(FERRET_UDP_LIMIT)).max(CLASSIC_UDP_LIMIT)
+        })
+}
+
+/// The cache the query path answers from: plain answers, every kind of chain (a CNAME, a loop,
+/// one too long, a DNAME), negative answers, signed data, odd labels, and an RRset so big that a
+/// chain in front of it makes the answer longer than any message may be.
+fn fill(resolver: &Resolver) {
+    let cache = resolver.cache();
+    let auth = |records: Vec<Record>| cache.insert_rrset(records, Vec::new(), Rank::AuthAnswer);
+    let www = name("www.example.test.");
+    cache.insert_rrset(
+        vec![a("www.example.test.", 1), a("www.example.test.", 2)],
+        vec![rrsig("www.example.test.", RecordType::A)],
+        Rank::AuthAnswer,
+    );
+    auth(vec![aaaa("www.example.test.", 1)]);
+    auth(vec![Record::from_rdata(
+        name("mx.example.test."),
+        TTL,
+        RData::MX(MX::new(10, www.clone())),
+    )]);
+    auth(vec![cname("alias.example.test.", "www.example.test.")]);
+    auth(vec![cname("loop1.example.test.", "loop2.example.test.")]);
+    auth(vec![cname("loop2.example.test.", "loop1.example.test.")]);
+    for link in 0..13 {
+        let next = format!("c{}.example.test.", link + 1);
+        auth(vec![cname(&format!("c{link}.example.test."), &next)]);
+    }
+    auth(vec![a("c13.example.test.", 13)]);
+    auth(vec![dname("d.example.test.", "other.example.test.")]);
+    auth(vec![a("x.other.example.test.", 20)]);
+    let weird = Name::from_labels(vec![&b"we\x00i.rd"[..], b"EXAMPLE", b"test"]).expect("name");
+    auth(vec![Record::from_rdata(
+        weird,
+        TTL,
+        RData::A(A::new(192, 0, 2, 30)),
+    )]);
+    auth(vec![soa(ZONE)]);
+    auth(vec![Record::from_rdata(
+        name(ZONE),
+        TTL,
+        RData::NS(NS(name("ns1.example.test."))),
+    )]);
+    cache.insert_nxdomain(
+        &name("nx.example.test."),
+        soa(ZONE),
+        Vec::new(),
+        Rank::AuthAnswer,
+    );
+    auth(vec![a("nodata.example.test.", 40)]);
+    cache.insert_nodata(
+        &name("nodata.example.test."),
+        RecordType::AAAA,
+        soa(ZONE),
+        Vec::new(),
+        Rank::AuthAnswer,
+    );
+    fill_big(resolver);
+}
+
+/// 236 TXT records of 255 bytes (about 64 KB, as much as one TCP response may bring) at `big`, and a
+/// chain of long names leading to it that pushes the whole answer past 65,535 bytes.
+fn fill_big(resolver: &Resolver) {
+    let cache = resolver.cache();
+    let text = "t".repeat(255);
+    let txt: Vec<Record> = (0..236)
+        .map(|i| {
+            let mut string = text.clone();
+            string.replace_range(..3, &format!("{i:03}"));
+            Record::from_rdata(
+                name("big.example.test."),
+                TTL,
+                RData::TXT(TXT::new(vec![string])),
+            )
+        })
+        .collect();
+    cache.insert_rrset(txt, Vec::new(), Rank::AuthAnswer);
+    let long = |link: usize| {
+        let label = "l".repeat(60);
+        format!("{label}.{label}.{label}.n{link}.example.test.")
+    };
+    cache.insert_rrset(
+        vec![cname("bigchain.example.test.", &long(0))],
+        Vec::new(),
+        Rank::AuthAnswer,
+    );
+    for link in 0..5 {
+        let target = if link == 4 {
+            "big.example.test.".to_string()
+        } else {
+            long(link + 1)
+        };
+        cache.insert_rrset(
+            vec![cname(&long(link), &target)],
+            Vec::new(),
+            Rank::AuthAnswer,
+        );
+    }
+}
+
+/// The caching step for upstream responses: bytes as if from a server of a fixed zone, through
+/// the scrubber and into a fresh cache.
+pub struct UpstreamResponse {
+    resolver: std::sync::Arc<Resolver>,
+    questions: Vec<(Name, Name, RecordType)>,
+}
+
+impl Default for UpstreamResponse {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl UpstreamResponse {
+    pub fn new() -> Self {
+        let question = |zone: &str, qname: &str, qtype| (name(zone), name(qname), qtype);
+        UpstreamResponse {
+            resolver: Resolver::new(&config(), Clock::system()).expect("resolver"),
+            questions: vec![
+                question(ZONE, "www.example.test.", RecordType::A),
+                question(ZONE, "www.example.test.", RecordType::AAAA),
+                question(ZONE, "www.example.test.", RecordType::TXT),
+                question(ZONE, "alias.example.test.", RecordType::CNAME),
+                question(ZONE, "x.d.example.test.", RecordType::A),
+                question(ZONE, "d.example.test.", RecordType::DNAME),
+                question(ZONE, ZONE, RecordType::NS),
+                question(ZONE, "www.example.test.", RecordType::ANY),
+                question("test.", "www.example.test.", RecordType::A),
+                question(".", "www.example.test.", RecordType::A),
+                question("test.", "example.test.", RecordType::DS),
+            ],
+        }
+    }
+
+    /// The first byte picks the question (zone, name, type) the response answers; the rest is
+    /// the response.
+    pub fn check(&self, input: &[u8]) {
+        let Some((&pick, bytes)) = input.split_first() else {
+            return;
+        };
+        let (zone, qname, qtype) = &self.questions[usize::from(pick) % self.questions.len()];
+        let Ok(response) = Message::from_vec(bytes) else {
+            return;
+        };
+        let classified = classify(&response, zone, qname, *qtype);
+        for record in classified_records(&classified) {
+            assert_in_zone(record, zone, "the scrubber kept");
+        }
+        // Beyond this point only what the upstream transport lets through, as in ferret: an
+        // answer to the question asked (the fuzzed ID stands for the one we sent).
+        if !response_matches(&response, response.metadata.id, qname, *qtype) {
+            return;
+        }
+        let cache = self.resolver.cache();
+        cache.clear();
+        // A chain over the limit is SERVFAIL for the client, as a resolution ends.
+        let answer = self
+            .resolver
+            .absorb(*qtype, classified, response.metadata.authoritative)
+            .unwrap_or_else(|_| Some(Answer::servfail()));
+        let now = cache.clock().now_ms();
+        for (key, entry) in cache.entries() {
+            assert!(zone.zone_of(&key.name), "cached {key:?} outside {zone}");
+            for record in entry.records_at(now) {
+                assert_in_zone(&record, zone, "cached");
+            }
+        }
+        if let Some(answer) = &answer {
+            check_answer(answer, zone, qname, *qtype);
+        }
+        // What was cached must answer later questions without breaking the pipeline either, and
+        // the same way as the fresh answer did.
+        let cached = self.resolver.answer_without_upstream(qname, *qtype);
+        if let Some(cached) = &cached {
+            check_answer(cached, zone, qname, *qtype);
+        }
+        if let (Some(fresh), Some(cached)) = (&answer, &cached) {
+            check_same_answer(fresh, cached);
+        }
+    }
+}
+
+/// The answer made from a response and the one the cache gives right after must agree on the
+/// rcode and the records (in any order: the cache groups records by RRset), TTLs aside.
+fn check_same_answer(fresh: &Answer, cached: &Answer) {
+    assert_eq!(fresh.rcode, cached.rcode, "the cache answers another rcode");
+    let records = |answer: &Answer| {
+        let mut text: Vec<String> = without_ttls(&answer.answers)
+            .iter()
+            .chain(&without_ttls(&answer.authorities))
+            .map(ToString::to_string)
+            .collect();
+        text.sort();
+        text
+    };
+    assert_eq!(
+        records(fresh),
+        records(cached),
+        "the cache answers other records than the response gave"
+    );
+}
+
+/// An answer built from a server of `zone` holds only that zone's records, and encodes into a
+/// response that parses and fits the transport.
+fn check_answer(answer: &Answer, zone: &Name, qname: &Name, qtype: RecordType) {
+    for record in answer.answers.iter().chain(&answer.authorities) {
+        assert_in_zone(record, zone, "answered");
+    }
+    let query = client_query(qname, qtype);
+    let Parsed::Query(parsed) = pipeline::parse(&query) else {
+        panic!("the fixed question does not parse as a query");
+    };
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let response = pipeline::encode(&parsed, answer, transport);
+        check_response(&query, &response, transport);
+    }
+}
+
+/// A client's query for `qname`/`qtype` with EDNS and DO set, so every record is visible.
+fn client_query(qname: &Name, qtype: RecordType) -> Vec<u8> {
+    let mut message = Message::new(0x4242, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(qname.clone(), qtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(FERRET_UDP_LIMIT);
+    edns.set_dnssec_ok(true);
+    message.set_edns(edns);
+    message.to_vec().expect("query encodes")
+}
+
+fn classified_records(classified: &Classified) -> Vec<&Record> {
+    match classified {
+        Classified::Answer { chain } | Classified::Alias { chain, .. } => chain.iter().collect(),
+        Classified::NxDomain { chain, soa, .. } | Classified::NoData { chain, soa, .. } => {
+            chain.iter().chain(soa_records(soa)).collect()
+        }
+        Classified::Referral { ns, glue, .. } => ns.iter().chain(glue).collect(),
+        Classified::Unusable(_) => Vec::new(),
+    }
+}
+
+fn soa_records(soa: &Option<SoaProof>) -> impl Iterator<Item = &Record> {
+    soa.iter()
+        .flat_map(|proof| std::iter::once(&proof.soa).chain(&proof.rrsigs))
+}
+
+fn assert_in_zone(record: &Record, zone: &Name, what: &str) {
+    assert!(
+        zone.zone_of(&record.name),
+        "{what} a record outside {zone}: {record}"
+    );
+}
+
+fn a(owner: &str, last: u8) -> Record {
+    Record::from_rdata(name(owner), TTL, RData::A(A::new(192, 0, 2, last)))
+}
+
+fn aaaa(owner: &str, last: u16) -> Record {
+    let address = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last);
+    Record::from_rdata(name(owner), TTL, RData::AAAA(AAAA(address)))
+}
+
+fn cname(owner: &str, target: &str) -> Record {
+    Record::from_rdata(name(owner), TTL, RData::CNAME(CNAME(name(target))))
+}
+
+/// hickory-proto keeps DNAME data opaque: the uncompressed target name (RFC 6672 §2.5).
+fn dname(owner: &str, target: &str) -> Record {
+    let data = name(target).to_bytes().expect("name encodes");
+    Record::from_rdata(
+        name(owner),
+        TTL,
+        RData::Unknown {
+            code: RecordType::DNAME,
+            rdata: NULL::with(data),
+        },
+    )
+}
+
+/// An RRSIG is opaque without hickory's DNSSEC feature; only the type covered (its first two
+/// bytes, RFC 4034 §3.1) matters to ferret.
+fn rrsig(owner: &str, covered: RecordType) -> Record {
+    let mut data = u16::from(covered).to_be_bytes().to_vec();
+    data.extend_from_slice(&[8, 2, 0, 0, 1, 44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    data.extend_from_slice(&name(ZONE).to_bytes().expect("name encodes"));
+    data.extend_from_slice(&[0xaa; 64]);
+    Record::from_rdata(
+        name(owner),
+        TTL,
+        RData::Unknown {
+            code: RecordType::RRSIG,
+            rdata: NULL::with(data),
+        },
+    )
+}
+
+fn soa(zone: &str) -> Record {
+    let data = SOA::new(
+        name(&format!("ns1.{zone}")),
+        name(&format!("hostmaster.{zone}")),
+        1,
+        3600,
+        600,
+        86_400,
+        300,
+    );
+    Record::from_rdata(name(zone), 3600, RData::SOA(data))
+}
