@@ -1,18 +1,38 @@
-//! Every setting ferret has, in one struct that the command line fills (and, later, the config file).
+//! Every setting ferret has, in one struct that both the command line and the config file fill.
 //!
 //! A new option is added here once: as a field with its default, its flag and its doc comment, which
-//! is also its `--help` text.
+//! is also its `--help` text. Its config-file key is the field name in kebab case (`cache_size` is
+//! `cache-size`; the fields of [`Limits`] live in a `[limits]` table), and the file takes it with no
+//! further work: serde reads every field, and a field the file leaves out keeps the clap default.
+//! A setting that only makes sense in the file (a list of tables) is marked `#[arg(skip)]`.
+//!
+//! Precedence: built-in defaults, then the file, then flags actually given on the command line
+//! ([`CommandLine::config`]).
+
+mod command_line;
+mod file;
+mod zones;
+
+#[cfg(test)]
+mod completeness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, ValueEnum};
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, Record};
 use ipnet::IpNet;
+use serde::Deserialize;
+
+pub use command_line::{CommandLine, DEFAULT_CONFIG_PATH, Subcommand};
+pub use file::{ConfigError, KeyPath};
+pub use zones::{
+    ForwardZone, LocalZone, LocalZoneType, StubZone, parse_local_record, parse_server,
+};
 
 /// ferret: a recursive caching DNS resolver.
-#[derive(Debug, Clone, Parser)]
+#[derive(Debug, Clone, Parser, Deserialize)]
 #[command(
     name = "ferret",
     version,
@@ -20,6 +40,7 @@ use ipnet::IpNet;
     long_about = None,
     after_help = "Control a running ferret with `ferret ctl --help`."
 )]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     /// Address and port to serve DNS on, over UDP and TCP (repeatable).
     #[arg(long = "listen", value_name = "ADDR:PORT", default_values_t = default_listen())]
@@ -66,12 +87,36 @@ pub struct Config {
     /// Resolve ZONE through the DNS instead of answering it from ferret's built-in local zones
     /// (repeatable), as Unbound's `local-zone: ZONE nodefault`. For example `test.` for a lab.
     #[arg(long = "local-zone-nodefault", value_name = "ZONE", value_parser = parse_zone)]
+    #[serde(deserialize_with = "zones::zone_names")]
     pub local_zone_nodefault: Vec<Name>,
+
+    /// A record to answer locally, in zone-file syntax, e.g. "printer.lan. 3600 IN A 192.0.2.7"
+    /// (repeatable), as Unbound's `local-data`. A record outside every local zone gets a
+    /// transparent zone of its own: its name is answered locally, names below it are resolved.
+    #[arg(long = "local-data", value_name = "RECORD", value_parser = parse_local_record)]
+    #[serde(deserialize_with = "zones::local_records")]
+    pub local_data: Vec<Record>,
+
+    /// Zones answered from local data, each with a type (config file only):
+    /// `{ name = "ads.example.", type = "always-nxdomain" }`.
+    #[arg(skip)]
+    pub local_zones: Vec<LocalZone>,
+
+    /// Domains whose queries go to given recursive servers (config file only):
+    /// `{ name = "corp.example.", servers = ["192.0.2.53@53"] }`.
+    #[arg(skip)]
+    pub forward_zones: Vec<ForwardZone>,
+
+    /// Domains resolved by iterating from given authoritative servers instead of from the root
+    /// (config file only): `{ name = "corp.", servers = ["192.0.2.10"] }`.
+    #[arg(skip)]
+    pub stub_zones: Vec<StubZone>,
 
     /// Clients allowed to query, as an address or CIDR prefix (repeatable), e.g. `10.0.0.0/8`.
     /// Given at least once, it replaces the default of loopback only (127.0.0.0/8 and ::1): an
     /// open resolver is a tool for reflection attacks, so opening up is a deliberate act.
     #[arg(long = "allow", value_name = "CIDR", value_parser = parse_prefix)]
+    #[serde(deserialize_with = "zones::prefixes")]
     pub allow: Vec<IpNet>,
 
     /// Send nothing back to UDP clients outside `--allow` instead of REFUSED (Unbound's `deny`
@@ -143,13 +188,15 @@ pub struct Config {
     pub limits: Limits,
 }
 
-/// Bounds on the work one client query may cause, and on what clients may hold open.
+/// Bounds on the work one client query may cause, and on what clients may hold open. In the config
+/// file these are the `[limits]` table.
 ///
 /// These bound the amplification attacks on resolvers: NXNSAttack (a referral to many glueless
 /// server names that do not exist), TsuNAME (cyclic or deep delegations and aliases), and floods
 /// of distinct cache-missing names. Each default is compared with Unbound's (1.26: `iterator/iterator.h`,
 /// `util/config_file.c`, `doc/example.conf.in`) in its comment.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Limits {
     /// Total time to answer one client query before giving up with SERVFAIL, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 4_000)]
@@ -222,7 +269,8 @@ pub struct Limits {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LogFormat {
     Text,
     Json,
@@ -267,17 +315,24 @@ impl Config {
 }
 
 impl Default for Config {
-    /// The settings ferret runs with when given no flags.
+    /// The settings ferret runs with when given no flags and no file: clap's defaults, which are
+    /// therefore also the defaults of every key the file leaves out.
     fn default() -> Self {
         Config::parse_from(["ferret"])
     }
 }
 
 /// A zone name, made absolute: `test` and `test.` are the same zone.
-fn parse_zone(text: &str) -> Result<Name, String> {
+pub fn parse_zone(text: &str) -> Result<Name, String> {
     let mut name = Name::from_ascii(text).map_err(|e| format!("bad zone name {text:?}: {e}"))?;
     name.set_fqdn(true);
     Ok(name)
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Config::default().limits
+    }
 }
 
 fn default_threads() -> usize {

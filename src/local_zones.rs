@@ -6,7 +6,13 @@
 //! - The reverse zones for private, loopback, link-local and documentation addresses (RFC 6303 §4)
 //!   are answered as empty zones, so that PTR lookups for them do not leak to the public servers,
 //!   with the two loopback PTRs (`127.0.0.1`, `::1` → `localhost.`) as Unbound serves them.
+//!
+//! The operator adds zones and records of their own (`local-zones`, `local-data`), with Unbound's
+//! zone types: `static` (local data, else NXDOMAIN/NODATA), `refuse` (local data, else REFUSED),
+//! `always-nxdomain`, and `transparent` (local data, else resolved as usual). The built-in empty
+//! zones are `static` zones holding an SOA and an NS record at their apex.
 
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::ResponseCode;
@@ -14,6 +20,8 @@ use hickory_proto::rr::rdata::{A, AAAA, NS, PTR, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::answer::Answer;
+use crate::config::{LocalZone, LocalZoneType};
+use crate::records::cname_target;
 
 /// TTL of locally generated data (Unbound uses the same).
 const LOCAL_TTL: u32 = 10_800;
@@ -60,27 +68,45 @@ const RFC6303_ZONES: &[&str] = &[
 
 const NXDOMAIN_ZONES: &[&str] = &["test.", "invalid.", "onion.", "home.arpa."];
 
+/// `127.0.0.1` and `::1`, answered with `localhost.`.
+const LOOPBACK_PTRS: &[&str] = &[
+    "1.0.0.127.in-addr.arpa.",
+    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+];
+
 /// How a local zone answers names inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ZoneKind {
     /// Every name resolves to loopback addresses (localhost).
     Loopback,
-    /// Only the apex exists (SOA, NS) plus fixed PTRs; everything else is NXDOMAIN.
-    Empty,
+    /// One of the configured types (the built-in empty zones are `Static`).
+    Configured(LocalZoneType),
 }
 
 #[derive(Debug, Clone)]
-struct LocalZone {
+struct Zone {
     apex: Name,
     kind: ZoneKind,
 }
 
-/// The built-in local zones.
+/// What local data says about a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalAnswer {
+    /// The whole answer.
+    Final(Answer),
+    /// A local CNAME: these records lead to `target`, which is resolved next (locally or not).
+    Alias { chain: Vec<Record>, target: Name },
+}
+
+/// The built-in local zones, and the configured local zones and local data.
 #[derive(Debug, Clone)]
 pub struct LocalZones {
-    zones: Vec<LocalZone>,
-    localhost: Name,
-    loopback_ptrs: [Name; 2],
+    zones: Vec<Zone>,
+    /// Local data by owner name (`Name` compares and hashes case-insensitively).
+    data: HashMap<Name, Vec<Record>>,
+    /// Every owner of local data and its ancestors: names that exist, if only as empty
+    /// non-terminals (NODATA rather than NXDOMAIN, RFC 8020).
+    existing: HashSet<Name>,
 }
 
 impl Default for LocalZones {
@@ -92,85 +118,227 @@ impl Default for LocalZones {
 impl LocalZones {
     /// The built-in zones less those named in `exempt` (which are then resolved normally).
     pub fn without(exempt: &[Name]) -> Self {
-        let name = |s: &str| Name::from_ascii(s).unwrap_or_else(|_| Name::root());
-        let mut zones = vec![LocalZone {
-            apex: name("localhost."),
-            kind: ZoneKind::Loopback,
-        }];
-        zones.extend(
-            RFC6303_ZONES
+        Self::new(exempt, &[], &[])
+    }
+
+    /// The built-in zones less `exempt`, with the configured `zones` and `records` (Unbound's
+    /// `local-zone` and `local-data`). A configured zone replaces a built-in one of the same name;
+    /// a record outside every zone gets a transparent zone at its own name, as in Unbound.
+    pub fn new(exempt: &[Name], zones: &[LocalZone], records: &[Record]) -> Self {
+        let mut local = LocalZones {
+            zones: zones
                 .iter()
-                .chain(NXDOMAIN_ZONES)
-                .map(|apex| LocalZone {
-                    apex: name(apex),
-                    kind: ZoneKind::Empty,
-                }),
-        );
-        zones.retain(|zone| !exempt.contains(&zone.apex));
-        LocalZones {
-            zones,
-            localhost: name("localhost."),
-            loopback_ptrs: [
-                name("1.0.0.127.in-addr.arpa."),
-                name("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."),
-            ],
+                .map(|zone| Zone {
+                    apex: zone.name.clone(),
+                    kind: ZoneKind::Configured(zone.kind),
+                })
+                .collect(),
+            data: HashMap::new(),
+            existing: HashSet::new(),
+        };
+        let builtins: Vec<Zone> = builtin_zones()
+            .filter(|zone| !exempt.contains(&zone.apex))
+            .filter(|zone| !local.zones.iter().any(|z| z.apex == zone.apex))
+            .collect();
+        local.zones.extend(builtins.iter().cloned());
+        for record in records {
+            local.add_record(record.clone());
+        }
+        for record in records {
+            if local.zone_of(&record.name).is_none() {
+                local.zones.push(Zone {
+                    apex: record.name.clone(),
+                    kind: ZoneKind::Configured(LocalZoneType::Transparent),
+                });
+            }
+        }
+        local.add_builtin_data(&builtins);
+        local
+    }
+
+    /// The SOA and NS of each built-in zone, and the names of the loopback addresses as Unbound
+    /// serves them; configured data of the same name and type wins.
+    fn add_builtin_data(&mut self, builtins: &[Zone]) {
+        let localhost = builtin_name("localhost.");
+        for zone in builtins {
+            self.add_if_absent(soa(&zone.apex));
+            self.add_if_absent(record(&zone.apex, RData::NS(NS(localhost.clone()))));
+        }
+        for ptr in LOOPBACK_PTRS {
+            let name = builtin_name(ptr);
+            let in_builtin = self
+                .zone_of(&name)
+                .is_some_and(|zone| builtins.iter().any(|b| b.apex == zone.apex));
+            if in_builtin {
+                self.add_if_absent(record(&name, RData::PTR(PTR(localhost.clone()))));
+            }
         }
     }
 
-    /// The local answer for `qname`/`qtype`, or `None` when the name is not in a local zone.
-    pub fn answer(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
-        let zone = self
-            .zones
-            .iter()
-            .filter(|zone| zone.apex.zone_of(qname))
-            .max_by_key(|zone| zone.apex.num_labels())?;
-        let records = self.records_at(zone, qname, qtype);
-        let exists = zone.kind == ZoneKind::Loopback
-            || *qname == zone.apex
-            || self.loopback_ptrs.contains(qname);
-        Some(if !records.is_empty() {
-            Answer {
-                rcode: ResponseCode::NoError,
-                answers: records,
-                authorities: Vec::new(),
+    fn add_record(&mut self, record: Record) {
+        let mut name = record.name.clone();
+        loop {
+            self.existing.insert(name.clone());
+            if name.is_root() {
+                break;
             }
-        } else {
-            Answer {
-                rcode: if exists {
+            name = name.base_name();
+        }
+        self.data
+            .entry(record.name.clone())
+            .or_default()
+            .push(record);
+    }
+
+    /// Built-in data yields to configured data of the same name and type.
+    fn add_if_absent(&mut self, record: Record) {
+        let taken = self.data.get(&record.name).is_some_and(|records| {
+            records
+                .iter()
+                .any(|r| r.record_type() == record.record_type())
+        });
+        if !taken {
+            self.add_record(record);
+        }
+    }
+
+    /// The deepest local zone containing `name`.
+    fn zone_of(&self, name: &Name) -> Option<&Zone> {
+        self.zones
+            .iter()
+            .filter(|zone| zone.apex.zone_of(name))
+            .max_by_key(|zone| zone.apex.num_labels())
+    }
+
+    /// The complete local answer for `qname`/`qtype`, or `None` when the name is resolved
+    /// through the DNS or leads there through a local CNAME (see [`LocalZones::lookup`]).
+    pub fn answer(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
+        match self.lookup(qname, qtype)? {
+            LocalAnswer::Final(answer) => Some(answer),
+            LocalAnswer::Alias { .. } => None,
+        }
+    }
+
+    /// What the local zones say about `qname`/`qtype`; `None` when it is not in a local zone or
+    /// its zone is transparent and has no data for it.
+    pub fn lookup(&self, qname: &Name, qtype: RecordType) -> Option<LocalAnswer> {
+        let zone = self.zone_of(qname)?;
+        let kind = match zone.kind {
+            ZoneKind::Loopback => {
+                return Some(LocalAnswer::Final(self.loopback(zone, qname, qtype)));
+            }
+            ZoneKind::Configured(kind) => kind,
+        };
+        if kind == LocalZoneType::AlwaysNxdomain {
+            return Some(LocalAnswer::Final(
+                self.negative(zone, ResponseCode::NXDomain),
+            ));
+        }
+        if let Some(records) = self.data.get(qname) {
+            return Some(self.answer_from_data(zone, records, qtype));
+        }
+        match kind {
+            LocalZoneType::Transparent => None,
+            LocalZoneType::Refuse => Some(LocalAnswer::Final(Answer::with_rcode(
+                ResponseCode::Refused,
+            ))),
+            LocalZoneType::Static | LocalZoneType::AlwaysNxdomain => {
+                let rcode = if self.existing.contains(qname) {
                     ResponseCode::NoError
                 } else {
                     ResponseCode::NXDomain
-                },
-                answers: Vec::new(),
-                authorities: vec![soa(&zone.apex)],
+                };
+                Some(LocalAnswer::Final(self.negative(zone, rcode)))
             }
-        })
+        }
     }
 
-    fn records_at(&self, zone: &LocalZone, qname: &Name, qtype: RecordType) -> Vec<Record> {
-        let mut records = Vec::new();
-        let wants = |t: RecordType| qtype == t || qtype == RecordType::ANY;
-        if *qname == zone.apex {
-            if wants(RecordType::SOA) {
-                records.push(soa(&zone.apex));
-            }
-            if wants(RecordType::NS) {
-                records.push(record(qname, RData::NS(NS(self.localhost.clone()))));
-            }
+    /// The answer from the records at the name asked: the type asked for, else a CNAME to
+    /// follow, else NODATA.
+    fn answer_from_data(&self, zone: &Zone, records: &[Record], qtype: RecordType) -> LocalAnswer {
+        let matching: Vec<Record> = records
+            .iter()
+            .filter(|r| r.record_type() == qtype || qtype == RecordType::ANY)
+            .cloned()
+            .collect();
+        if !matching.is_empty() {
+            return LocalAnswer::Final(Answer {
+                rcode: ResponseCode::NoError,
+                answers: matching,
+                authorities: Vec::new(),
+            });
         }
-        if zone.kind == ZoneKind::Loopback {
-            if wants(RecordType::A) {
-                records.push(record(qname, RData::A(A(Ipv4Addr::LOCALHOST))));
-            }
-            if wants(RecordType::AAAA) {
-                records.push(record(qname, RData::AAAA(AAAA(Ipv6Addr::LOCALHOST))));
-            }
+        if let Some(cname) = records
+            .iter()
+            .find(|r| r.record_type() == RecordType::CNAME)
+            && let Some(target) = cname_target(cname)
+        {
+            return LocalAnswer::Alias {
+                chain: vec![cname.clone()],
+                target: target.clone(),
+            };
         }
-        if self.loopback_ptrs.contains(qname) && wants(RecordType::PTR) {
-            records.push(record(qname, RData::PTR(PTR(self.localhost.clone()))));
-        }
-        records
+        LocalAnswer::Final(self.negative(zone, ResponseCode::NoError))
     }
+
+    /// NXDOMAIN or NODATA with the zone's SOA (RFC 2308 §3): local data's own, or a made-up one.
+    fn negative(&self, zone: &Zone, rcode: ResponseCode) -> Answer {
+        let soa = self
+            .data
+            .get(&zone.apex)
+            .and_then(|records| records.iter().find(|r| r.record_type() == RecordType::SOA))
+            .cloned()
+            .unwrap_or_else(|| soa(&zone.apex));
+        Answer {
+            rcode,
+            answers: Vec::new(),
+            authorities: vec![soa],
+        }
+    }
+
+    /// localhost and every name below it: the loopback addresses (RFC 6761 §6.3).
+    fn loopback(&self, zone: &Zone, qname: &Name, qtype: RecordType) -> Answer {
+        let wants = |t: RecordType| qtype == t || qtype == RecordType::ANY;
+        let mut records: Vec<Record> = self
+            .data
+            .get(qname)
+            .into_iter()
+            .flatten()
+            .filter(|r| wants(r.record_type()))
+            .cloned()
+            .collect();
+        if wants(RecordType::A) {
+            records.push(record(qname, RData::A(A(Ipv4Addr::LOCALHOST))));
+        }
+        if wants(RecordType::AAAA) {
+            records.push(record(qname, RData::AAAA(AAAA(Ipv6Addr::LOCALHOST))));
+        }
+        if records.is_empty() {
+            return self.negative(zone, ResponseCode::NoError);
+        }
+        Answer {
+            rcode: ResponseCode::NoError,
+            answers: records,
+            authorities: Vec::new(),
+        }
+    }
+}
+
+/// localhost (loopback addresses) and the empty zones, all built in.
+fn builtin_zones() -> impl Iterator<Item = Zone> {
+    let loopback = Zone {
+        apex: builtin_name("localhost."),
+        kind: ZoneKind::Loopback,
+    };
+    let empty = RFC6303_ZONES.iter().chain(NXDOMAIN_ZONES).map(|apex| Zone {
+        apex: builtin_name(apex),
+        kind: ZoneKind::Configured(LocalZoneType::Static),
+    });
+    std::iter::once(loopback).chain(empty)
+}
+
+fn builtin_name(text: &str) -> Name {
+    Name::from_ascii(text).unwrap_or_else(|_| Name::root())
 }
 
 fn record(name: &Name, data: RData) -> Record {
@@ -178,12 +346,16 @@ fn record(name: &Name, data: RData) -> Record {
 }
 
 fn soa(apex: &Name) -> Record {
-    let localhost = Name::from_ascii("localhost.").unwrap_or_else(|_| Name::root());
-    let nobody = Name::from_ascii("nobody.invalid.").unwrap_or_else(|_| Name::root());
     record(
         apex,
         RData::SOA(SOA::new(
-            localhost, nobody, 1, 3_600, 1_200, 604_800, LOCAL_TTL,
+            builtin_name("localhost."),
+            builtin_name("nobody.invalid."),
+            1,
+            3_600,
+            1_200,
+            604_800,
+            LOCAL_TTL,
         )),
     )
 }
@@ -260,6 +432,186 @@ mod tests {
             LocalZones::without(&[test])
                 .answer(&www, RecordType::A)
                 .is_none()
+        );
+    }
+
+    fn configured(zones: &[(&str, LocalZoneType)], data: &[&str]) -> LocalZones {
+        let zones: Vec<LocalZone> = zones
+            .iter()
+            .map(|(name, kind)| LocalZone {
+                name: Name::from_ascii(name).unwrap(),
+                kind: *kind,
+            })
+            .collect();
+        let records: Vec<Record> = data
+            .iter()
+            .map(|text| crate::config::parse_local_record(text).unwrap())
+            .collect();
+        LocalZones::new(&[], &zones, &records)
+    }
+
+    fn final_answer(zones: &LocalZones, name: &str, rtype: RecordType) -> Option<Answer> {
+        match zones.lookup(&Name::from_ascii(name).unwrap(), rtype)? {
+            LocalAnswer::Final(answer) => Some(answer),
+            LocalAnswer::Alias { .. } => panic!("{name}: unexpected alias"),
+        }
+    }
+
+    fn rcode(zones: &LocalZones, name: &str, rtype: RecordType) -> Option<ResponseCode> {
+        final_answer(zones, name, rtype).map(|a| a.rcode)
+    }
+
+    #[test]
+    fn static_zones_answer_data_and_deny_the_rest() {
+        let zones = configured(
+            &[("lan.", LocalZoneType::Static)],
+            &["printer.lan. A 192.0.2.7", "a.b.lan. TXT hello"],
+        );
+        let answer = final_answer(&zones, "PRINTER.lan.", RecordType::A).unwrap();
+        assert_eq!(answer.answers.len(), 1);
+        assert_eq!(
+            rcode(&zones, "printer.lan.", RecordType::AAAA),
+            Some(ResponseCode::NoError)
+        );
+        assert_eq!(
+            rcode(&zones, "other.lan.", RecordType::A),
+            Some(ResponseCode::NXDomain)
+        );
+        // b.lan. exists as an empty non-terminal above a.b.lan.; lan. is the apex.
+        assert_eq!(
+            rcode(&zones, "b.lan.", RecordType::A),
+            Some(ResponseCode::NoError)
+        );
+        assert_eq!(
+            rcode(&zones, "lan.", RecordType::A),
+            Some(ResponseCode::NoError)
+        );
+        let negative = final_answer(&zones, "other.lan.", RecordType::A).unwrap();
+        assert_eq!(negative.authorities[0].record_type(), RecordType::SOA);
+    }
+
+    #[test]
+    fn refuse_and_always_nxdomain_zones() {
+        let zones = configured(
+            &[
+                ("blocked.example.", LocalZoneType::Refuse),
+                ("ads.example.", LocalZoneType::AlwaysNxdomain),
+            ],
+            &[
+                "ok.blocked.example. A 192.0.2.1",
+                "x.ads.example. A 192.0.2.2",
+            ],
+        );
+        assert_eq!(
+            rcode(&zones, "www.blocked.example.", RecordType::A),
+            Some(ResponseCode::Refused)
+        );
+        assert_eq!(
+            rcode(&zones, "ok.blocked.example.", RecordType::A),
+            Some(ResponseCode::NoError)
+        );
+        for name in ["ads.example.", "x.ads.example.", "y.x.ads.example."] {
+            assert_eq!(
+                rcode(&zones, name, RecordType::A),
+                Some(ResponseCode::NXDomain)
+            );
+        }
+    }
+
+    #[test]
+    fn transparent_zones_answer_data_and_resolve_the_rest() {
+        let zones = configured(
+            &[("example.", LocalZoneType::Transparent)],
+            &["www.example. A 192.0.2.1"],
+        );
+        assert_eq!(
+            rcode(&zones, "www.example.", RecordType::A),
+            Some(ResponseCode::NoError)
+        );
+        assert_eq!(
+            rcode(&zones, "www.example.", RecordType::MX),
+            Some(ResponseCode::NoError)
+        );
+        assert!(
+            zones
+                .lookup(&Name::from_ascii("mail.example.").unwrap(), RecordType::A)
+                .is_none()
+        );
+        assert!(
+            zones
+                .lookup(&Name::from_ascii("example.").unwrap(), RecordType::A)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn data_outside_every_zone_gets_a_transparent_zone_of_its_own() {
+        let zones = configured(
+            &[],
+            &["host.corp. A 192.0.2.9", "printer.home.arpa. A 192.0.2.5"],
+        );
+        assert_eq!(
+            rcode(&zones, "host.corp.", RecordType::A),
+            Some(ResponseCode::NoError)
+        );
+        assert!(
+            zones
+                .lookup(&Name::from_ascii("x.host.corp.").unwrap(), RecordType::A)
+                .is_none()
+        );
+        assert!(
+            zones
+                .lookup(&Name::from_ascii("corp.").unwrap(), RecordType::A)
+                .is_none()
+        );
+        // Inside a built-in zone the data joins that zone: the rest of home.arpa stays local.
+        assert_eq!(
+            rcode(&zones, "printer.home.arpa.", RecordType::A),
+            Some(ResponseCode::NoError)
+        );
+        assert_eq!(
+            rcode(&zones, "x.printer.home.arpa.", RecordType::A),
+            Some(ResponseCode::NXDomain)
+        );
+    }
+
+    #[test]
+    fn configured_zones_replace_builtin_ones() {
+        let zones = configured(&[("10.in-addr.arpa.", LocalZoneType::Transparent)], &[]);
+        assert!(
+            zones
+                .lookup(
+                    &Name::from_ascii("1.0.0.10.in-addr.arpa.").unwrap(),
+                    RecordType::PTR
+                )
+                .is_none()
+        );
+        let zones = configured(&[("127.in-addr.arpa.", LocalZoneType::Transparent)], &[]);
+        assert!(
+            zones
+                .lookup(
+                    &Name::from_ascii("1.0.0.127.in-addr.arpa.").unwrap(),
+                    RecordType::PTR
+                )
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn local_cnames_lead_on() {
+        let zones = configured(&[], &["www.lan. CNAME web.example."]);
+        let www = Name::from_ascii("www.lan.").unwrap();
+        match zones.lookup(&www, RecordType::A) {
+            Some(LocalAnswer::Alias { chain, target }) => {
+                assert_eq!(chain.len(), 1);
+                assert_eq!(target, Name::from_ascii("web.example.").unwrap());
+            }
+            other => panic!("expected an alias, got {other:?}"),
+        }
+        assert!(zones.answer(&www, RecordType::A).is_none());
+        assert_eq!(
+            rcode(&zones, "www.lan.", RecordType::CNAME),
+            Some(ResponseCode::NoError)
         );
     }
 }

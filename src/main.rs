@@ -1,5 +1,7 @@
-//! The `ferret` binary: parse the command line, set up logging, serve until told to stop; or,
-//! as `ferret ctl ...`, talk to a running ferret over its control socket.
+//! The `ferret` binary: read the command line and the config file, set up logging, serve until
+//! told to stop, reloading the config file on SIGHUP or `ferret ctl reload`; or, as
+//! `ferret ctl ...`, talk to a running ferret over its control socket; or, as
+//! `ferret check-config PATH`, check a config file.
 
 use std::ffi::OsStr;
 use std::process::ExitCode;
@@ -7,9 +9,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use ferret::config::{ControlSocketSetting, LogFormat};
+use ferret::config::{CommandLine, ControlSocketSetting, LogFormat, Subcommand};
 use ferret::control::client::{self, CtlArgs};
 use ferret::control::{ControlSocket, ReloadRequest};
+use ferret::hints::RootHints;
 use ferret::metrics::{exposition, http};
 use ferret::server::querylog::QUERY_LOG_TARGET;
 use ferret::server::{Listeners, RunningServer, ServerHandle};
@@ -22,7 +25,15 @@ fn main() -> anyhow::Result<ExitCode> {
     if std::env::args_os().nth(1).as_deref() == Some(OsStr::new("ctl")) {
         return run_ctl();
     }
-    let config = Config::parse();
+    let command_line = CommandLine::parse();
+    if let Some(Subcommand::CheckConfig { path }) = command_line.command() {
+        return check_config(path);
+    }
+    // An invalid file stops ferret here, before anything is bound: better no resolver than one
+    // running with settings the operator did not write.
+    let config = command_line
+        .config()
+        .unwrap_or_else(|error| config_error(&error));
     init_logging(&config)?;
     let activated = systemd::activated_listeners().context("socket activation failed")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -30,8 +41,24 @@ fn main() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, activated))?;
+    runtime.block_on(serve(command_line, config, activated))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ferret check-config PATH`: "PATH: ok" and status 0, or the first error and status 1.
+fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = Config::from_file(path).unwrap_or_else(|error| config_error(&error));
+    if let Err(error) = RootHints::load(config.root_hints.as_deref()) {
+        config_error(&error);
+    }
+    println!("{}: ok", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reports a configuration error as it is (it names file, line and key) and exits with status 1.
+fn config_error(error: &dyn std::fmt::Display) -> ! {
+    eprintln!("ferret: {error}");
+    std::process::exit(1)
 }
 
 /// `ferret ctl COMMAND`: prints ferret's answer; exits 1 when ferret reports an error.
@@ -54,10 +81,15 @@ fn run_ctl() -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(config: Config, activated: Option<Listeners>) -> anyhow::Result<()> {
-    // Signal handlers go in before READY=1: a SIGTERM right after start must drain, not kill.
+async fn serve(
+    command_line: CommandLine,
+    config: Config,
+    activated: Option<Listeners>,
+) -> anyhow::Result<()> {
+    // Signal handlers go in before READY=1: a SIGTERM right after start must drain, not kill,
+    // and a SIGHUP reload rather than kill (its default action).
     let mut signals = Signals::new()?;
-    let server = match activated {
+    let mut server = match activated {
         Some(listeners) => {
             tracing::info!("socket-activated: serving on the sockets from systemd, not --listen");
             RunningServer::start_with_listeners(&config, Clock::system(), listeners).await
@@ -73,7 +105,11 @@ async fn serve(config: Config, activated: Option<Listeners>) -> anyhow::Result<(
         tokio::spawn(systemd::run_watchdog(interval));
     }
     systemd::notify_ready("serving");
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "ferret is serving");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config_file = ?command_line.config_file(),
+        "ferret is serving"
+    );
 
     loop {
         tokio::select! {
@@ -81,10 +117,10 @@ async fn serve(config: Config, activated: Option<Listeners>) -> anyhow::Result<(
             _ = signals.interrupt.recv() => break,
             _ = signals.hangup.recv() => {
                 tracing::info!("SIGHUP");
-                log_reload(&reload(&config, &handle));
+                log_reload(&reload(&command_line, &mut server));
             }
             Some(request) = reload_requests.recv() => {
-                let outcome = reload(&config, &handle);
+                let outcome = reload(&command_line, &mut server);
                 log_reload(&outcome);
                 let _ = request.reply.send(outcome);
             }
@@ -106,11 +142,16 @@ async fn serve(config: Config, activated: Option<Listeners>) -> anyhow::Result<(
     Ok(())
 }
 
-/// The reload path, shared by SIGHUP and `ferret ctl reload`. It re-reads nothing yet: ferret
-/// has no configuration file. The config-file support plugs in here (re-read the file, apply
-/// what can change at runtime, answer with what changed).
-fn reload(_config: &Config, _server: &ServerHandle) -> Result<String, String> {
-    Ok("reload done (no configuration file yet: nothing to re-read)".to_string())
+/// The reload path, shared by SIGHUP and `ferret ctl reload`: reads the config file again, puts
+/// the same command-line flags on top, and applies the result. A file that does not check out,
+/// or settings that cannot be applied, change nothing: ferret keeps serving as it was.
+fn reload(command_line: &CommandLine, server: &mut RunningServer) -> Result<String, String> {
+    let config = command_line
+        .config()
+        .map_err(|error| format!("configuration not reloaded, the running one is kept: {error}"))?;
+    server
+        .reload(&config)
+        .map_err(|error| format!("configuration not applied, the running one is kept: {error}"))
 }
 
 fn log_reload(outcome: &Result<String, String>) {

@@ -128,3 +128,44 @@ async fn big_cached_answers_still_truncate_for_small_clients() {
     let again = common::client::query_tcp(at, name, RecordType::TXT).await;
     assert_eq!(normalised(full).answers, normalised(again).answers);
 }
+
+/// More queries at once than one receive batch holds (32): every one is answered, each with its
+/// own ID, whether it took the fast path or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_larger_than_a_batch_is_answered_in_full() {
+    let world = common::world::start(83).await;
+    let ferret =
+        common::ferret::start(&common::ferret::test_config(83, &world.root_hints_path())).await;
+    let at = common::ferret::addr(&ferret);
+    query_udp_opts(at, "www.example.test.", RecordType::A, QueryOpts::default()).await;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let mut ids = std::collections::HashSet::new();
+    for i in 0..100u16 {
+        let name = if i % 10 == 0 {
+            "localhost."
+        } else {
+            "www.example.test."
+        };
+        let mut query = common::client::build_query(name, RecordType::A, QueryOpts::default());
+        query.metadata.id = i;
+        socket
+            .send_to(&query.to_vec().expect("encodes"), at)
+            .await
+            .expect("sends");
+        ids.insert(i);
+    }
+    let mut buffer = vec![0u8; 4096];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !ids.is_empty() && std::time::Instant::now() < deadline {
+        let wait = std::time::Duration::from_millis(500);
+        let Ok(Ok(length)) = tokio::time::timeout(wait, socket.recv(&mut buffer)).await else {
+            break;
+        };
+        let response = Message::from_vec(&buffer[..length]).expect("a DNS response");
+        assert!(!response.answers.is_empty(), "{response}");
+        ids.remove(&response.metadata.id);
+    }
+    assert!(ids.is_empty(), "{} queries unanswered", ids.len());
+}

@@ -1,7 +1,7 @@
 //! One name through the hierarchy: find the closest delegation, ask its servers, follow referrals.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +10,13 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::time::Instant;
 
 use super::classify::{Classified, SoaProof, classify};
-use super::delegation::{DelegationPoint, address_of, cached_addresses};
+use super::delegation::{DelegationPoint, ServerRole, address_of, cached_addresses};
 use super::qmin::Minimiser;
 use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
 use crate::cache::Rank;
 use crate::records::rrsig_covers;
-use crate::upstream::{Try, UpstreamError};
+use crate::upstream::{DNS_PORT, Try, Upstream, UpstreamError};
 
 /// How one try at one server went.
 enum Asked {
@@ -25,6 +25,27 @@ enum Asked {
     TimedOut,
     /// An error, an answer that does not parse or match, or an unusable one.
     Failed,
+}
+
+/// Sends one question to `server` the way its role says: iteratively to an authority, with RD as
+/// configured to a forwarder.
+async fn send(
+    upstream: &Upstream,
+    role: ServerRole,
+    server: SocketAddr,
+    name: &Name,
+    rtype: RecordType,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<Message, UpstreamError> {
+    match role {
+        ServerRole::Authority => upstream.query(server, name, rtype, timeout, deadline).await,
+        ServerRole::Forwarder { recursion_desired } => {
+            upstream
+                .forward(server, recursion_desired, name, rtype, timeout, deadline)
+                .await
+        }
+    }
 }
 
 /// What iterating for one name produced.
@@ -46,7 +67,10 @@ impl Resolver {
         depth: u32,
     ) -> Result<Step, ResolveError> {
         let mut delegation = self.closest_delegation(name, qtype, budget).await?;
-        let mut minimiser = Minimiser::new(self.settings.qname_minimisation);
+        // A forwarder resolves the whole question itself: a minimised one would only make it
+        // resolve names nobody asked for.
+        let minimise = self.settings.qname_minimisation && delegation.role == ServerRole::Authority;
+        let mut minimiser = Minimiser::new(minimise);
         let mut referrals = 0;
         let mut refetched: Vec<Name> = Vec::new();
         loop {
@@ -57,7 +81,7 @@ impl Resolver {
                 // shard): ask the parent again, whose referral brings both back, instead of
                 // leaving the zone unreachable for the rest of the NS set's TTL.
                 Err(ResolveError::NoServers(zone))
-                    if !zone.is_root() && !refetched.contains(&zone) =>
+                    if !zone.is_root() && !delegation.configured && !refetched.contains(&zone) =>
                 {
                     referrals += 1;
                     refetched.push(zone.clone());
@@ -75,6 +99,7 @@ impl Resolver {
                 .ask_zone(
                     &delegation.zone,
                     &servers,
+                    delegation.role,
                     &question.name,
                     question.rtype,
                     budget,
@@ -90,6 +115,7 @@ impl Resolver {
                 // glue may have expired or been evicted. The parent's referral brings it back.
                 Err(ResolveError::ServersFailed(zone))
                     if !zone.is_root()
+                        && !delegation.configured
                         && !refetched.contains(&zone)
                         && self.lacks_addresses(&delegation) =>
                 {
@@ -121,8 +147,9 @@ impl Resolver {
         }
     }
 
-    /// The closest delegation for `name` in the cache, or the (primed) root. DS records live on
-    /// the parent side of a zone cut (RFC 4035 §3.1.4.1), so they are asked of the parent.
+    /// The closest delegation for `name`: a configured forward or stub zone, the cache, or the
+    /// (primed) root. DS records live on the parent side of a zone cut (RFC 4035 §3.1.4.1), so
+    /// they are asked of the parent.
     async fn closest_delegation(
         self: &Arc<Self>,
         name: &Name,
@@ -134,7 +161,8 @@ impl Resolver {
         } else {
             name.clone()
         };
-        if let Some(delegation) = DelegationPoint::closest_cached(&self.cache, &start) {
+        let cached = DelegationPoint::closest_cached(&self.cache, &start);
+        if let Some(delegation) = self.configured.choose(&start, cached) {
             return Ok(delegation);
         }
         self.prime_root(budget).await
@@ -175,12 +203,15 @@ impl Resolver {
             zone: Name::root(),
             ns_names: self.hints.servers.iter().map(|s| s.name.clone()).collect(),
             known_addresses: self.hint_addresses(),
+            role: ServerRole::Authority,
+            configured: false,
         };
         let root = Name::root();
         match self
             .ask_zone(
                 &root,
                 &hinted.known_addresses,
+                ServerRole::Authority,
                 &root,
                 RecordType::NS,
                 budget,
@@ -209,12 +240,13 @@ impl Resolver {
     }
 
     /// Every root server address in the hints that policy lets us query.
-    fn hint_addresses(&self) -> Vec<IpAddr> {
+    fn hint_addresses(&self) -> Vec<SocketAddr> {
         self.hints
             .servers
             .iter()
             .flat_map(|s| s.addresses.iter().copied())
             .filter(|ip| self.upstream.policy().permits(*ip))
+            .map(|ip| SocketAddr::new(ip, DNS_PORT))
             .collect()
     }
 
@@ -249,22 +281,31 @@ impl Resolver {
         delegation: &DelegationPoint,
         budget: &Budget,
         depth: u32,
-    ) -> Result<Vec<IpAddr>, ResolveError> {
+    ) -> Result<Vec<SocketAddr>, ResolveError> {
         let ipv6 = self.settings.ipv6_upstream;
-        let permitted = |ips: Vec<IpAddr>| -> Vec<IpAddr> {
+        let policy = self.upstream.policy();
+        let permitted = |ips: Vec<IpAddr>| -> Vec<SocketAddr> {
             ips.into_iter()
-                .filter(|ip| self.upstream.policy().permits(*ip))
+                .filter(|ip| policy.permits(*ip))
+                .map(|ip| SocketAddr::new(ip, DNS_PORT))
                 .collect()
         };
-        let mut addresses = delegation.known_addresses.clone();
+        let mut addresses: Vec<SocketAddr> = delegation
+            .known_addresses
+            .iter()
+            .copied()
+            .filter(|addr| match delegation.role {
+                ServerRole::Forwarder { .. } => policy.permits_forwarder(addr.ip()),
+                ServerRole::Authority => policy.permits(addr.ip()),
+            })
+            .collect();
         for ns in &delegation.ns_names {
-            addresses.extend(cached_addresses(&self.cache, ns, ipv6));
+            addresses.extend(permitted(cached_addresses(&self.cache, ns, ipv6)));
         }
-        if addresses.is_empty() && delegation.zone.is_root() {
+        if addresses.is_empty() && delegation.zone.is_root() && !delegation.configured {
             // The root's glue was evicted or expired: the hints still say where the root is.
             addresses = self.hint_addresses();
         }
-        let addresses = permitted(addresses);
         if !addresses.is_empty() {
             return Ok(addresses);
         }
@@ -306,11 +347,13 @@ impl Resolver {
     /// plans, each try with its own timeout; then once more, with the full upstream timeout, the
     /// servers that only ran out of a shortened one (a fast server may just have lost a packet or
     /// met a busy moment); only then the held-down servers. Held-down servers due for a probe are
-    /// asked in the background on the side.
+    /// asked in the background on the side. A forwarder's answer is scrubbed to `zone` like any
+    /// other: it may speak for the forward zone only.
     async fn ask_zone(
         &self,
         zone: &Name,
-        servers: &[IpAddr],
+        servers: &[SocketAddr],
+        role: ServerRole,
         name: &Name,
         rtype: RecordType,
         budget: &Budget,
@@ -318,11 +361,14 @@ impl Resolver {
         let full = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
         let plan = self.selection.plan(servers, full);
         for probe in plan.probes {
-            self.probe(probe, zone, name, rtype);
+            self.probe(probe, role, zone, name, rtype);
         }
         let mut again = Vec::new();
         for attempt in plan.tries {
-            match self.ask_server(attempt, zone, name, rtype, budget).await? {
+            match self
+                .ask_server(attempt, role, zone, name, rtype, budget)
+                .await?
+            {
                 Asked::Usable(found) => return Ok(*found),
                 Asked::TimedOut if attempt.timeout < full => again.push(Try {
                     server: attempt.server,
@@ -332,8 +378,9 @@ impl Resolver {
             }
         }
         for attempt in again.into_iter().chain(plan.last_resort) {
-            if let Asked::Usable(found) =
-                self.ask_server(attempt, zone, name, rtype, budget).await?
+            if let Asked::Usable(found) = self
+                .ask_server(attempt, role, zone, name, rtype, budget)
+                .await?
             {
                 return Ok(*found);
             }
@@ -347,6 +394,7 @@ impl Resolver {
     async fn ask_server(
         &self,
         attempt: Try,
+        role: ServerRole,
         zone: &Name,
         name: &Name,
         rtype: RecordType,
@@ -355,7 +403,7 @@ impl Resolver {
         let server = attempt.server;
         // A server with too many of our queries outstanding is skipped like one that does not
         // answer, but without a penalty to its health: it is busy, not broken.
-        let Some(_slot) = self.outstanding.try_acquire(server) else {
+        let Some(_slot) = self.outstanding.try_acquire(server.ip()) else {
             super::stats::Counters::count(&self.counters.busy_server_skips);
             self.metrics
                 .record_limit(crate::metrics::labels::Limit::QueriesPerServer);
@@ -365,10 +413,16 @@ impl Resolver {
         budget.spend_query()?;
         let sent = Instant::now();
         let cut_short = budget.deadline() < sent + attempt.timeout;
-        let response = self
-            .upstream
-            .query(server, name, rtype, attempt.timeout, budget.deadline())
-            .await;
+        let response = send(
+            &self.upstream,
+            role,
+            server,
+            name,
+            rtype,
+            attempt.timeout,
+            budget.deadline(),
+        )
+        .await;
         let response = match response {
             Ok(response) => response,
             Err(UpstreamError::Timeout) if cut_short => return Err(ResolveError::Timeout),
@@ -401,16 +455,23 @@ impl Resolver {
     /// back. Its answer only updates its health and is not cached: the client's answer comes from
     /// the zone's other servers. Probes are not charged to the client's budget; their number is
     /// bounded by the hold-down (one per held-down server per hold-down interval).
-    fn probe(&self, probe: Try, zone: &Name, name: &Name, rtype: RecordType) {
+    fn probe(&self, probe: Try, role: ServerRole, zone: &Name, name: &Name, rtype: RecordType) {
         let upstream = self.upstream.clone();
         let selection = Arc::clone(&self.selection);
         let (zone, name) = (zone.clone(), name.clone());
         tokio::spawn(async move {
             let sent = Instant::now();
             let deadline = sent + probe.timeout;
-            let answer = upstream
-                .query(probe.server, &name, rtype, probe.timeout, deadline)
-                .await;
+            let answer = send(
+                &upstream,
+                role,
+                probe.server,
+                &name,
+                rtype,
+                probe.timeout,
+                deadline,
+            )
+            .await;
             let usable = answer.is_ok_and(|response| {
                 !matches!(
                     classify(&response, &zone, &name, rtype),

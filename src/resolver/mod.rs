@@ -23,7 +23,7 @@ use tokio::time::{Instant, timeout_at};
 
 pub use budget::Budget;
 pub use classify::{Classified, SoaProof, classify};
-pub use delegation::DelegationPoint;
+pub use delegation::{ConfiguredDelegations, DelegationPoint, ServerRole};
 pub use inflight::{InFlight, InFlightFull};
 pub use stats::ResolverStats;
 
@@ -32,7 +32,7 @@ use crate::cache::{Cache, CacheLookup, TtlPolicy};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
-use crate::local_zones::LocalZones;
+use crate::local_zones::{LocalAnswer, LocalZones};
 use crate::metrics::Metrics;
 use crate::metrics::labels::Limit;
 use crate::upstream::{AddressPolicy, OutstandingQueries, ServerHealth, ServerSelection, Upstream};
@@ -100,15 +100,26 @@ struct Settings {
     prefetch: bool,
 }
 
+/// What a resolver shares with the resolvers that replace it on reload.
+struct Kept {
+    cache: Arc<Cache>,
+    selection: Arc<ServerSelection>,
+    counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
+}
+
 pub struct Resolver {
     cache: Arc<Cache>,
     upstream: Upstream,
+    /// Shared with the resolvers that replace this one on reload: what was measured stays true.
     selection: Arc<ServerSelection>,
     hints: RootHints,
     local_zones: LocalZones,
+    /// Forward and stub zones.
+    configured: ConfiguredDelegations,
     inflight: InFlight,
     outstanding: OutstandingQueries,
-    counters: Counters,
+    counters: Arc<Counters>,
     settings: Settings,
     metrics: Arc<Metrics>,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
@@ -126,12 +137,54 @@ impl Resolver {
         clock: Clock,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, HintsError> {
-        let hints = RootHints::load(config.root_hints.as_deref())?;
         let ttl = TtlPolicy {
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
             max_negative_ttl: config.max_negative_ttl,
         };
+        let kept = Kept {
+            cache: Arc::new(
+                Cache::new(config.cache_size, ttl, clock.clone())
+                    .with_stale_window(config.serve_stale_window),
+            ),
+            selection: Arc::new(ServerSelection::new(clock)),
+            counters: Arc::default(),
+            metrics,
+        };
+        Self::with_kept(config, kept)
+    }
+
+    /// A resolver for a reloaded `config` that keeps this one's cache, server measurements,
+    /// counters and metrics. The cache's size, TTL bounds and stale window stay as they were:
+    /// they take effect on restart. Questions and upstream queries in flight are counted by the
+    /// resolver that started them.
+    pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, HintsError> {
+        let kept = Kept {
+            cache: Arc::clone(&self.cache),
+            selection: Arc::clone(&self.selection),
+            counters: Arc::clone(&self.counters),
+            metrics: Arc::clone(&self.metrics),
+        };
+        Self::with_kept(config, kept)
+    }
+
+    /// Forgets what the cache holds for forward and stub zones configured differently in
+    /// `previous`: those answers came from servers that no longer speak for the zone.
+    pub fn forget_changed_zones(&self, previous: &Resolver) {
+        for zone in self.configured.changed_since(&previous.configured) {
+            let removed = self.cache.remove_zone(&zone);
+            tracing::info!(%zone, removed, "zone configured differently; its cache entries dropped");
+        }
+    }
+
+    fn with_kept(config: &Config, kept: Kept) -> Result<Arc<Self>, HintsError> {
+        let Kept {
+            cache,
+            selection,
+            counters,
+            metrics,
+        } = kept;
+        let hints = RootHints::load(config.root_hints.as_deref())?;
         let upstream = Upstream::new(
             AddressPolicy {
                 allow_loopback: config.allow_loopback_upstream,
@@ -143,17 +196,19 @@ impl Resolver {
         let max_inflight =
             usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
         Ok(Arc::new(Resolver {
-            cache: Arc::new(
-                Cache::new(config.cache_size, ttl, clock.clone())
-                    .with_stale_window(config.serve_stale_window),
-            ),
+            cache,
             upstream,
-            selection: Arc::new(ServerSelection::new(clock)),
+            selection,
             hints,
-            local_zones: LocalZones::without(&config.local_zone_nodefault),
+            local_zones: LocalZones::new(
+                &config.local_zone_nodefault,
+                &config.local_zones,
+                &config.local_data,
+            ),
+            configured: ConfiguredDelegations::new(&config.forward_zones, &config.stub_zones),
             inflight: InFlight::new(max_inflight),
             outstanding: OutstandingQueries::new(config.limits.max_queries_per_server),
-            counters: Counters::default(),
+            counters,
             settings: Settings {
                 limits: config.limits.clone(),
                 qname_minimisation: config.qname_minimisation,
@@ -189,9 +244,11 @@ impl Resolver {
         }
     }
 
-    /// What server selection knows about an upstream address (its SRTT, failures, hold-down).
+    /// What server selection knows about an upstream address on port 53 (its SRTT, failures,
+    /// hold-down).
     pub fn server_health(&self, server: std::net::IpAddr) -> Option<ServerHealth> {
-        self.selection.health(server)
+        self.selection
+            .health(std::net::SocketAddr::new(server, crate::upstream::DNS_PORT))
     }
 
     /// Number of distinct questions being resolved right now. Every resolution ends within the
@@ -354,8 +411,17 @@ impl Resolver {
         let mut seen = vec![qname.clone()];
         let mut name = qname;
         loop {
-            if let Some(answer) = self.local_zones.answer(&name, qtype) {
-                return self.whole_chain(chain, answer, qtype);
+            match self.local_zones.lookup(&name, qtype) {
+                Some(LocalAnswer::Final(answer)) => return self.whole_chain(chain, answer, qtype),
+                Some(LocalAnswer::Alias {
+                    chain: links,
+                    target,
+                }) => {
+                    chain.extend(links);
+                    name = self.next_link(&mut seen, &chain, qtype, target)?;
+                    continue;
+                }
+                None => {}
             }
             match self.cache.lookup_answer(&name, qtype, max_links) {
                 CacheLookup::Hit(answer) if answer.rcode == ResponseCode::ServFail => {

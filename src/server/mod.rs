@@ -2,6 +2,7 @@
 //! by systemd), and the request pipeline they share.
 
 pub mod acl;
+mod batch;
 pub mod cookies;
 mod drain;
 pub mod fast_path;
@@ -9,6 +10,7 @@ pub mod offline;
 pub mod pipeline;
 pub mod querylog;
 pub mod ratelimit;
+mod serving;
 mod tcp;
 mod udp;
 
@@ -27,6 +29,7 @@ use tokio::time::{Instant, timeout_at};
 pub use drain::InProgress;
 use pipeline::ClientPolicy;
 use querylog::QueryLog;
+use serving::{CurrentService, PolicySettings};
 
 use crate::cache::Cache;
 use crate::clock::Clock;
@@ -82,16 +85,19 @@ impl Listeners {
     }
 }
 
-/// What every listener task shares.
+/// What every listener task shares. A reload replaces it whole (see [`serving`]); the parts
+/// that must outlive a reload (the query log switch, the counts a stopping server waits on, and
+/// the client policy when its settings did not change) are shared with the replacement.
 pub(crate) struct Service {
     resolver: Arc<Resolver>,
     /// Access control, cookies and rate limit, applied to every message before it is answered.
-    policy: ClientPolicy,
-    query_log: QueryLog,
+    policy: Arc<ClientPolicy>,
+    query_log: Arc<QueryLog>,
     /// Client queries received and not answered yet.
     queries: InProgress,
     /// Open TCP client connections (each may still owe answers).
     connections: InProgress,
+    tcp: tcp::TcpSettings,
 }
 
 impl std::fmt::Debug for Service {
@@ -112,10 +118,11 @@ impl Service {
         let policy = ClientPolicy::new(config, clock).with_metrics(metrics);
         Ok(Service {
             resolver,
-            policy,
-            query_log: QueryLog::new(config.query_log),
+            policy: Arc::new(policy),
+            query_log: Arc::new(QueryLog::new(config.query_log)),
             queries: InProgress::default(),
             connections: InProgress::default(),
+            tcp: tcp_settings(config),
         })
     }
 
@@ -124,16 +131,85 @@ impl Service {
     }
 }
 
+/// The listener tasks of one configured address, or of the sockets systemd handed over.
+struct ListenerGroup {
+    /// As configured (port 0 stays 0, so that a reload recognises the same entry); `None` for
+    /// sockets from systemd, which a reload leaves alone.
+    configured: Option<SocketAddr>,
+    udp_addrs: Vec<SocketAddr>,
+    tcp_addrs: Vec<SocketAddr>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ListenerGroup {
+    fn stop(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+}
+
 /// A started ferret: its listeners run as tasks on the current tokio runtime until it is shut
 /// down or dropped.
 pub struct RunningServer {
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
-    service: Arc<Service>,
+    current: CurrentService,
+    /// The resolver in `current`, kept here too so that it can be lent out by reference.
+    resolver: Arc<Resolver>,
     clock: Clock,
-    listeners: Vec<JoinHandle<()>>,
+    groups: Vec<ListenerGroup>,
     /// Set to `true` to make the listeners stop taking new queries.
     stop: watch::Sender<bool>,
+    /// The settings the running client policy was built from.
+    policy_settings: PolicySettings,
+    /// `query-log` as last configured: a reload changes the switch only when this changes, so
+    /// that `ferret ctl querylog` is not undone by an unrelated reload.
+    query_log_setting: bool,
+    /// The settings a reload cannot change, as started with.
+    fixed: FixedSettings,
+}
+
+/// Settings that only a restart applies: the cache is kept across a reload, and with it its size,
+/// TTL bounds and stale window; logging, the runtime's threads, metrics and the control socket
+/// are set up once per process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FixedSettings {
+    cache_size: usize,
+    min_ttl: u32,
+    max_ttl: u32,
+    max_negative_ttl: u32,
+    serve_stale_window: u32,
+    log_level: String,
+    log_format: crate::config::LogFormat,
+    threads: usize,
+    metrics_listen: Option<SocketAddr>,
+    control_socket: crate::config::ControlSocketSetting,
+}
+
+impl FixedSettings {
+    fn of(config: &Config) -> Self {
+        FixedSettings {
+            cache_size: config.cache_size,
+            min_ttl: config.min_ttl,
+            max_ttl: config.max_ttl,
+            max_negative_ttl: config.max_negative_ttl,
+            serve_stale_window: config.serve_stale_window,
+            log_level: config.log_level.clone(),
+            log_format: config.log_format,
+            threads: config.threads,
+            metrics_listen: config.metrics_listen,
+            control_socket: config.control_socket_setting(),
+        }
+    }
+}
+
+fn tcp_settings(config: &Config) -> tcp::TcpSettings {
+    tcp::TcpSettings {
+        max_connections: config.limits.max_tcp_connections,
+        idle_timeout: config.tcp_idle_timeout(),
+        read_timeout: config.tcp_read_timeout(),
+    }
 }
 
 impl RunningServer {
@@ -144,8 +220,12 @@ impl RunningServer {
 
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
-        let listeners = Listeners::bind(&config.listen, config.threads)?;
-        Self::start_with_listeners(config, clock, listeners).await
+        let mut server = Self::prepare(config, clock)?;
+        for addr in &config.listen {
+            let listeners = Listeners::bind(&[*addr], config.threads)?;
+            server.spawn(Some(*addr), listeners)?;
+        }
+        Ok(server)
     }
 
     /// Serves on sockets bound elsewhere (socket activation), ignoring `config.listen`.
@@ -154,50 +234,163 @@ impl RunningServer {
         clock: Clock,
         listeners: Listeners,
     ) -> Result<Self, ServerError> {
+        let mut server = Self::prepare(config, clock)?;
+        server.spawn(None, listeners)?;
+        Ok(server)
+    }
+
+    /// Everything but the listeners.
+    fn prepare(config: &Config, clock: Clock) -> Result<Self, ServerError> {
         let service = Service::new(config, clock.clone())?;
-        let tcp_settings = tcp::TcpSettings {
-            max_connections: config.limits.max_tcp_connections,
-            idle_timeout: config.tcp_idle_timeout(),
-            read_timeout: config.tcp_read_timeout(),
-        };
+        let resolver = Arc::clone(&service.resolver);
         let (stop, _) = watch::channel(false);
-        let mut server = RunningServer {
+        Ok(RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
-            service: Arc::new(service),
+            current: CurrentService::new(service),
+            resolver,
             clock,
-            listeners: Vec::new(),
+            groups: Vec::new(),
             stop,
+            policy_settings: PolicySettings::of(config),
+            query_log_setting: config.query_log,
+            fixed: FixedSettings::of(config),
+        })
+    }
+
+    /// Starts serving on `listeners`, as the listeners of `configured`.
+    fn spawn(
+        &mut self,
+        configured: Option<SocketAddr>,
+        listeners: Listeners,
+    ) -> Result<(), ServerError> {
+        let mut group = ListenerGroup {
+            configured,
+            udp_addrs: Vec::new(),
+            tcp_addrs: Vec::new(),
+            tasks: Vec::new(),
         };
-        for socket in listeners.udp {
-            let socket = adopt_udp(socket)?;
+        // Adopted first, spawned after: a socket that cannot be adopted leaves nothing running.
+        let udp = listeners
+            .udp
+            .into_iter()
+            .map(adopt_udp)
+            .collect::<Result<Vec<_>, _>>()?;
+        let tcp = listeners
+            .tcp
+            .into_iter()
+            .map(adopt_tcp)
+            .collect::<Result<Vec<_>, _>>()?;
+        for socket in udp {
             let addr = socket.local_addr().map_err(ServerError::Adopt)?;
             // Several sockets share an address with SO_REUSEPORT; it is listed once.
-            if !server.udp_addrs.contains(&addr) {
-                server.udp_addrs.push(addr);
+            if !group.udp_addrs.contains(&addr) {
+                group.udp_addrs.push(addr);
                 tracing::info!(%addr, "listening on UDP");
             }
             let task = udp::serve(
                 Arc::new(socket),
-                Arc::clone(&server.service),
-                server.stop.subscribe(),
+                self.current.clone(),
+                self.stop.subscribe(),
             );
-            server.listeners.push(tokio::spawn(task));
+            group.tasks.push(tokio::spawn(task));
         }
-        for listener in listeners.tcp {
-            let listener = adopt_tcp(listener)?;
+        for listener in tcp {
             let addr = listener.local_addr().map_err(ServerError::Adopt)?;
-            server.tcp_addrs.push(addr);
-            let task = tcp::serve(
-                listener,
-                Arc::clone(&server.service),
-                tcp_settings,
-                server.stop.subscribe(),
-            );
-            server.listeners.push(tokio::spawn(task));
+            group.tcp_addrs.push(addr);
+            let task = tcp::serve(listener, self.current.clone(), self.stop.subscribe());
+            group.tasks.push(tokio::spawn(task));
             tracing::info!(%addr, "listening on TCP");
         }
-        Ok(server)
+        self.groups.push(group);
+        self.note_addresses();
+        Ok(())
+    }
+
+    fn note_addresses(&mut self) {
+        self.udp_addrs = self
+            .groups
+            .iter()
+            .flat_map(|g| g.udp_addrs.clone())
+            .collect();
+        self.tcp_addrs = self
+            .groups
+            .iter()
+            .flat_map(|g| g.tcp_addrs.clone())
+            .collect();
+    }
+
+    /// Applies a new configuration without dropping the cache: listeners for new addresses are
+    /// bound and those for removed ones closed (sockets from systemd stay as they are); forward,
+    /// stub and local zones, local data, limits, access list, rate limit and upstream policy
+    /// take effect for the next query. Queries being resolved finish under the old settings.
+    /// What the cache holds for forward and stub zones that changed is dropped, and the encoded
+    /// answers (which may hold old local data) are rebuilt from the RRsets as they are asked for.
+    /// If anything fails (an address that cannot be bound, unreadable root hints) nothing
+    /// changes. Returns what was done, for the log and `ferret ctl reload`. Call it within the
+    /// server's runtime.
+    pub fn reload(&mut self, config: &Config) -> Result<String, ServerError> {
+        let previous = self.current.get();
+        let resolver = previous.resolver.reconfigured(config)?;
+        let activated = self.groups.iter().any(|g| g.configured.is_none());
+        let mut bound = Vec::new();
+        if !activated {
+            for addr in &config.listen {
+                if !self.groups.iter().any(|g| g.configured == Some(*addr)) {
+                    // On error the sockets bound so far are dropped, and closed, right here.
+                    bound.push((*addr, Listeners::bind(&[*addr], self.fixed.threads)?));
+                }
+            }
+        }
+        let policy_settings = PolicySettings::of(config);
+        let policy = if policy_settings == self.policy_settings {
+            Arc::clone(&previous.policy)
+        } else {
+            let metrics = Arc::clone(resolver.metrics());
+            Arc::new(ClientPolicy::new(config, self.clock.clone()).with_metrics(metrics))
+        };
+        if config.query_log != self.query_log_setting {
+            previous.query_log.set_enabled(config.query_log);
+        }
+        resolver.forget_changed_zones(&previous.resolver);
+        self.current.replace(Service {
+            resolver: Arc::clone(&resolver),
+            policy,
+            query_log: Arc::clone(&previous.query_log),
+            queries: previous.queries.clone(),
+            connections: previous.connections.clone(),
+            tcp: tcp_settings(config),
+        });
+        resolver.cache().messages().clear();
+        self.resolver = resolver;
+        self.policy_settings = policy_settings;
+        self.query_log_setting = config.query_log;
+        let mut closed = 0;
+        for group in &mut self.groups {
+            if group
+                .configured
+                .is_some_and(|addr| !config.listen.contains(&addr))
+            {
+                group.stop();
+                tracing::info!(addrs = ?group.udp_addrs, "stopped listening");
+                closed += 1;
+            }
+        }
+        self.groups.retain(|g| !g.tasks.is_empty());
+        let opened = bound.len();
+        for (addr, listeners) in bound {
+            self.spawn(Some(addr), listeners)?;
+        }
+        self.note_addresses();
+        let mut done = format!("reload done: {opened} listen address(es) opened, {closed} closed");
+        if FixedSettings::of(config) != self.fixed {
+            done.push_str(
+                "; cache-size, min-ttl, max-ttl, max-negative-ttl, serve-stale-window, log-level, \
+                 log-format, threads, metrics-listen and control-socket take effect on restart \
+                 only",
+            );
+        }
+        Ok(done)
     }
 
     pub fn udp_addrs(&self) -> &[SocketAddr] {
@@ -212,14 +405,17 @@ impl RunningServer {
         &self.clock
     }
 
+    /// The resolver answering queries now (a reload replaces it; its cache stays).
     pub fn resolver(&self) -> &Arc<Resolver> {
-        &self.service.resolver
+        &self.resolver
     }
 
-    /// A handle for the metrics endpoint and the control socket, usable from other tasks.
+    /// A handle for the metrics endpoint and the control socket, usable from other tasks. It
+    /// follows reloads.
     pub fn handle(&self) -> ServerHandle {
         ServerHandle {
-            service: Arc::clone(&self.service),
+            current: self.current.clone(),
+            cache: Arc::clone(self.resolver.cache()),
         }
     }
 
@@ -240,17 +436,20 @@ impl RunningServer {
     pub async fn drain(mut self, grace: Duration) -> bool {
         let deadline = Instant::now() + grace;
         self.stop_accepting();
-        for listener in self.listeners.drain(..) {
-            let _ = timeout_at(deadline, listener).await;
+        for group in &mut self.groups {
+            for listener in group.tasks.drain(..) {
+                let _ = timeout_at(deadline, listener).await;
+            }
         }
-        let queries = self.service.queries.wait_idle(deadline).await;
-        let connections = self.service.connections.wait_idle(deadline).await;
+        let service = self.current.get();
+        let queries = service.queries.wait_idle(deadline).await;
+        let connections = service.connections.wait_idle(deadline).await;
         queries && connections
     }
 
     fn stop_listeners(&mut self) {
-        for listener in self.listeners.drain(..) {
-            listener.abort();
+        for group in &mut self.groups {
+            group.stop();
         }
     }
 }
@@ -263,15 +462,25 @@ impl Drop for RunningServer {
 
 /// A cheap, cloneable view of a running server for operators: statistics, the cache, the query
 /// log switch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerHandle {
-    service: Arc<Service>,
+    current: CurrentService,
+    /// The cache, which a reload keeps.
+    cache: Arc<Cache>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerHandle {
     /// Every metric now.
     pub fn snapshot(&self) -> Snapshot {
-        let service = &self.service;
+        let service = &self.current.get();
         let cache = service.resolver.cache();
         let resolver = service.resolver.stats();
         service.metrics().snapshot(LiveValues {
@@ -286,15 +495,15 @@ impl ServerHandle {
     }
 
     pub fn cache(&self) -> &Arc<Cache> {
-        self.service.resolver.cache()
+        &self.cache
     }
 
     pub fn set_query_log(&self, enabled: bool) {
-        self.service.query_log.set_enabled(enabled);
+        self.current.get().query_log.set_enabled(enabled);
     }
 
     pub fn query_log_enabled(&self) -> bool {
-        self.service.query_log.is_enabled()
+        self.current.get().query_log.is_enabled()
     }
 }
 

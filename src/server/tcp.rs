@@ -16,9 +16,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 
-use super::Service;
 use super::drain::Busy;
 use super::pipeline::{self, Exchange, Transport};
+use super::serving::{CurrentService, ServiceView};
 use crate::metrics::labels::Limit;
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
@@ -41,11 +41,12 @@ pub struct TcpSettings {
 /// queries and close once the ones they have are answered.
 pub(super) async fn serve(
     listener: TcpListener,
-    service: Arc<Service>,
-    settings: TcpSettings,
+    current: CurrentService,
     mut stop: watch::Receiver<bool>,
 ) {
-    let connections = Arc::new(Semaphore::new(settings.max_connections));
+    let mut view = current.view();
+    let mut max_connections = view.get().tcp.max_connections;
+    let mut connections = Arc::new(Semaphore::new(max_connections));
     loop {
         let accepted = tokio::select! {
             biased;
@@ -61,11 +62,18 @@ pub(super) async fn serve(
                 continue;
             }
         };
+        let service = view.get();
         // A client outside the access list gets nothing, not even an error: closing at once
         // is the cheapest answer and holds no resources.
         if !service.policy.acl().permits(client.ip()) {
             tracing::debug!(%client, "TCP client not allowed; closing");
             continue;
+        }
+        if service.tcp.max_connections != max_connections {
+            // A reload changed the cap. Connections open now keep their permits from the old
+            // semaphore, so for a while there may be up to both caps' worth of connections.
+            max_connections = service.tcp.max_connections;
+            connections = Arc::new(Semaphore::new(max_connections));
         }
         // Over the cap the connection is closed at once: an old client may be slow, but a
         // flood of idle connections must not starve everyone else.
@@ -76,8 +84,7 @@ pub(super) async fn serve(
         };
         let connection = Connection {
             client,
-            service: Arc::clone(&service),
-            settings,
+            view: current.view(),
             _permit: permit,
             _open: service.connections.enter(),
         };
@@ -86,10 +93,11 @@ pub(super) async fn serve(
 }
 
 /// One client connection, what it needs to answer its queries, and what it holds while open.
+/// Each query takes the configuration current when it arrives, also on a long-lived connection
+/// opened before a reload.
 struct Connection {
     client: SocketAddr,
-    service: Arc<Service>,
-    settings: TcpSettings,
+    view: ServiceView,
     /// A place under `--max-tcp-connections`.
     _permit: OwnedSemaphorePermit,
     /// Counts the connection as open, so a stopping server waits until it has written every
@@ -98,7 +106,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+    async fn serve(mut self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
         let _ = stream.set_nodelay(true);
         let (reader, mut writer) = stream.into_split();
         let mut reader = BufReader::new(reader);
@@ -113,19 +121,20 @@ impl Connection {
         });
         let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
         loop {
+            let settings = self.view.get().tcp;
             let message = tokio::select! {
                 biased;
                 _ = stop.wait_for(|stopping| *stopping) => break,
-                message = read_message(&mut reader, &self.settings) => message,
+                message = read_message(&mut reader, &settings) => message,
             };
             let Some(message) = message else { break };
             let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
                 break;
             };
             let exchange = Exchange::new(self.client, Transport::Tcp);
-            let busy = self.service.queries.enter();
+            let service = Arc::clone(self.view.get());
+            let busy = service.queries.enter();
             let responses = responses.clone();
-            let service = Arc::clone(&self.service);
             tokio::spawn(async move {
                 let reply = pipeline::handle(&service, &exchange, &message).await;
                 if let Some(frame) = reply.and_then(frame) {

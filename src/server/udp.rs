@@ -1,36 +1,47 @@
 //! The UDP listener: runs the client policy on each datagram, answers cache hits inline (from the
 //! message cache when it can), hands misses to a task each.
 
+use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use super::Service;
+use super::batch::{RecvBatch, SendBatch};
 use super::pipeline::{self, Admission, Exchange, Transport};
-
-/// Large enough for any UDP datagram, so an oversized query is parsed (and refused) rather than
-/// silently cut.
-const MAX_DATAGRAM: usize = 65_535;
+use super::serving::CurrentService;
 
 /// Serves until `stop` turns true. Queries already handed to a task are still answered after
 /// that (the tasks hold the socket), which is what lets a stopping server drain.
+///
+/// Datagrams are taken in batches ([`RecvBatch`]); the replies that need no upstream query are
+/// collected and sent in one batch too ([`SendBatch`]); misses go to a task each.
 pub(super) async fn serve(
     socket: Arc<UdpSocket>,
-    service: Arc<Service>,
+    current: CurrentService,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
-    let mut reply = Vec::with_capacity(MAX_DATAGRAM);
+    let mut view = current.view();
+    let fd = socket.as_raw_fd();
+    let mut incoming = RecvBatch::default();
+    let mut outgoing = SendBatch::default();
     loop {
-        let received = tokio::select! {
+        let ready = tokio::select! {
             biased;
             _ = stop.wait_for(|stopping| *stopping) => return,
-            received = socket.recv_from(&mut buffer) => received,
+            ready = socket.readable() => ready,
         };
-        let (length, client) = match received {
+        if let Err(error) = ready {
+            tracing::warn!(%error, "UDP socket failed");
+            return;
+        }
+        let received = match socket.try_io(Interest::READABLE, || incoming.receive(fd)) {
             Ok(received) => received,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
             Err(error) => {
                 // Errors here are per-datagram (an ICMP error reported late, a dropped buffer);
                 // the socket itself stays usable.
@@ -38,33 +49,62 @@ pub(super) async fn serve(
                 continue;
             }
         };
-        let request = &buffer[..length];
-        let exchange = Exchange::new(client, Transport::Udp);
-        if pipeline::answer_fast(&service, &exchange, request, &mut reply) {
-            send(&socket, &reply, client).await;
-            continue;
-        }
-        let query = match pipeline::accept(&service, &exchange, request) {
-            Admission::Nothing => continue,
-            Admission::Reply(reply) => {
-                send(&socket, &reply, client).await;
-                continue;
+        // The configuration of this moment; a reload is seen from the next batch on.
+        let service = view.get();
+        for i in 0..received {
+            let (request, client) = incoming.datagram(i);
+            let Some(client) = client else { continue };
+            handle(request, client, &socket, service, &mut outgoing);
+            if outgoing.is_full() {
+                flush(&socket, fd, &mut outgoing).await;
             }
-            Admission::Answer(query) => query,
-        };
-        if let Some(response) = pipeline::answer_inline(&service, &exchange, &query) {
-            send(&socket, &response, client).await;
-            continue;
         }
-        let busy = service.queries.enter();
-        let socket = Arc::clone(&socket);
-        let service = Arc::clone(&service);
-        tokio::spawn(async move {
-            let response = pipeline::answer_resolving(&service, &exchange, &query).await;
-            send(&socket, &response, client).await;
-            drop(busy);
-        });
+        flush(&socket, fd, &mut outgoing).await;
     }
+}
+
+/// One datagram: answered into `outgoing` if no upstream query is needed, else in a task.
+fn handle(
+    request: &[u8],
+    client: SocketAddr,
+    socket: &Arc<UdpSocket>,
+    service: &Arc<Service>,
+    outgoing: &mut SendBatch,
+) {
+    let exchange = Exchange::new(client, Transport::Udp);
+    if pipeline::answer_fast(service, &exchange, request, outgoing.buffer()) {
+        outgoing.commit(client);
+        return;
+    }
+    let query = match pipeline::accept(service, &exchange, request) {
+        Admission::Nothing => return,
+        Admission::Reply(reply) => {
+            outgoing.push(&reply, client);
+            return;
+        }
+        Admission::Answer(query) => query,
+    };
+    if let Some(response) = pipeline::answer_inline(service, &exchange, &query) {
+        outgoing.push(&response, client);
+        return;
+    }
+    let busy = service.queries.enter();
+    let socket = Arc::clone(socket);
+    let service = Arc::clone(service);
+    tokio::spawn(async move {
+        let response = pipeline::answer_resolving(&service, &exchange, &query).await;
+        send(&socket, &response, client).await;
+        drop(busy);
+    });
+}
+
+/// Sends the queued replies: in batches while the socket takes them, then one by one.
+async fn flush(socket: &UdpSocket, fd: RawFd, outgoing: &mut SendBatch) {
+    let sent = outgoing.send(fd);
+    for (reply, client) in outgoing.unsent(sent) {
+        send(socket, reply, *client).await;
+    }
+    outgoing.clear();
 }
 
 async fn send(socket: &UdpSocket, bytes: &[u8], client: SocketAddr) {

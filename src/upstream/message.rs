@@ -13,9 +13,19 @@ pub fn build_query(
     rtype: RecordType,
     cookie: &Cookie,
 ) -> Result<(u16, Vec<u8>), UpstreamError> {
+    build_query_with(name, rtype, false, cookie)
+}
+
+/// As [`build_query`], with RD set as given: RD=1 asks a forwarder to recurse for us.
+pub fn build_query_with(
+    name: &Name,
+    rtype: RecordType,
+    recursion_desired: bool,
+    cookie: &Cookie,
+) -> Result<(u16, Vec<u8>), UpstreamError> {
     let id: u16 = rand::random();
     let mut message = Message::new(id, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = false;
+    message.metadata.recursion_desired = recursion_desired;
     let mut query = Query::query(name.clone(), rtype);
     query.set_query_class(DNSClass::IN);
     message.add_query(query);

@@ -32,7 +32,7 @@ use tokio::time::Instant;
 
 use case::{mix_case, restore_case};
 pub use cookies::CookieJar;
-pub use message::{build_query, question_case_matches, response_matches};
+pub use message::{build_query, build_query_with, question_case_matches, response_matches};
 pub use outstanding::{OutstandingQueries, QuerySlot};
 pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
@@ -87,13 +87,43 @@ impl AddressPolicy {
             IpAddr::V4(_) => true,
         }
     }
+
+    /// Whether `ip` may be used as a forwarder the operator configured. Loopback (and IPv6) are
+    /// allowed whatever the policy says: the loopback policy protects against delegations from
+    /// the Internet pointing at this host, not against the operator's own explicit choice
+    /// (forwarding to a local dnsmasq is normal). Addresses that are never a DNS server stay
+    /// refused.
+    pub fn permits_forwarder(&self, ip: IpAddr) -> bool {
+        let any_loopback = AddressPolicy {
+            allow_loopback: true,
+            allow_ipv6: true,
+        };
+        any_loopback.permits(ip)
+    }
+}
+
+/// Where to send a query: a bare IP address means port 53 (referrals carry addresses only);
+/// configured forward and stub servers may name another port.
+pub trait ServerAddress {
+    fn socket_addr(self) -> SocketAddr;
+}
+
+impl ServerAddress for IpAddr {
+    fn socket_addr(self) -> SocketAddr {
+        SocketAddr::new(self, DNS_PORT)
+    }
+}
+
+impl ServerAddress for SocketAddr {
+    fn socket_addr(self) -> SocketAddr {
+        self
+    }
 }
 
 /// Sends single questions to single servers.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     policy: AddressPolicy,
-    port: u16,
     metrics: Arc<Metrics>,
     cookies: Arc<CookieJar>,
     use_0x20: bool,
@@ -103,7 +133,6 @@ impl Upstream {
     pub fn new(policy: AddressPolicy, metrics: Arc<Metrics>) -> Self {
         Upstream {
             policy,
-            port: DNS_PORT,
             metrics,
             cookies: Arc::default(),
             use_0x20: false,
@@ -120,44 +149,92 @@ impl Upstream {
         self.policy
     }
 
-    /// Asks `server` for `name`/`rtype`, waiting at most `timeout` (and never past
-    /// `budget_deadline`, the end of the client query's time budget).
-    /// Falls back to TCP when the UDP answer is truncated.
+    /// Asks `server` for `name`/`rtype` iteratively (RD=0), waiting at most `timeout` (and never
+    /// past `budget_deadline`, the end of the client query's time budget). Falls back to TCP
+    /// when the UDP answer is truncated.
     pub async fn query(
         &self,
-        server: IpAddr,
+        server: impl ServerAddress,
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
         budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
-        if !self.policy.permits(server) {
-            return Err(UpstreamError::Forbidden(server));
+        let addr = server.socket_addr();
+        if !self.policy.permits(addr.ip()) {
+            return Err(UpstreamError::Forbidden(addr.ip()));
         }
+        self.timed_exchange(addr, false, name, rtype, timeout, budget_deadline)
+            .await
+    }
+
+    /// Asks a configured forwarder, with RD as configured; see
+    /// [`AddressPolicy::permits_forwarder`] for why loopback is allowed here.
+    pub async fn forward(
+        &self,
+        server: SocketAddr,
+        recursion_desired: bool,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        budget_deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        if !self.policy.permits_forwarder(server.ip()) {
+            return Err(UpstreamError::Forbidden(server.ip()));
+        }
+        self.timed_exchange(
+            server,
+            recursion_desired,
+            name,
+            rtype,
+            timeout,
+            budget_deadline,
+        )
+        .await
+    }
+
+    /// [`Upstream::exchange`], counted in the metrics with its outcome and round-trip time.
+    async fn timed_exchange(
+        &self,
+        addr: SocketAddr,
+        recursion_desired: bool,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+        budget_deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
         let sent = Instant::now();
         let result = self
-            .exchange(server, name, rtype, timeout, budget_deadline)
+            .exchange(
+                addr,
+                recursion_desired,
+                name,
+                rtype,
+                timeout,
+                budget_deadline,
+            )
             .await;
         let outcome = match &result {
             Ok(_) => UpstreamOutcome::Answered(sent.elapsed()),
             Err(UpstreamError::Timeout) => UpstreamOutcome::TimedOut,
             Err(_) => UpstreamOutcome::Failed,
         };
-        self.metrics.record_upstream(server, outcome);
+        self.metrics.record_upstream(addr.ip(), outcome);
         result
     }
 
-    /// UDP (once more with the server's new cookie after BADCOOKIE), then TCP if the answer is
-    /// truncated or the server still rejects our cookie.
+    /// One question to one server: UDP (the name in mixed case with 0x20 on), once more with the
+    /// server's cookie if it asks for one, then TCP if the answer is truncated, still lacks a
+    /// cookie the server likes, or does not echo the case.
     async fn exchange(
         &self,
-        server: IpAddr,
+        addr: SocketAddr,
+        recursion_desired: bool,
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
         budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
-        let addr = SocketAddr::new(server, self.port);
         let deadline = budget_deadline.min(Instant::now() + timeout);
         let exact_case = self.use_0x20 && case::has_letters(name);
         let sent_name = if exact_case {
@@ -165,15 +242,21 @@ impl Upstream {
         } else {
             name.clone()
         };
-        let mut answer = self
-            .ask_udp(addr, &sent_name, rtype, exact_case, deadline)
-            .await;
+        let ask = |deadline| {
+            self.ask_udp(
+                addr,
+                recursion_desired,
+                &sent_name,
+                rtype,
+                exact_case,
+                deadline,
+            )
+        };
+        let mut answer = ask(deadline).await;
         if is_badcookie(&answer) {
             // RFC 7873 §5.3: the server wants a valid server cookie, and has just sent us one:
             // ask once more with it.
-            answer = self
-                .ask_udp(addr, &sent_name, rtype, exact_case, deadline)
-                .await;
+            answer = ask(deadline).await;
         }
         match answer {
             Ok(mut response)
@@ -188,18 +271,18 @@ impl Upstream {
             // Truncated, or still no cookie the server likes: TCP needs neither room nor cookie.
             Ok(_) => {}
             Err(UpstreamError::CaseMismatch) => {
-                tracing::debug!(%server, %name, %rtype, "0x20 case not echoed; asking over TCP");
+                tracing::debug!(%addr, %name, %rtype, "0x20 case not echoed; asking over TCP");
             }
             Err(error) => return Err(error),
         }
         // A fresh TCP exchange gets a whole timeout of its own, the UDP leg having been answered,
         // but never more than the client's budget allows.
         let tcp_deadline = (Instant::now() + timeout).min(budget_deadline);
-        let cookie = self.cookies.cookie_for(server);
-        let (id, query) = build_query(name, rtype, &cookie)?;
+        let cookie = self.cookies.cookie_for(addr.ip());
+        let (id, query) = build_query_with(name, rtype, recursion_desired, &cookie)?;
         let response =
             tcp::exchange(addr, &query, id, name, rtype, &cookie.client, tcp_deadline).await?;
-        self.cookies.learn(server, &response);
+        self.cookies.learn(addr.ip(), &response);
         Ok(response)
     }
 
@@ -207,13 +290,14 @@ impl Upstream {
     async fn ask_udp(
         &self,
         addr: SocketAddr,
+        recursion_desired: bool,
         sent_name: &Name,
         rtype: RecordType,
         exact_case: bool,
         deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         let cookie = self.cookies.cookie_for(addr.ip());
-        let (id, query) = build_query(sent_name, rtype, &cookie)?;
+        let (id, query) = build_query_with(sent_name, rtype, recursion_desired, &cookie)?;
         let expected = udp::Expected {
             id,
             name: sent_name,
@@ -252,6 +336,20 @@ mod tests {
         }
         for ip in ["0.0.0.0", "::", "255.255.255.255", "224.0.0.1"] {
             assert!(!open.permits(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn configured_forwarders_may_be_on_loopback() {
+        let strict = AddressPolicy {
+            allow_loopback: false,
+            allow_ipv6: false,
+        };
+        for ip in ["127.0.0.1", "::1", "192.0.2.1", "2001:db8::1"] {
+            assert!(strict.permits_forwarder(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["0.0.0.0", "::", "255.255.255.255", "224.0.0.1"] {
+            assert!(!strict.permits_forwarder(ip.parse().unwrap()), "{ip}");
         }
     }
 

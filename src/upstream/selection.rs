@@ -2,7 +2,8 @@
 //! queries measured.
 //!
 //! A small infrastructure cache in the manner of Unbound's infra cache and BIND's SRTT: per server
-//! address a smoothed round-trip time and a count of consecutive failures.
+//! address and port (configured servers may share an address) a smoothed round-trip time and a
+//! count of consecutive failures.
 //!
 //! - The fastest servers are asked first; a failure pushes a server's SRTT up hard, so it sinks to
 //!   the end of the list while untried servers still get their turn.
@@ -18,7 +19,7 @@
 //!
 //! Time is read from the resolver's [`Clock`], so tests can move past a hold-down without waiting.
 
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -117,7 +118,7 @@ fn hold_down_ms(failures: u32) -> Millis {
 /// One server to ask and how long to wait for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Try {
-    pub server: IpAddr,
+    pub server: SocketAddr,
     pub timeout: Duration,
 }
 
@@ -145,7 +146,7 @@ enum Standing {
 
 #[derive(Debug)]
 pub struct ServerSelection {
-    servers: Mutex<LruCache<IpAddr, ServerHealth>>,
+    servers: Mutex<LruCache<SocketAddr, ServerHealth>>,
     clock: Clock,
 }
 
@@ -159,13 +160,13 @@ impl ServerSelection {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, LruCache<IpAddr, ServerHealth>> {
+    fn lock(&self) -> MutexGuard<'_, LruCache<SocketAddr, ServerHealth>> {
         // The table holds measurements only: a panic mid-update leaves nothing worth refusing.
         self.servers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// What is recorded about `server`, if anything.
-    pub fn health(&self, server: IpAddr) -> Option<ServerHealth> {
+    pub fn health(&self, server: SocketAddr) -> Option<ServerHealth> {
         self.lock().peek(&server).copied()
     }
 
@@ -174,7 +175,7 @@ impl ServerSelection {
     /// last resort. A held-down server due for a probe is probed in the background when an
     /// available server can answer the client (and stays a last resort), and asked first
     /// otherwise.
-    pub fn plan(&self, servers: &[IpAddr], max_timeout: Duration) -> Plan {
+    pub fn plan(&self, servers: &[SocketAddr], max_timeout: Duration) -> Plan {
         let now = self.clock.now_ms();
         let probe_claim = now + u64::try_from(max_timeout.as_millis()).unwrap_or(u64::MAX);
         let mut table = self.lock();
@@ -233,7 +234,7 @@ impl ServerSelection {
     /// Records a usable answer after `rtt`. A server that had failed starts afresh from this
     /// sample: its penalty said only that it was failing, and it no longer is. Otherwise the
     /// sample is folded in with weight 1/4, so one slow answer does not undo a good record.
-    pub fn record_success(&self, server: IpAddr, rtt: Duration) {
+    pub fn record_success(&self, server: SocketAddr, rtt: Duration) {
         let sample = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX);
         let mut table = self.lock();
         let srtt_ms = match table.get(&server) {
@@ -253,7 +254,7 @@ impl ServerSelection {
 
     /// Records a timeout, an error or an unusable answer. After [`HOLD_DOWN_AFTER`] in a row the
     /// server is held down, each further failure doubling the hold-down.
-    pub fn record_failure(&self, server: IpAddr) {
+    pub fn record_failure(&self, server: SocketAddr) {
         let now = self.clock.now_ms();
         let mut table = self.lock();
         let old = table

@@ -651,6 +651,8 @@ pub struct LoggedQuery {
     pub source: SocketAddr,
     /// The query's message ID.
     pub id: u16,
+    /// The query's RD bit: a resolver iterating sends 0, one forwarding sends 1.
+    pub recursion_desired: bool,
 }
 
 /// State shared between a server's handle and its tasks.
@@ -963,6 +965,7 @@ impl Shared {
                 cookie: cookie_of(&query),
                 source: peer,
                 id: query.metadata.id,
+                recursion_desired: query.metadata.recursion_desired,
             });
         }
         let delay = match behaviour {

@@ -447,6 +447,9 @@ server:
     do-ip4: yes
     do-ip6: {ip6}
     reuseport: no
+    # Debian's NSD limits each client /24 to 200 answers a second by default (RRL); a resolver
+    # under test is one client that may ask far more.
+    rrl-ratelimit: 0
     username: ""
     chroot: ""
     zonesdir: "{d}"

@@ -78,7 +78,7 @@ impl FerretProcess {
 
     /// `ferret ARGS` with the environment of the test.
     pub fn command(args: &[String]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ferret"));
+        let mut command = Command::new(ferret_binary());
         command.args(args);
         command
     }
@@ -152,7 +152,7 @@ impl Drop for FerretProcess {
 
 /// Runs `ferret ctl --control-socket SOCKET ARGS...`; returns (success, stdout).
 pub async fn ctl(socket: &Path, args: &[&str]) -> (bool, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ferret"))
+    let output = tokio::process::Command::new(ferret_binary())
         .arg("ctl")
         .arg("--control-socket")
         .arg(socket)
@@ -168,4 +168,13 @@ pub async fn ctl(socket: &Path, args: &[&str]) -> (bool, String) {
             String::from_utf8_lossy(&output.stderr)
         ),
     )
+}
+
+/// The `ferret` binary Cargo built for this test. Examples under `benches/` include this module
+/// too, and Cargo does not tell them the path; they never start the binary through it.
+fn ferret_binary() -> &'static str {
+    match option_env!("CARGO_BIN_EXE_ferret") {
+        Some(path) => path,
+        None => panic!("the ferret binary is only known to tests"),
+    }
 }

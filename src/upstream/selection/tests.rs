@@ -2,23 +2,23 @@ use super::*;
 
 const MAX: Duration = Duration::from_millis(800);
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
+fn ip(s: &str) -> SocketAddr {
+    SocketAddr::new(s.parse().unwrap(), 53)
 }
 
-fn servers(plan: &[Try]) -> Vec<IpAddr> {
+fn servers(plan: &[Try]) -> Vec<SocketAddr> {
     plan.iter().map(|t| t.server).collect()
 }
 
 /// Every server a plan asks in the foreground, in order.
-fn in_order(plan: &Plan) -> Vec<IpAddr> {
+fn in_order(plan: &Plan) -> Vec<SocketAddr> {
     servers(&plan.tries)
         .into_iter()
         .chain(servers(&plan.last_resort))
         .collect()
 }
 
-fn fail(selection: &ServerSelection, server: IpAddr, times: u32) {
+fn fail(selection: &ServerSelection, server: SocketAddr, times: u32) {
     for _ in 0..times {
         selection.record_failure(server);
     }
@@ -215,7 +215,7 @@ fn a_clock_stepping_back_does_not_hold_a_server_down_for_longer_than_the_bound()
 fn memory_is_bounded() {
     let selection = ServerSelection::new(Clock::system());
     for i in 0..(TRACKED_SERVERS as u32 + 100) {
-        selection.record_failure(IpAddr::V4(i.into()));
+        selection.record_failure(SocketAddr::new(std::net::IpAddr::V4(i.into()), 53));
     }
     assert_eq!(selection.lock().len(), TRACKED_SERVERS);
 }

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Cached throughput, ferret against Unbound, one worker thread each on the same core.
+#
+#   benches/dnsperf.sh                     # 3 rounds x 20 s per server, generator and transport
+#   DURATION=5 REPS=3 benches/dnsperf.sh   # quicker
+#
+# A fake hierarchy on loopback, served by three real NSDs (root 127.210.0.1, bench. 127.210.1.1,
+# four leaf zones on 127.210.2.1-4; zones from benches/gen_data.py: 6000 hosts, 12300 distinct
+# questions, A/AAAA/MX/TXT with NODATA and NXDOMAIN), ferret on 127.210.9.1 and Unbound on
+# 127.210.9.2 with the same root hints, each pinned to core SERVER_CORE (0). Both caches are
+# warmed with every distinct question, twice (the second pass must be all answers from cache and
+# is compared between the two). Then, with the load pinned to core CLIENT_CORE (1), alternating
+# ferret, Unbound, ferret, Unbound...:
+#   udp/dnsperf   dnsperf over UDP, DNSPERF_CLIENTS sockets, DNSPERF_OUTSTANDING in flight
+#   udp/loadgen   benches/loadgen.rs (sendmmsg/recvmmsg), LOADGEN_SOCKETS x LOADGEN_WINDOW in flight
+#   tcp/dnsperf   dnsperf -m tcp, TCP_CLIENTS connections kept open for the whole run
+# and reports for each: the median over REPS rounds of answers per second, of answers per CPU
+# second of the server (answers / the utime+stime it used during the run, from /proc/PID/stat),
+# the ratio ferret/Unbound, lost queries (all rounds), and latency. dnsperf 2.10 has no latency
+# histogram, so its p99 comes from a separate run at a fixed LATENCY_QPS per server with -v
+# (every answer's latency printed, sorted here); loadgen's p99 is from its own histogram under
+# full load.
+#
+# Settings (environment): DURATION (s, 20), REPS (3), DNSPERF_CLIENTS (8), DNSPERF_OUTSTANDING
+# (128), LOADGEN_SOCKETS (16), LOADGEN_WINDOW (8), LOADGEN_BATCH (32), TCP_CLIENTS (8),
+# LATENCY_QPS (10000), LATENCY_SECONDS (5), NAMES (hosts per zone, 1500), ZONES (4), QUERIES
+# (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
+# SKIP_BUILD=1 (use the release binaries as built), KEEP_TMP=1 (keep logs and data),
+# RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then one more loadgen run per
+# server under `perf record`, and the hottest symbols of each are printed at the end).
+#
+# Needs: nsd, unbound, dnsperf, dig, taskset, python3, root (port 53). Every process started is
+# stopped on exit, failure and Ctrl-C included.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_SCRIPT=$BENCH_DIR/dnsperf.sh
+# shellcheck source=lib/common.sh
+. "$BENCH_DIR/lib/common.sh"
+bench_reexec_under_reaper "$@"
+bench_init dnsperf "$@"
+
+BLOCK=210
+DURATION=${DURATION:-20}
+REPS=${REPS:-3}
+DNSPERF_CLIENTS=${DNSPERF_CLIENTS:-8}
+DNSPERF_OUTSTANDING=${DNSPERF_OUTSTANDING:-128}
+LOADGEN_SOCKETS=${LOADGEN_SOCKETS:-16}
+LOADGEN_WINDOW=${LOADGEN_WINDOW:-8}
+LOADGEN_BATCH=${LOADGEN_BATCH:-32}
+TCP_CLIENTS=${TCP_CLIENTS:-8}
+LATENCY_QPS=${LATENCY_QPS:-10000}
+LATENCY_SECONDS=${LATENCY_SECONDS:-5}
+FERRET_IP=127.$BLOCK.9.1
+UNBOUND_IP=127.$BLOCK.9.2
+LOADGEN_SOURCE=127.$BLOCK.250.1
+RESULTS_TSV=$BENCH_TMP/results.tsv
+
+require_tools nsd unbound unbound-checkconf dnsperf dig taskset setsid python3
+build_release --example loadgen
+
+DATA=$BENCH_TMP/data
+python3 "$BENCH_DIR/gen_data.py" dnsperf --out "$DATA" --block "$BLOCK" \
+    --zones "${ZONES:-4}" --names "${NAMES:-1500}" --queries "${QUERIES:-100000}" --zipf "${ZIPF:-1.0}"
+
+start_hierarchy() {
+    local leaf_ips="" leaf_zones="" zone ip
+    while read -r zone ip; do
+        leaf_ips+="$ip "
+        leaf_zones+="$zone.bench.=$DATA/$zone.zone "
+    done <"$DATA/leaf.zones"
+    start_nsd leaves "$BENCH_TMP/nsd-leaves" "${leaf_ips% }" "${leaf_zones% }"
+    start_nsd tld "$BENCH_TMP/nsd-tld" "127.$BLOCK.1.1" "bench.=$DATA/bench.zone"
+    start_nsd root "$BENCH_TMP/nsd-root" "127.$BLOCK.0.1" ".=$DATA/root.zone"
+}
+
+# warm NAME IP: every distinct question twice; prints the second pass's answer counts.
+warm() {
+    local name=$1 ip=$2 pass out
+    for pass in 1 2; do
+        out=$BENCH_TMP/warm-$name-$pass.txt
+        loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/questions.txt" \
+            --once --sockets 4 --window 16 --duration 300 >"$out"
+    done
+    log "warmed $name: $(grep -E '^  (sent|NOERROR)' "$out" | tr -s ' ' | tr '\n' ';')"
+    grep '^RESULT ' "$out" | tr ' ' '\n' | grep -E '^(noerror|nxdomain|servfail|other|lost)='
+}
+
+# cpu_seconds_between START_TICKS END_TICKS
+cpu_seconds() {
+    awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}'
+}
+
+record() {
+    # phase server rep answered lost qps cpu_s lat_avg_us lat_p99_us
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS_TSV"
+}
+
+dnsperf_field() {
+    # dnsperf_field LABEL FILE: the first number after "LABEL:" in dnsperf's summary.
+    awk -F: -v label="$1" '$1 ~ "^ *" label "$" {split($2, v, " "); print v[1]; exit}' "$2"
+}
+
+run_dnsperf() {
+    local mode=$1 server=$2 ip=$3 pid=$4 rep=$5
+    local out=$BENCH_TMP/$mode-dnsperf-$server-$rep.txt clients=$DNSPERF_CLIENTS
+    local before after answered lost qps lat cpu
+    [ "$mode" = tcp ] && clients=$TCP_CLIENTS
+    before=$(cpu_ticks "$pid")
+    taskset -c "$CLIENT_CORE" dnsperf -m "$mode" -s "$ip" -d "$DATA/queries.txt" -l "$DURATION" \
+        -c "$clients" -q "$DNSPERF_OUTSTANDING" -t 2 >"$out" 2>&1 ||
+        die "dnsperf failed: $(cat "$out")"
+    after=$(cpu_ticks "$pid")
+    answered=$(dnsperf_field "Queries completed" "$out")
+    lost=$(dnsperf_field "Queries lost" "$out")
+    qps=$(dnsperf_field "Queries per second" "$out")
+    lat=$(awk -v s="$(dnsperf_field "Average Latency \\(s\\)" "$out")" 'BEGIN {printf "%.0f", s * 1e6}')
+    cpu=$(cpu_seconds "$before" "$after")
+    record "$mode/dnsperf" "$server" "$rep" "$answered" "$lost" "$qps" "$cpu" "$lat" "-"
+    log "$mode/dnsperf $server #$rep: $qps qps, $answered answered, $lost lost, cpu $cpu s, avg $lat us"
+}
+
+run_loadgen() {
+    local server=$1 ip=$2 pid=$3 rep=$4
+    local out=$BENCH_TMP/udp-loadgen-$server-$rep.txt before after cpu
+    before=$(cpu_ticks "$pid")
+    loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/queries.txt" \
+        --duration "$DURATION" --sockets "$LOADGEN_SOCKETS" --window "$LOADGEN_WINDOW" \
+        --batch "$LOADGEN_BATCH" >"$out"
+    after=$(cpu_ticks "$pid")
+    cpu=$(cpu_seconds "$before" "$after")
+    record udp/loadgen "$server" "$rep" "$(result_field answered "$out")" \
+        "$(result_field lost "$out")" "$(result_field qps "$out")" "$cpu" \
+        "$(result_field lat_avg_us "$out")" "$(result_field lat_p99_us "$out")"
+    log "udp/loadgen $server #$rep: $(result_field qps "$out") qps, $(result_field answered "$out") answered, $(result_field lost "$out") lost, cpu $cpu s, p99 $(result_field lat_p99_us "$out") us"
+}
+
+# dnsperf at a fixed rate with -v: one line per answer, whose last field is its latency in s.
+run_latency() {
+    local mode=$1 server=$2 ip=$3
+    local out=$BENCH_TMP/$mode-latency-$server.txt p99
+    taskset -c "$CLIENT_CORE" dnsperf -m "$mode" -s "$ip" -d "$DATA/queries.txt" \
+        -l "$LATENCY_SECONDS" -Q "$LATENCY_QPS" -c "$DNSPERF_CLIENTS" -t 2 -v >"$out" 2>&1 ||
+        die "dnsperf -v failed: $(tail "$out")"
+    p99=$(awk '$1 == ">" && $2 != "T" {print $NF * 1e6}' "$out" | sort -n |
+        awk '{v[NR] = $1} END {if (NR) {i = int(NR * 0.99 + 0.999999); if (i < 1) i = 1; printf "%.0f", v[i]} else print "-"}')
+    echo "$mode/fixed-rate $server p99_us=$p99" >>"$BENCH_TMP/latency.txt"
+    log "$mode p99 at $LATENCY_QPS qps, $server: $p99 us"
+}
+
+START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+log "$(machine_summary | tr '\n' ';')"
+start_hierarchy
+start_ferret "$FERRET_IP" "$DATA/root.hints" --cache-size 1000000
+FERRET_PID=$STARTED_PID
+start_unbound "$UNBOUND_IP" "$DATA/root.hints"
+UNBOUND_PID=$STARTED_PID
+
+ferret_counts=$(warm ferret "$FERRET_IP")
+unbound_counts=$(warm unbound "$UNBOUND_IP")
+if [ "$ferret_counts" != "$unbound_counts" ]; then
+    log "warning: ferret and unbound answered the warm-up differently:"
+    log "  ferret:  $(echo "$ferret_counts" | tr '\n' ' ')"
+    log "  unbound: $(echo "$unbound_counts" | tr '\n' ' ')"
+fi
+
+: >"$RESULTS_TSV"
+: >"$BENCH_TMP/latency.txt"
+for rep in $(seq 1 "$REPS"); do
+    run_dnsperf udp ferret "$FERRET_IP" "$FERRET_PID" "$rep"
+    run_dnsperf udp unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
+done
+for rep in $(seq 1 "$REPS"); do
+    run_loadgen ferret "$FERRET_IP" "$FERRET_PID" "$rep"
+    run_loadgen unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
+done
+for rep in $(seq 1 "$REPS"); do
+    run_dnsperf tcp ferret "$FERRET_IP" "$FERRET_PID" "$rep"
+    run_dnsperf tcp unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
+done
+for mode in udp tcp; do
+    run_latency "$mode" ferret "$FERRET_IP"
+    run_latency "$mode" unbound "$UNBOUND_IP"
+done
+
+# profile SERVER IP PID: a flat CPU profile of the server under loadgen (perf's cpu-clock event,
+# which works in VMs without hardware counters), top symbols into $BENCH_TMP/profile-SERVER.txt.
+profile() {
+    local server=$1 ip=$2 pid=$3 data=$BENCH_TMP/perf-$1.data
+    perf record -q -e cpu-clock -F 1999 -p "$pid" -o "$data" -- sleep "$DURATION" \
+        >"$BENCH_TMP/perf-$server.out" 2>&1 &
+    local perf_pid=$!
+    loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/queries.txt" \
+        --duration "$DURATION" --sockets "$LOADGEN_SOCKETS" --window "$LOADGEN_WINDOW" \
+        --batch "$LOADGEN_BATCH" >"$BENCH_TMP/profile-loadgen-$server.txt"
+    wait "$perf_pid" || true
+    perf report -i "$data" --no-children --sort dso,symbol --percent-limit 1 --stdio 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -40 >"$BENCH_TMP/profile-$server.txt"
+    log "profiled $server"
+}
+if [ -n "${PROFILE:-}" ]; then
+    require_tools perf
+    profile ferret "$FERRET_IP" "$FERRET_PID"
+    profile unbound "$UNBOUND_IP" "$UNBOUND_PID"
+fi
+
+echo
+echo "== benches/dnsperf.sh: DURATION=$DURATION s, REPS=$REPS =="
+echo "load average at start (1, 5, 15 min): $START_LOAD"
+machine_summary
+echo "warm-up (second pass, from cache): $(echo "$ferret_counts" | tr '\n' ' ')"
+python3 "$BENCH_DIR/lib/summarize.py" "$RESULTS_TSV" "$BENCH_TMP/latency.txt" "$LATENCY_QPS"
+if [ -n "${RESULTS:-}" ]; then
+    cp "$RESULTS_TSV" "$RESULTS"
+fi
+if [ -n "${PROFILE:-}" ]; then
+    for server in ferret unbound; do
+        echo
+        echo "hottest symbols of $server under loadgen (perf, cpu-clock, self time, >= 1%):"
+        cat "$BENCH_TMP/profile-$server.txt"
+    done
+fi

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Zone files, root hints and query files for the benchmark scripts in benches/.
+
+Every server address is 127.BLOCK.x.y; answer data uses the documentation ranges (192.0.2.0/24,
+2001:db8::/32), which nothing ever contacts.
+
+    gen_data.py dnsperf --out DIR --block B   (benches/dnsperf.sh)
+        .                 127.B.0.1   a.root-servers.bench.
+        bench.            127.B.1.1   ns1.bench.
+        alpha.bench. ...  127.B.2.1.. one per zone, all served by one NSD
+        Each zone has NAMES hosts with A; two in three also AAAA, some MX or TXT. The questions
+        (A for every host, AAAA for 3 in 5, MX and TXT for some, so NODATA too; A for names that
+        do not exist, NXDOMAIN) get Zipf-like popularity: the question of rank r is asked with
+        weight 1/r^S. queries.txt samples QUERIES questions from it (dnsperf's format, cycled by
+        the load generators); questions.txt lists each distinct question once, for warming caches.
+
+    gen_data.py memory --out DIR --block B --count N   (benches/memory.sh)
+        .                 127.B.0.1
+        bench.            127.B.1.1
+        mem.bench.        127.B.2.1   *.mem.bench. A (a wildcard: any name exists)
+        queries.txt asks nI.mem.bench. A for I < N, each once.
+
+The same arguments always give the same files (fixed seed).
+"""
+
+import argparse
+import os
+import random
+import sys
+
+SOA_TIMERS = "1 3600 900 604800 3600"  # negative answers live 3600 s (RFC 2308 §5)
+DNSPERF_ZONES = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+
+
+def ip(block, a, b):
+    return f"127.{block}.{a}.{b}"
+
+
+def write(path, text):
+    with open(path, "w", encoding="ascii") as f:
+        f.write(text)
+
+
+def root_zone(block):
+    return (
+        "$ORIGIN .\n$TTL 86400\n"
+        f"@ SOA a.root-servers.bench. hostmaster.bench. {SOA_TIMERS}\n"
+        "@ NS a.root-servers.bench.\n"
+        "bench. 172800 NS ns1.bench.\n"
+        f"ns1.bench. 172800 A {ip(block, 1, 1)}\n"
+        f"a.root-servers.bench. 172800 A {ip(block, 0, 1)}\n"
+    )
+
+
+def tld_zone(block, delegations):
+    """bench., delegating each (zone, server address) with in-bailiwick glue."""
+    lines = [
+        "$ORIGIN bench.\n$TTL 86400\n",
+        f"@ SOA ns1.bench. hostmaster.bench. {SOA_TIMERS}\n",
+        "@ NS ns1\n",
+        f"ns1 A {ip(block, 1, 1)}\n",
+        f"a.root-servers A {ip(block, 0, 1)}\n",
+    ]
+    for zone, address in delegations:
+        lines.append(f"{zone} NS ns1.{zone}\nns1.{zone} A {address}\n")
+    return "".join(lines)
+
+
+def root_hints(block):
+    return (
+        "; root hints of the benchmark hierarchy (benches/gen_data.py)\n"
+        ".                      3600000 NS a.root-servers.bench.\n"
+        f"a.root-servers.bench.  3600000 A  {ip(block, 0, 1)}\n"
+    )
+
+
+def leaf_header(zone, address):
+    return (
+        f"$ORIGIN {zone}.bench.\n$TTL 86400\n"
+        f"@ SOA ns1 hostmaster {SOA_TIMERS}\n"
+        "@ NS ns1\n"
+        f"ns1 A {address}\n"
+        "mail A 192.0.2.25\n"
+    )
+
+
+def dnsperf_data(args):
+    rng = random.Random(1)
+    zones = DNSPERF_ZONES[: args.zones]
+    servers = {zone: ip(args.block, 2, i + 1) for i, zone in enumerate(zones)}
+    questions = []
+    for zone in zones:
+        lines = [leaf_header(zone, servers[zone])]
+        for i in range(args.names):
+            host = f"host{i}.{zone}.bench."
+            lines.append(f"host{i} A 192.0.2.{i % 250 + 1}\n")
+            questions.append((host, "A"))
+            if i % 3 != 0:
+                lines.append(f"host{i} AAAA 2001:db8::{i % 65535:x}\n")
+            if i % 5 < 3:
+                questions.append((host, "AAAA"))  # NODATA when i % 3 == 0
+            if i % 10 == 0:
+                lines.append(f"host{i} MX 10 mail.{zone}.bench.\n")
+            if i % 10 in (0, 5):
+                questions.append((host, "MX"))  # NODATA when i % 10 == 5
+            if i % 10 == 1:
+                lines.append(f'host{i} TXT "v=spf1 ip4:192.0.2.0/24 -all" "host {i}"\n')
+            if i % 10 in (1, 6):
+                questions.append((host, "TXT"))  # NODATA when i % 10 == 6
+        for i in range(args.names // 20):
+            questions.append((f"nx{i}.{zone}.bench.", "A"))  # NXDOMAIN
+        write(os.path.join(args.out, f"{zone}.zone"), "".join(lines))
+
+    write(os.path.join(args.out, "root.zone"), root_zone(args.block))
+    write(os.path.join(args.out, "bench.zone"), tld_zone(args.block, servers.items()))
+    write(os.path.join(args.out, "root.hints"), root_hints(args.block))
+    write(os.path.join(args.out, "leaf.zones"), "".join(f"{z} {servers[z]}\n" for z in zones))
+
+    # Popularity follows the rank in a shuffled order, so every kind of question is spread over
+    # popular and rare ranks alike.
+    rng.shuffle(questions)
+    weights = [1.0 / (rank**args.zipf) for rank in range(1, len(questions) + 1)]
+    sample = rng.choices(questions, weights=weights, k=args.queries)
+    write(os.path.join(args.out, "queries.txt"), "".join(f"{n} {t}\n" for n, t in sample))
+    write(os.path.join(args.out, "questions.txt"), "".join(f"{n} {t}\n" for n, t in questions))
+    distinct = len(set(sample))
+    print(
+        f"gen_data: {len(zones)} zones, {len(zones) * args.names} hosts, {len(questions)} "
+        f"questions, {args.queries} queries ({distinct} distinct), Zipf s={args.zipf}",
+        file=sys.stderr,
+    )
+
+
+def memory_data(args):
+    address = ip(args.block, 2, 1)
+    write(os.path.join(args.out, "root.zone"), root_zone(args.block))
+    write(os.path.join(args.out, "bench.zone"), tld_zone(args.block, [("mem", address)]))
+    write(os.path.join(args.out, "root.hints"), root_hints(args.block))
+    write(
+        os.path.join(args.out, "mem.zone"),
+        leaf_header("mem", address) + "* A 192.0.2.7\n",
+    )
+    write(os.path.join(args.out, "leaf.zones"), f"mem {address}\n")
+    with open(os.path.join(args.out, "queries.txt"), "w", encoding="ascii") as f:
+        for i in range(args.count):
+            f.write(f"n{i}.mem.bench. A\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("dnsperf", "memory"):
+        p = sub.add_parser(name)
+        p.add_argument("--out", required=True)
+        p.add_argument("--block", type=int, required=True)
+    d = sub.choices["dnsperf"]
+    d.add_argument("--zones", type=int, default=4, help="leaf zones (at most 8)")
+    d.add_argument("--names", type=int, default=1500, help="hosts per zone")
+    d.add_argument("--queries", type=int, default=100000, help="lines in queries.txt")
+    d.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent S")
+    sub.choices["memory"].add_argument("--count", type=int, required=True, help="distinct names")
+    args = parser.parse_args()
+    if not 1 <= args.block <= 254:
+        parser.error("--block must be 1..254")
+    os.makedirs(args.out, exist_ok=True)
+    if args.command == "dnsperf":
+        if not 1 <= args.zones <= len(DNSPERF_ZONES):
+            parser.error(f"--zones must be 1..{len(DNSPERF_ZONES)}")
+        dnsperf_data(args)
+    else:
+        memory_data(args)
+
+
+if __name__ == "__main__":
+    main()

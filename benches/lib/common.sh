@@ -1,0 +1,288 @@
+# Shared by benches/*.sh: process groups stopped on exit, NSD/ferret/Unbound start-up on loopback,
+# CPU time and RSS from /proc. Source it, then call bench_init NAME "$@".
+#
+# Every process started here is the leader of its own process group (setsid), recorded in
+# BENCH_GROUPS and stopped with its whole group (NSD forks) by the EXIT trap, on failure too.
+# Every address is on 127.0.0.0/8; nothing ever leaves the machine.
+
+# Re-runs the calling script under lib/subreaper.py, so that the orphans NSD leaves when its group
+# is stopped are reaped here and not left as zombies of PID 1.
+bench_reexec_under_reaper() {
+    if [ -z "${FERRET_BENCH_REAPED:-}" ]; then
+        export FERRET_BENCH_REAPED=1
+        exec python3 "$BENCH_DIR/lib/subreaper.py" bash "$BENCH_SCRIPT" "$@"
+    fi
+}
+
+bench_init() {
+    local name=$1
+    shift
+    set -euo pipefail
+    REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+    TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
+    FERRET_BIN=$TARGET_DIR/release/ferret
+    LOADGEN_BIN=$TARGET_DIR/release/examples/loadgen
+    BENCH_TMP=$(mktemp -d "/tmp/ferret-bench-$name.XXXXXX")
+    BENCH_GROUPS=()
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+    CLK_TCK=$(getconf CLK_TCK)
+    SERVER_CORE=${SERVER_CORE:-0}
+    CLIENT_CORE=${CLIENT_CORE:-1}
+}
+
+bench_cleanup() {
+    local status=$?
+    local pg
+    for pg in "${BENCH_GROUPS[@]}"; do
+        stop_group "$pg"
+    done
+    if [ -n "${KEEP_TMP:-}" ]; then
+        echo "kept $BENCH_TMP" >&2
+    else
+        rm -rf "$BENCH_TMP"
+    fi
+    exit "$status"
+}
+
+log() {
+    printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+die() {
+    log "error: $*"
+    exit 1
+}
+
+require_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
+            die "$tool is not installed (apt-get install nsd unbound dnsutils dnsperf util-linux python3)"
+    done
+}
+
+# Builds what the scripts run, in release mode, unless SKIP_BUILD=1.
+build_release() {
+    if [ -n "${SKIP_BUILD:-}" ]; then
+        return
+    fi
+    log "cargo build --release --bin ferret $*"
+    (cd "$REPO_ROOT" && cargo build --release --quiet --bin ferret "$@")
+}
+
+# start_group LOG CMD [ARGS...]: runs CMD as a new session and process group leader with stdin
+# closed and output to LOG; sets STARTED_PID. Without job control a background job is not a group
+# leader, so setsid does not fork and $! is CMD's own pid (taskset execs, too).
+start_group() {
+    local log_file=$1
+    shift
+    setsid "$@" </dev/null >>"$log_file" 2>&1 &
+    STARTED_PID=$!
+    BENCH_GROUPS+=("$STARTED_PID")
+}
+
+# stop_group PGID: SIGTERM to the group, SIGKILL to whatever is left once the leader is gone or
+# after 3 s, then wait (bounded) until no member is left, so the addresses are free again.
+stop_group() {
+    local pg=$1
+    local i
+    if ! kill -TERM -- "-$pg" 2>/dev/null; then
+        wait "$pg" 2>/dev/null || true
+        return 0
+    fi
+    for i in $(seq 1 60); do
+        leader_alive "$pg" || break
+        sleep 0.05
+    done
+    kill -KILL -- "-$pg" 2>/dev/null || true
+    wait "$pg" 2>/dev/null || true
+    for i in $(seq 1 40); do
+        kill -0 -- "-$pg" 2>/dev/null || break
+        sleep 0.05
+    done
+}
+
+# leader_alive PID: the process exists and is not a zombie.
+leader_alive() {
+    local state
+    state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+forget_group() {
+    local pg=$1
+    local kept=()
+    local g
+    for g in "${BENCH_GROUPS[@]}"; do
+        [ "$g" = "$pg" ] || kept+=("$g")
+    done
+    BENCH_GROUPS=("${kept[@]}")
+}
+
+# stop_and_forget PGID
+stop_and_forget() {
+    stop_group "$1"
+    forget_group "$1"
+}
+
+# wait_answer IP NAME TYPE [+norec|+rec] [SECONDS]: until the server at IP answers (any rcode).
+wait_answer() {
+    local ip=$1 name=$2 type=$3 rec=${4:-+norec} seconds=${5:-15}
+    local deadline=$((SECONDS + seconds))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        if dig +time=1 +tries=1 "$rec" "@$ip" "$name" "$type" 2>/dev/null | grep -q 'status:'; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# free_check IP: fails if something already serves port 53 on IP (a leftover from an earlier run
+# would otherwise answer for a server that failed to start).
+free_check() {
+    local ip=$1
+    if dig +time=1 +tries=1 +norec "@$ip" . SOA 2>/dev/null | grep -q 'status:'; then
+        die "something already answers on $ip:53; stop it first"
+    fi
+}
+
+# start_nsd NAME DIR "IP..." "ZONE=FILE..." : an NSD on port 53 of each IP serving the zones;
+# returns once it answers the first zone's SOA on the first IP. Sets STARTED_PID.
+start_nsd() {
+    local name=$1 dir=$2 ips=$3 zones=$4
+    local ip zone first_ip first_zone
+    mkdir -p "$dir"
+    {
+        echo "server:"
+        for ip in $ips; do
+            echo "    ip-address: $ip@53"
+        done
+        cat <<EOF
+    do-ip4: yes
+    do-ip6: no
+    reuseport: no
+    username: ""
+    chroot: ""
+    zonesdir: "$dir"
+    database: ""
+    zonelistfile: "$dir/zone.list"
+    xfrdfile: "$dir/xfrd.state"
+    xfrdir: "$dir"
+    pidfile: "$dir/nsd.pid"
+    logfile: "$dir/nsd.log"
+    verbosity: 1
+    server-count: 1
+    hide-version: yes
+    # Response rate limiting (on by default in Debian's NSD, 200 answers/s per client /24 and
+    # name) would drop or truncate a benchmark's upstream queries.
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+EOF
+        for zone in $zones; do
+            printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "${zone%%=*}" "${zone#*=}"
+        done
+    } >"$dir/nsd.conf"
+    first_ip=${ips%% *}
+    first_zone=${zones%% *}
+    first_zone=${first_zone%%=*}
+    free_check "$first_ip"
+    start_group "$dir/nsd.out" nsd -d -c "$dir/nsd.conf"
+    wait_answer "$first_ip" "$first_zone" SOA +norec 30 ||
+        die "NSD $name did not answer on $first_ip; log: $(cat "$dir"/nsd.log "$dir"/nsd.out 2>/dev/null)"
+    log "NSD $name on $ips (pid $STARTED_PID)"
+}
+
+# start_ferret IP HINTS [FLAGS...]: release ferret pinned to SERVER_CORE; sets STARTED_PID.
+start_ferret() {
+    local ip=$1 hints=$2
+    shift 2
+    free_check "$ip"
+    start_group "$BENCH_TMP/ferret-$ip.log" taskset -c "$SERVER_CORE" "$FERRET_BIN" \
+        --listen "$ip:53" --root-hints "$hints" --allow-loopback-upstream --no-ipv6-upstream \
+        --log-level warn "$@"
+    wait_answer "$ip" localhost. A +rec 30 ||
+        die "ferret did not answer on $ip; log: $(cat "$BENCH_TMP/ferret-$ip.log")"
+    log "ferret on $ip (pid $STARTED_PID, core $SERVER_CORE): $FERRET_BIN $*"
+}
+
+# start_unbound IP HINTS [EXTRA_CONF_LINES]: Unbound with one thread pinned to SERVER_CORE, set up
+# to resolve as ferret does (iterator only, QNAME minimisation, minimal responses, no prefetch).
+# Sets STARTED_PID.
+start_unbound() {
+    local ip=$1 hints=$2 extra=${3:-}
+    local dir=$BENCH_TMP/unbound-$ip
+    mkdir -p "$dir"
+    cat >"$dir/unbound.conf" <<EOF
+server:
+    interface: $ip@53
+    port: 53
+    do-ip4: yes
+    do-ip6: no
+    do-udp: yes
+    do-tcp: yes
+    so-reuseport: no
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    root-hints: "$hints"
+    module-config: "iterator"
+    qname-minimisation: yes
+    minimal-responses: yes
+    prefetch: no
+    num-threads: 1
+    msg-cache-size: 256m
+    rrset-cache-size: 512m
+    incoming-num-tcp: 100
+    chroot: ""
+    username: ""
+    directory: "$dir"
+    pidfile: "$dir/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+$extra
+remote-control:
+    control-enable: no
+EOF
+    unbound-checkconf "$dir/unbound.conf" >/dev/null ||
+        die "unbound-checkconf rejects $dir/unbound.conf"
+    free_check "$ip"
+    start_group "$dir/unbound.out" taskset -c "$SERVER_CORE" unbound -d -c "$dir/unbound.conf"
+    wait_answer "$ip" localhost. A +rec 30 ||
+        die "unbound did not answer on $ip; log: $(cat "$dir/unbound.out")"
+    log "unbound on $ip (pid $STARTED_PID, core $SERVER_CORE)"
+}
+
+# cpu_ticks PID: utime + stime of the whole process (all threads), in clock ticks.
+cpu_ticks() {
+    # The command name (field 2) may hold spaces: read the fields after its closing parenthesis.
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+# rss_kb PID: resident set size in KiB.
+rss_kb() {
+    awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+
+# loadgen ARGS...: the batched generator, pinned to CLIENT_CORE.
+loadgen() {
+    taskset -c "$CLIENT_CORE" "$LOADGEN_BIN" "$@"
+}
+
+# result_field KEY FILE: the value of KEY=... on the RESULT line loadgen printed into FILE.
+result_field() {
+    grep '^RESULT ' "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'
+}
+
+machine_summary() {
+    local model
+    model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+    echo "machine: $(nproc) cores ($model), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+    echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "ferret $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(unbound -V 2>/dev/null | awk '/^Version/ {print "unbound " $2}'), $(nsd -v 2>&1 | awk '/^NSD version/ {print "nsd " $3}'), $(dnsperf -h 2>&1 | awk '/^Version/ {print "dnsperf " $2}')"
+}
