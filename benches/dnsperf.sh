@@ -21,7 +21,8 @@
 # (every answer's latency printed, sorted here); loadgen's p99 is from its own histogram under
 # full load.
 #
-# Settings (environment): DURATION (s, 20), REPS (3), DNSPERF_CLIENTS (8), DNSPERF_OUTSTANDING
+# Settings (environment): DURATION (s, 20), REPS (3), PHASES (which of udp-dnsperf udp-loadgen
+# tcp-dnsperf latency to run; all by default), DNSPERF_CLIENTS (8), DNSPERF_OUTSTANDING
 # (128), LOADGEN_SOCKETS (16), LOADGEN_WINDOW (8), LOADGEN_BATCH (32), TCP_CLIENTS (8),
 # LATENCY_QPS (10000), LATENCY_SECONDS (5), NAMES (hosts per zone, 1500), ZONES (4), QUERIES
 # (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
@@ -48,6 +49,7 @@ LOADGEN_SOCKETS=${LOADGEN_SOCKETS:-16}
 LOADGEN_WINDOW=${LOADGEN_WINDOW:-8}
 LOADGEN_BATCH=${LOADGEN_BATCH:-32}
 TCP_CLIENTS=${TCP_CLIENTS:-8}
+PHASES=${PHASES:-udp-dnsperf udp-loadgen tcp-dnsperf latency}
 LATENCY_QPS=${LATENCY_QPS:-10000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-5}
 FERRET_IP=127.$BLOCK.9.1
@@ -165,19 +167,24 @@ fi
 
 : >"$RESULTS_TSV"
 : >"$BENCH_TMP/latency.txt"
+wanted() { case " $PHASES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 for rep in $(seq 1 "$REPS"); do
+    wanted udp-dnsperf || break
     run_dnsperf udp ferret "$FERRET_IP" "$FERRET_PID" "$rep"
     run_dnsperf udp unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
 done
 for rep in $(seq 1 "$REPS"); do
+    wanted udp-loadgen || break
     run_loadgen ferret "$FERRET_IP" "$FERRET_PID" "$rep"
     run_loadgen unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
 done
 for rep in $(seq 1 "$REPS"); do
+    wanted tcp-dnsperf || break
     run_dnsperf tcp ferret "$FERRET_IP" "$FERRET_PID" "$rep"
     run_dnsperf tcp unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
 done
 for mode in udp tcp; do
+    wanted latency || break
     run_latency "$mode" ferret "$FERRET_IP"
     run_latency "$mode" unbound "$UNBOUND_IP"
 done

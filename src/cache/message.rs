@@ -10,7 +10,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hickory_proto::rr::{Name, RecordType};
@@ -25,22 +25,34 @@ const HEADER_LEN: usize = 12;
 /// included (DO set), as bytes, so that a lookup needs no allocation.
 pub type MessageKey = [u8];
 
-/// One cached response.
+/// A hit refreshes its entry's place in the LRU at most this often. Moving an entry to the front
+/// writes to it and to its neighbours in the LRU list, three cache lines a hit, on the path every
+/// cached answer takes; a name asked for more often than this is just as safe from eviction when
+/// it is moved once a second (memcached bumps its items the same way).
+const PROMOTE_EVERY_MS: Millis = 1_000;
+
+/// One cached response, in one allocation besides its header: the key and the records are read
+/// together on a hit.
 #[derive(Debug)]
 pub struct CachedMessage {
-    /// The response from the end of the question on (answer, authority, additional sections).
-    records: Box<[u8]>,
+    /// The key, then the response from the end of the question on (answer, authority, additional
+    /// sections) with each record's TTL as it was when stored.
+    bytes: Box<[u8]>,
+    key_len: u16,
+    /// Offsets of the records' TTL fields, from the start of the records.
+    ttl_offsets: Box<[u16]>,
     /// The header's rcode and section counts.
     rcode: u8,
     counts: [u16; 3],
-    /// (offset into `records`, expiry) of each record's TTL field.
-    ttls: Box<[(u32, Millis)]>,
+    stored_ms: Millis,
     expires_ms: Millis,
     /// From here on (the last tenth of its life) a hit asks for a background refresh, so popular
     /// names are renewed before they expire (Unbound's `prefetch`).
     prefetch_at_ms: Millis,
     /// Set by the first hit that asks for the refresh, so one refresh is started, not one a hit.
     prefetch_claimed: AtomicBool,
+    /// When a hit last moved this entry to the front of its LRU.
+    promoted_ms: AtomicU64,
 }
 
 /// What the response must echo from the query.
@@ -56,9 +68,10 @@ pub struct QueryEcho<'a> {
 }
 
 impl CachedMessage {
-    /// Builds an entry from an encoded response (header, one question, records, no OPT) whose
-    /// TTLs are relative to `now_ms`. `None` when the bytes do not walk as a DNS message or an
-    pub fn from_response(bytes: &[u8], now_ms: Millis) -> Option<Self> {
+    /// Builds the entry for `key` from an encoded response (header, one question, records, no
+    /// OPT) whose TTLs are relative to `now_ms`. `None` when the bytes do not walk as a DNS
+    /// message or an answer has already expired.
+    pub fn from_response(key: &MessageKey, bytes: &[u8], now_ms: Millis) -> Option<Self> {
         let header = bytes.get(..HEADER_LEN)?;
         let count = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
         if count(4) != 1 {
@@ -67,7 +80,8 @@ impl CachedMessage {
         let counts = [count(6), count(8), count(10)];
         let question_end = skip_name(bytes, HEADER_LEN)?.checked_add(4)?;
         let mut offset = question_end;
-        let mut ttls = Vec::new();
+        let mut ttl_offsets = Vec::new();
+        let mut shortest_ttl = u32::MAX;
         let total = counts.iter().map(|c| usize::from(*c)).sum::<usize>();
         for _ in 0..total {
             let ttl_at = skip_name(bytes, offset)?.checked_add(4)?;
@@ -75,28 +89,38 @@ impl CachedMessage {
             let rdlen = usize::from(u16::from_be_bytes(
                 bytes.get(ttl_at + 4..ttl_at + 6)?.try_into().ok()?,
             ));
-            ttls.push((
-                u32::try_from(ttl_at - question_end).ok()?,
-                now_ms + u64::from(ttl) * 1000,
-            ));
+            ttl_offsets.push(u16::try_from(ttl_at - question_end).ok()?);
+            shortest_ttl = shortest_ttl.min(ttl);
             offset = ttl_at + 6 + rdlen;
         }
-        if offset != bytes.len() {
+        // Without records (or with a TTL of 0) there is nothing to count down: not kept.
+        if offset != bytes.len() || total == 0 || shortest_ttl == 0 {
             return None;
         }
-        let expires_ms = ttls.iter().map(|(_, e)| *e).min().unwrap_or(now_ms);
-        if expires_ms <= now_ms {
-            return None;
-        }
+        let expires_ms = now_ms + u64::from(shortest_ttl) * 1000;
+        let mut stored = Vec::with_capacity(key.len() + bytes.len() - question_end);
+        stored.extend_from_slice(key);
+        stored.extend_from_slice(&bytes[question_end..]);
         Some(CachedMessage {
-            records: bytes[question_end..].into(),
+            bytes: stored.into_boxed_slice(),
+            key_len: u16::try_from(key.len()).ok()?,
+            ttl_offsets: ttl_offsets.into_boxed_slice(),
             rcode: header[3] & 0x0f,
             counts,
-            ttls: ttls.into_boxed_slice(),
+            stored_ms: now_ms,
             expires_ms,
             prefetch_at_ms: expires_ms - (expires_ms - now_ms) / 10,
             prefetch_claimed: AtomicBool::new(false),
+            promoted_ms: AtomicU64::new(now_ms),
         })
+    }
+
+    fn key(&self) -> &MessageKey {
+        &self.bytes[..usize::from(self.key_len)]
+    }
+
+    fn records(&self) -> &[u8] {
+        &self.bytes[usize::from(self.key_len)..]
     }
 
     /// Whether this hit, at `now_ms`, is the one that should start a background refresh.
@@ -106,6 +130,17 @@ impl CachedMessage {
 
     pub fn is_live(&self, now_ms: Millis) -> bool {
         now_ms < self.expires_ms
+    }
+
+    /// Whether a hit at `now_ms` should move the entry to the front of its LRU (and notes that
+    /// it did).
+    fn wants_promotion(&self, now_ms: Millis) -> bool {
+        let promoted = self.promoted_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(promoted) < PROMOTE_EVERY_MS {
+            return false;
+        }
+        self.promoted_ms.store(now_ms, Ordering::Relaxed);
+        true
     }
 
     /// Writes the response to `query` into `out`: header, the client's question, the records
@@ -122,11 +157,18 @@ impl CachedMessage {
         out.extend_from_slice(&additional.to_be_bytes());
         out.extend_from_slice(query.question);
         let records_at = out.len();
-        out.extend_from_slice(&self.records);
-        for (offset, expires_ms) in self.ttls.iter() {
-            let at = records_at + *offset as usize;
-            let ttl = remaining_ttl(*expires_ms, now_ms);
-            out[at..at + 4].copy_from_slice(&ttl.to_be_bytes());
+        out.extend_from_slice(self.records());
+        // Every record's TTL counts down by the time spent in the cache (RFC 1035 §4.1.3); the
+        // stored TTLs are the ones at `stored_ms`.
+        let elapsed_ms = now_ms.saturating_sub(self.stored_ms);
+        for offset in self.ttl_offsets.iter() {
+            let at = records_at + usize::from(*offset);
+            let Some(field) = out.get_mut(at..at + 4) else {
+                continue;
+            };
+            let stored = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
+            let ttl = remaining_ttl(u64::from(stored) * 1000, elapsed_ms);
+            field.copy_from_slice(&ttl.to_be_bytes());
         }
         if let Some(dnssec_ok) = query.edns_dnssec_ok {
             write_opt(out, dnssec_ok);
@@ -156,7 +198,12 @@ fn skip_name(bytes: &[u8], mut offset: usize) -> Option<usize> {
     }
 }
 
-type Shard = Mutex<LruCache<Box<MessageKey>, Arc<CachedMessage>>>;
+/// Entries are filed under a 64-bit hash of their key, which the entry itself repeats: a lookup
+/// compares one integer in the table and the key bytes in the entry it is about to read anyway,
+/// instead of following a pointer to a separately allocated key. Two keys with one hash (never
+/// seen in practice with a keyed 64-bit SipHash) only cost each other their place: a lookup
+/// checks the key and misses, an insert replaces.
+type Shard = Mutex<LruCache<u64, Arc<CachedMessage>>>;
 
 /// Sharded LRU of cached responses.
 pub struct MessageCache {
@@ -171,33 +218,44 @@ impl MessageCache {
             NonZeroUsize::new(capacity.div_ceil(shard_count).max(1)).unwrap_or(NonZeroUsize::MIN);
         MessageCache {
             shards: (0..shard_count)
-                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .map(|_| Mutex::new(super::bounded_lru(per_shard)))
                 .collect(),
             hasher: RandomState::new(),
             clock,
         }
     }
 
+    /// The shard for a key and the key's hash within it.
     fn shard(
         &self,
         key: &MessageKey,
-    ) -> std::sync::MutexGuard<'_, LruCache<Box<MessageKey>, Arc<CachedMessage>>> {
-        let index = (self.hasher.hash_one(key) as usize) % self.shards.len();
-        self.shards[index].lock().unwrap_or_else(|p| p.into_inner())
+    ) -> (
+        std::sync::MutexGuard<'_, LruCache<u64, Arc<CachedMessage>>>,
+        u64,
+    ) {
+        let hash = self.hasher.hash_one(key);
+        // The low bits pick the slot inside the shard's table; the high ones pick the shard.
+        let index = ((hash >> 32) as usize) % self.shards.len();
+        let shard = self.shards[index].lock().unwrap_or_else(|p| p.into_inner());
+        (shard, hash)
     }
 
-    /// The live response under `key`.
-    pub fn get(&self, key: &MessageKey) -> Option<Arc<CachedMessage>> {
-        let now = self.clock.now_ms();
-        let mut shard = self.shard(key);
-        match shard.get(key) {
-            Some(message) if message.is_live(now) => Some(Arc::clone(message)),
-            Some(_) => {
-                shard.pop(key);
-                None
-            }
-            None => None,
+    /// The response under `key` that is still live at `now_ms`.
+    pub fn get(&self, key: &MessageKey, now_ms: Millis) -> Option<Arc<CachedMessage>> {
+        let (mut shard, hash) = self.shard(key);
+        let message = shard.peek(&hash)?;
+        if message.key() != key {
+            return None;
         }
+        if !message.is_live(now_ms) {
+            shard.pop(&hash);
+            return None;
+        }
+        let message = Arc::clone(message);
+        if message.wants_promotion(now_ms) {
+            shard.promote(&hash);
+        }
+        Some(message)
     }
 
     /// Drops the answers to `name`/`qtype` (with and without DNSSEC records), so the next query
@@ -209,13 +267,18 @@ impl MessageCache {
         let mut key = [0u8; 258];
         for dnssec_ok in [false, true] {
             if let Some(len) = write_key(&wire, u16::from(qtype), dnssec_ok, &mut key) {
-                self.shard(&key[..len]).pop(&key[..len]);
+                let (mut shard, hash) = self.shard(&key[..len]);
+                if shard.peek(&hash).is_some_and(|m| m.key() == &key[..len]) {
+                    shard.pop(&hash);
+                }
             }
         }
     }
 
-    pub fn insert(&self, key: Box<MessageKey>, message: CachedMessage) {
-        self.shard(&key).put(key, Arc::new(message));
+    /// Files `message` under the key it was built for.
+    pub fn insert(&self, message: CachedMessage) {
+        let (mut shard, hash) = self.shard(message.key());
+        shard.put(hash, Arc::new(message));
     }
 
     pub fn clock(&self) -> &Clock {
@@ -285,7 +348,7 @@ mod tests {
     #[test]
     fn walks_a_response_and_counts_ttls_down_per_record() {
         let bytes = response();
-        let cached = CachedMessage::from_response(&bytes, 1_000_000).expect("walks");
+        let cached = CachedMessage::from_response(b"key", &bytes, 1_000_000).expect("walks");
         assert_eq!(cached.counts, [2, 0, 0]);
         assert_eq!(cached.expires_ms, 1_060_000);
         let question = &bytes[12..12 + 18 + 4];
@@ -308,19 +371,59 @@ mod tests {
 
     #[test]
     fn one_prefetch_is_claimed_in_the_last_tenth_of_the_ttl() {
-        let cached = CachedMessage::from_response(&response(), 1_000_000).expect("walks");
+        let cached = CachedMessage::from_response(b"key", &response(), 1_000_000).expect("walks");
         // The shortest TTL is 60 s: the last tenth starts 54 s in.
         assert!(!cached.claim_prefetch(1_053_999));
         assert!(cached.claim_prefetch(1_054_000));
         assert!(!cached.claim_prefetch(1_055_000), "claimed once");
     }
 
+    fn entry(key: &[u8], now_ms: Millis) -> CachedMessage {
+        CachedMessage::from_response(key, &response(), now_ms).expect("walks")
+    }
+
+    #[test]
+    fn a_hit_keeps_an_entry_in_the_cache_once_a_second_at_most() {
+        let cache = MessageCache::new(2, 1, Clock::system());
+        cache.insert(entry(b"a", 0));
+        cache.insert(entry(b"b", 0));
+        // Within the first second a hit does not move "a": it is still the oldest.
+        assert!(cache.get(b"a", 500).is_some());
+        cache.insert(entry(b"c", 500));
+        assert!(
+            cache.get(b"a", 600).is_none(),
+            "evicted as least recently promoted"
+        );
+        // Later hits do move it to the front.
+        cache.insert(entry(b"a", 600));
+        assert!(cache.get(b"a", 1_700).is_some());
+        cache.insert(entry(b"d", 1_700));
+        assert!(cache.get(b"a", 1_800).is_some());
+        assert!(
+            cache.get(b"c", 1_800).is_none(),
+            "the oldest is evicted instead"
+        );
+    }
+
+    #[test]
+    fn a_lookup_checks_the_whole_key_and_expiry() {
+        let cache = MessageCache::new(10, 1, Clock::system());
+        cache.insert(entry(b"www", 0));
+        assert!(cache.get(b"www", 1).is_some());
+        assert!(cache.get(b"WWW", 1).is_none());
+        assert!(
+            cache.get(b"www", 60_000).is_none(),
+            "expired with its shortest TTL"
+        );
+        assert!(cache.is_empty(), "an expired entry is dropped when found");
+    }
+
     #[test]
     fn rejects_what_does_not_walk() {
         let bytes = response();
-        assert!(CachedMessage::from_response(&bytes[..bytes.len() - 1], 0).is_none());
+        assert!(CachedMessage::from_response(b"key", &bytes[..bytes.len() - 1], 0).is_none());
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(CachedMessage::from_response(&longer, 0).is_none());
+        assert!(CachedMessage::from_response(b"key", &longer, 0).is_none());
     }
 }

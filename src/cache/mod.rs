@@ -69,6 +69,19 @@ pub struct Cache {
     stale_window_ms: Millis,
 }
 
+/// An LRU map that holds at most `capacity` entries but allocates its hash table as it fills.
+///
+/// `LruCache::new` sizes the table for the full capacity up front: with a cache of a million
+/// entries holding a few thousand, every lookup then probed a sparse table of megabytes and
+/// missed the CPU caches twice (control bytes, then the bucket). A profile of cached UDP answers
+/// put 8% of the server's time in those two loads. A table that grows keeps a small working set
+/// dense; the occasional doubling is amortised like any hash map's.
+pub(crate) fn bounded_lru<K: std::hash::Hash + Eq, V>(capacity: NonZeroUsize) -> LruCache<K, V> {
+    let mut lru = LruCache::unbounded();
+    lru.resize(capacity);
+    lru
+}
+
 /// The TTL of a record in a stale answer (RFC 8767 §4): short, so that clients come back soon
 /// and find the refreshed data once the servers answer again.
 pub const STALE_ANSWER_TTL: u32 = 30;
@@ -80,7 +93,7 @@ impl Cache {
         let per_shard =
             NonZeroUsize::new(capacity.div_ceil(shard_count).max(1)).unwrap_or(NonZeroUsize::MIN);
         let shards = (0..shard_count)
-            .map(|_| Mutex::new(LruCache::new(per_shard)))
+            .map(|_| Mutex::new(bounded_lru(per_shard)))
             .collect();
         Cache {
             shards,

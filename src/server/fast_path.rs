@@ -49,10 +49,10 @@ pub fn answer(
     let Some(key_len) = write_key(query.name, query.qtype, dnssec_ok, &mut key) else {
         return Served::No;
     };
-    let Some(message) = messages.get(&key[..key_len]) else {
+    let now = messages.clock().now_ms();
+    let Some(message) = messages.get(&key[..key_len], now) else {
         return Served::No;
     };
-    let now = messages.clock().now_ms();
     message.write_response(&query.echo, now, out);
     let limit = match query.payload {
         Some(payload) => {

@@ -505,12 +505,13 @@ fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
     let (Ok(bytes), Ok(name)) = (response.to_vec(), query.name().to_lowercase().to_bytes()) else {
         return;
     };
-    let Some(message) = CachedMessage::from_response(&bytes, messages.clock().now_ms()) else {
+    let mut key = [0u8; 258];
+    let Some(len) = write_key(&name, u16::from(query.rtype()), query.dnssec_ok(), &mut key) else {
         return;
     };
-    let mut key = [0u8; 258];
-    if let Some(len) = write_key(&name, u16::from(query.rtype()), query.dnssec_ok(), &mut key) {
-        messages.insert(key[..len].into(), message);
+    let now = messages.clock().now_ms();
+    if let Some(message) = CachedMessage::from_response(&key[..len], &bytes, now) {
+        messages.insert(message);
     }
 }
 
