@@ -246,9 +246,10 @@ pub struct Limits {
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_inflight_resolutions: u32,
 
-    /// Most queries outstanding at once to one upstream server address; beyond it the server is
-    /// skipped as if busy and the zone's other servers are tried. This keeps a flood of names
-    /// under one zone from turning ferret against that zone's servers. Unbound has no direct
+    /// Most queries outstanding at once to one upstream server address; more wait their turn,
+    /// for at most the upstream timeout, and are then tried at the zone's other servers (or end
+    /// in SERVFAIL). This keeps a flood of names under one zone from turning ferret against that
+    /// zone's servers, while a burst of misses at a healthy server only queues. Unbound has no direct
     /// equivalent (its ratelimit and ip-ratelimit count queries per second and are off by
     /// default); BIND's fetches-per-server is the closest.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]

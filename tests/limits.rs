@@ -11,9 +11,10 @@
 mod common;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::authority::{Behaviour, LoggedQuery, Zone};
+use common::authority::{Behaviour, Zone};
 use common::client::{QueryOpts, answer_strings, query_udp, rcode, try_query_udp};
 use common::ferret::{addr, start, test_config};
 use common::hierarchy::{Hierarchy, HierarchyBuilder, net};
@@ -456,20 +457,22 @@ async fn too_many_resolutions_in_flight_are_refused_at_once() {
     assert!(ferret.resolver().inflight().is_empty());
 }
 
-/// Many distinct questions for one zone whose only live server is slow, with
-/// max_queries_per_server 3: that server never has more than 3 of ferret's queries at once; the
-/// questions that find it busy fail at once instead of piling up.
+/// Many distinct questions for one zone whose only server is slow, with
+/// max_queries_per_server 3: the questions queue for the server, three at a time, and are all
+/// answered. Nine questions at one second each take at least three seconds: three waves. Without
+/// the cap they would all be sent at once and answered after one second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_busy_server_is_skipped() {
+async fn a_busy_server_takes_queries_in_turn() {
     let block = 136;
     let world = world::start(block).await;
     let slow = world.server(&Addresses::new(block).example_test);
-    slow.set_latency(Duration::from_millis(2_000));
     let mut config = test_config(block, &world.root_hints_path());
     config.limits.max_queries_per_server = 3;
     config.limits.upstream_timeout_ms = 6_000;
-    config.limits.resolution_timeout_ms = 10_000;
+    config.limits.resolution_timeout_ms = 15_000;
     config.qname_minimisation = false;
+    // Slow from the start, so the server's measured RTT (1 s) sets the length of a try.
+    slow.set_latency(Duration::from_millis(1_000));
     let ferret = start(&config).await;
     assert_resolves(
         &ferret,
@@ -479,24 +482,62 @@ async fn a_busy_server_is_skipped() {
     .await;
     slow.clear_queries();
 
-    let names: Vec<String> = (0..10)
-        .map(|i| format!("n{i}.wild.example.test."))
-        .collect();
+    let names: Vec<String> = (0..9).map(|i| format!("n{i}.wild.example.test.")).collect();
+    let started = Instant::now();
     let responses = ask_all_at_once(&ferret, &names).await;
-    let resolved = count_rcode(&responses, ResponseCode::NoError);
-    assert!((1..=3).contains(&resolved), "{resolved} resolved");
-    assert_eq!(
-        count_rcode(&responses, ResponseCode::ServFail),
-        names.len() - resolved
-    );
-    let received: Vec<LoggedQuery> = slow.queries();
-    assert_eq!(received.len(), resolved, "{received:?}");
-    let stats = ferret.resolver().stats();
+    let elapsed = started.elapsed();
+    for ((response, at), name) in responses.iter().zip(&names) {
+        let took = at.duration_since(started);
+        assert_eq!(
+            answer_strings(response),
+            [format!("{name} A 192.0.2.99")],
+            "{:?} after {took:?}; {:?}",
+            response.metadata.response_code,
+            ferret.resolver().stats()
+        );
+    }
     assert!(
-        stats.busy_server_skips >= (names.len() - resolved) as u64,
-        "{stats:?}"
+        elapsed >= Duration::from_millis(2_900),
+        "answered in {elapsed:?}: more than 3 queries were outstanding at once"
     );
+    assert_eq!(slow.queries().len(), names.len());
+    let stats = ferret.resolver().stats();
+    assert_eq!(stats.busy_server_skips, 0, "{stats:?}");
     assert_eq!(stats.outstanding_queries, 0);
+}
+
+/// The same cap with a server that does not answer within the client's budget: ferret never has
+/// more than three queries outstanding at it (tries that time out free their place for the
+/// questions waiting), and every question ends in SERVFAIL within its budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_server_gets_no_more_than_the_cap() {
+    let block = 138;
+    let world = world::start(block).await;
+    let stuck_ip: std::net::IpAddr = Addresses::new(block).example_test.parse().expect("ip");
+    let stuck = world.server(&Addresses::new(block).example_test);
+    stuck.set_latency(Duration::from_millis(5_000));
+    let mut config = test_config(block, &world.root_hints_path());
+    config.limits.max_queries_per_server = 3;
+    config.limits.upstream_timeout_ms = 6_000;
+    config.limits.resolution_timeout_ms = 2_000;
+    config.qname_minimisation = false;
+    let ferret = Arc::new(start(&config).await);
+
+    let names: Vec<String> = (0..9).map(|i| format!("n{i}.wild.example.test.")).collect();
+    let asking = {
+        let ferret = Arc::clone(&ferret);
+        tokio::spawn(async move { ask_all_at_once(&ferret, &names).await })
+    };
+    let mut most_outstanding = 0;
+    while !asking.is_finished() {
+        most_outstanding = most_outstanding.max(ferret.resolver().outstanding_at(stuck_ip));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let responses = asking.await.expect("queries");
+    assert_eq!(count_rcode(&responses, ResponseCode::ServFail), 9);
+    assert_eq!(most_outstanding, 3, "most queries outstanding at once");
+    assert!(!stuck.queries().is_empty());
+    assert_eq!(ferret.resolver().stats().outstanding_queries, 0);
 }
 
 /// A small cache stays within its size however many names pass through it, and the in-flight

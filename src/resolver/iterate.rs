@@ -401,9 +401,13 @@ impl Resolver {
         budget: &Budget,
     ) -> Result<Asked, ResolveError> {
         let server = attempt.server;
-        // A server with too many of our queries outstanding is skipped like one that does not
-        // answer, but without a penalty to its health: it is busy, not broken.
-        let Some(_slot) = self.outstanding.try_acquire(server.ip()) else {
+        // A server with too many of our queries outstanding is waited for, at most as long as
+        // the longest try may take (a try shortened to a fast server's RTT says nothing about
+        // how soon its queue moves); if no place frees up by then it is skipped like one that
+        // does not answer, but without a penalty to its health: it is busy, not broken.
+        let longest_try = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
+        let wait_until = budget.deadline().min(Instant::now() + longest_try);
+        let Some(_slot) = self.outstanding.acquire(server.ip(), wait_until).await else {
             super::stats::Counters::count(&self.counters.busy_server_skips);
             self.metrics
                 .record_limit(crate::metrics::labels::Limit::QueriesPerServer);

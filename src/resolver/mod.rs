@@ -244,6 +244,12 @@ impl Resolver {
         }
     }
 
+    /// Queries ferret has outstanding at one upstream server now (at most
+    /// `--max-queries-per-server`).
+    pub fn outstanding_at(&self, server: std::net::IpAddr) -> u32 {
+        self.outstanding.at(server)
+    }
+
     /// What server selection knows about an upstream address on port 53 (its SRTT, failures,
     /// hold-down).
     pub fn server_health(&self, server: std::net::IpAddr) -> Option<ServerHealth> {
