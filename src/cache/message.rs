@@ -10,8 +10,8 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
@@ -203,7 +203,12 @@ fn skip_name(bytes: &[u8], mut offset: usize) -> Option<usize> {
 /// instead of following a pointer to a separately allocated key. Two keys with one hash (never
 /// seen in practice with a keyed 64-bit SipHash) only cost each other their place: a lookup
 /// checks the key and misses, an insert replaces.
-type Shard = Mutex<LruCache<u64, Arc<CachedMessage>>>;
+///
+/// Entries sit in the LRU's nodes themselves, not behind an `Arc`: a hit reads the node and the
+/// entry's bytes, one pointer hop fewer, and writes the response while the shard is locked (a
+/// copy of a few hundred bytes), with no reference count to bump on a cache line other threads
+/// share.
+type Shard = Mutex<LruCache<u64, CachedMessage>>;
 
 /// Sharded LRU of cached responses.
 pub struct MessageCache {
@@ -229,10 +234,7 @@ impl MessageCache {
     fn shard(
         &self,
         key: &MessageKey,
-    ) -> (
-        std::sync::MutexGuard<'_, LruCache<u64, Arc<CachedMessage>>>,
-        u64,
-    ) {
+    ) -> (std::sync::MutexGuard<'_, LruCache<u64, CachedMessage>>, u64) {
         let hash = self.hasher.hash_one(key);
         // The low bits pick the slot inside the shard's table; the high ones pick the shard.
         let index = ((hash >> 32) as usize) % self.shards.len();
@@ -240,8 +242,14 @@ impl MessageCache {
         (shard, hash)
     }
 
-    /// The response under `key` that is still live at `now_ms`.
-    pub fn get(&self, key: &MessageKey, now_ms: Millis) -> Option<Arc<CachedMessage>> {
+    /// Runs `use_message` on the response under `key` if it is still live at `now_ms`, with
+    /// the shard locked (keep it short: write the response, nothing more).
+    pub fn with<R>(
+        &self,
+        key: &MessageKey,
+        now_ms: Millis,
+        use_message: impl FnOnce(&CachedMessage) -> R,
+    ) -> Option<R> {
         let (mut shard, hash) = self.shard(key);
         let message = shard.peek(&hash)?;
         if message.key() != key {
@@ -251,11 +259,12 @@ impl MessageCache {
             shard.pop(&hash);
             return None;
         }
-        let message = Arc::clone(message);
-        if message.wants_promotion(now_ms) {
+        let promote = message.wants_promotion(now_ms);
+        let result = use_message(message);
+        if promote {
             shard.promote(&hash);
         }
-        Some(message)
+        Some(result)
     }
 
     /// Drops the answers to `name`/`qtype` (with and without DNSSEC records), so the next query
@@ -278,7 +287,7 @@ impl MessageCache {
     /// Files `message` under the key it was built for.
     pub fn insert(&self, message: CachedMessage) {
         let (mut shard, hash) = self.shard(message.key());
-        shard.put(hash, Arc::new(message));
+        shard.put(hash, message);
     }
 
     pub fn clock(&self) -> &Clock {
@@ -388,19 +397,19 @@ mod tests {
         cache.insert(entry(b"a", 0));
         cache.insert(entry(b"b", 0));
         // Within the first second a hit does not move "a": it is still the oldest.
-        assert!(cache.get(b"a", 500).is_some());
+        assert!(cache.with(b"a", 500, |_| ()).is_some());
         cache.insert(entry(b"c", 500));
         assert!(
-            cache.get(b"a", 600).is_none(),
+            cache.with(b"a", 600, |_| ()).is_none(),
             "evicted as least recently promoted"
         );
         // Later hits do move it to the front.
         cache.insert(entry(b"a", 600));
-        assert!(cache.get(b"a", 1_700).is_some());
+        assert!(cache.with(b"a", 1_700, |_| ()).is_some());
         cache.insert(entry(b"d", 1_700));
-        assert!(cache.get(b"a", 1_800).is_some());
+        assert!(cache.with(b"a", 1_800, |_| ()).is_some());
         assert!(
-            cache.get(b"c", 1_800).is_none(),
+            cache.with(b"c", 1_800, |_| ()).is_none(),
             "the oldest is evicted instead"
         );
     }
@@ -409,10 +418,10 @@ mod tests {
     fn a_lookup_checks_the_whole_key_and_expiry() {
         let cache = MessageCache::new(10, 1, Clock::system());
         cache.insert(entry(b"www", 0));
-        assert!(cache.get(b"www", 1).is_some());
-        assert!(cache.get(b"WWW", 1).is_none());
+        assert!(cache.with(b"www", 1, |_| ()).is_some());
+        assert!(cache.with(b"WWW", 1, |_| ()).is_none());
         assert!(
-            cache.get(b"www", 60_000).is_none(),
+            cache.with(b"www", 60_000, |_| ()).is_none(),
             "expired with its shortest TTL"
         );
         assert!(cache.is_empty(), "an expired entry is dropped when found");

@@ -6,6 +6,7 @@
 
 use crate::cache::MessageCache;
 use crate::cache::message::{QueryEcho, write_key};
+use crate::clock::Millis;
 
 use super::pipeline::Transport;
 
@@ -34,11 +35,12 @@ pub enum Served {
     YesRefresh,
 }
 
-/// Writes the answer to `request` into `out` if the message cache holds it.
+/// Writes the answer to `request` into `out` if the message cache holds it live at `now`.
 pub fn answer(
     request: &[u8],
     messages: &MessageCache,
     transport: Transport,
+    now: Millis,
     out: &mut Vec<u8>,
 ) -> Served {
     let Some(query) = read_plain_query(request) else {
@@ -49,25 +51,24 @@ pub fn answer(
     let Some(key_len) = write_key(query.name, query.qtype, dnssec_ok, &mut key) else {
         return Served::No;
     };
-    let now = messages.clock().now_ms();
-    let Some(message) = messages.get(&key[..key_len], now) else {
-        return Served::No;
-    };
-    message.write_response(&query.echo, now, out);
-    let limit = match query.payload {
-        Some(payload) => {
+    let limit = match (transport, query.payload) {
+        (Transport::Tcp, _) => usize::MAX,
+        (Transport::Udp, Some(payload)) => {
             usize::from(payload.min(crate::upstream::EDNS_PAYLOAD)).max(CLASSIC_UDP_LIMIT)
         }
-        None => CLASSIC_UDP_LIMIT,
+        (Transport::Udp, None) => CLASSIC_UDP_LIMIT,
     };
-    if transport == Transport::Udp && out.len() > limit {
-        return Served::No;
-    }
-    if message.claim_prefetch(now) {
-        Served::YesRefresh
-    } else {
-        Served::Yes
-    }
+    let served = messages.with(&key[..key_len], now, |message| {
+        message.write_response(&query.echo, now, out);
+        if out.len() > limit {
+            Served::No
+        } else if message.claim_prefetch(now) {
+            Served::YesRefresh
+        } else {
+            Served::Yes
+        }
+    });
+    served.unwrap_or(Served::No)
 }
 
 /// Reads a query with one IN-class question, no answer or authority records, and at most an

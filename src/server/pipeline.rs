@@ -11,6 +11,8 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode}
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use tokio::time::Instant;
 
+use crate::clock::Millis;
+
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable};
 
 use super::Service;
@@ -306,10 +308,16 @@ pub struct Exchange {
 impl Exchange {
     /// A query from `client` that arrived just now.
     pub fn new(client: SocketAddr, transport: Transport) -> Self {
+        Exchange::received_at(client, transport, Instant::now())
+    }
+
+    /// A query from `client` that arrived at `received` (one reading of the clock serves a
+    /// whole batch of datagrams).
+    pub fn received_at(client: SocketAddr, transport: Transport, received: Instant) -> Self {
         Exchange {
             client,
             transport,
-            received: Instant::now(),
+            received,
         }
     }
 }
@@ -322,12 +330,24 @@ pub(crate) fn answer_fast(
     request: &[u8],
     out: &mut Vec<u8>,
 ) -> bool {
+    let now_ms = service.resolver.cache().messages().clock().now_ms();
+    answer_fast_at(service, exchange, request, out, now_ms)
+}
+
+/// [`answer_fast`] with the wall clock already read (`now_ms`), for a batch of datagrams.
+pub(crate) fn answer_fast_at(
+    service: &Service,
+    exchange: &Exchange,
+    request: &[u8],
+    out: &mut Vec<u8>,
+    now_ms: Millis,
+) -> bool {
     let client = exchange.client.ip();
     if !service.policy.allows_fast_path(client, exchange.transport) {
         return false;
     }
     let messages = service.resolver.cache().messages();
-    match fast_path::answer(request, messages, exchange.transport, out) {
+    match fast_path::answer(request, messages, exchange.transport, now_ms, out) {
         fast_path::Served::No => return false,
         fast_path::Served::Yes => {}
         fast_path::Served::YesRefresh => {

@@ -9,11 +9,13 @@ use std::sync::Arc;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::Service;
 use super::batch::{RecvBatch, SendBatch};
 use super::pipeline::{self, Admission, Exchange, Transport};
 use super::serving::CurrentService;
+use crate::clock::Millis;
 
 /// Serves until `stop` turns true. Queries already handed to a task are still answered after
 /// that (the tasks hold the socket), which is what lets a stopping server drain.
@@ -51,10 +53,15 @@ pub(super) async fn serve(
         };
         // The configuration of this moment; a reload is seen from the next batch on.
         let service = view.get();
+        // The datagrams of a batch arrived together: one reading of each clock serves them all
+        // (three per datagram were 1.5% of a cache hit's time).
+        let arrived = Instant::now();
+        let now_ms = service.resolver.cache().messages().clock().now_ms();
         for i in 0..received {
             let (request, client) = incoming.datagram(i);
             let Some(client) = client else { continue };
-            handle(request, client, &socket, service, &mut outgoing);
+            let exchange = Exchange::received_at(client, Transport::Udp, arrived);
+            handle(request, exchange, now_ms, &socket, service, &mut outgoing);
             if outgoing.is_full() {
                 flush(&socket, fd, &mut outgoing).await;
             }
@@ -66,13 +73,14 @@ pub(super) async fn serve(
 /// One datagram: answered into `outgoing` if no upstream query is needed, else in a task.
 fn handle(
     request: &[u8],
-    client: SocketAddr,
+    exchange: Exchange,
+    now_ms: Millis,
     socket: &Arc<UdpSocket>,
     service: &Arc<Service>,
     outgoing: &mut SendBatch,
 ) {
-    let exchange = Exchange::new(client, Transport::Udp);
-    if pipeline::answer_fast(service, &exchange, request, outgoing.buffer()) {
+    let client = exchange.client;
+    if pipeline::answer_fast_at(service, &exchange, request, outgoing.buffer(), now_ms) {
         outgoing.commit(client);
         return;
     }
