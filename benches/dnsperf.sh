@@ -27,6 +27,7 @@
 # LATENCY_QPS (10000), LATENCY_SECONDS (5), NAMES (hosts per zone, 1500), ZONES (4), QUERIES
 # (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
 # SKIP_BUILD=1 (use the release binaries as built), KEEP_TMP=1 (keep logs and data),
+# FERRET_ARGS (more ferret flags, e.g. "--threads 2" with SERVER_CORE=0,1 for a scaling run),
 # RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then one more loadgen run per
 # server under `perf record`, and the hottest symbols of each are printed at the end).
 #
@@ -152,7 +153,9 @@ run_latency() {
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$(machine_summary | tr '\n' ';')"
 start_hierarchy
-start_ferret "$FERRET_IP" "$DATA/root.hints" --cache-size 1000000
+# FERRET_ARGS is split into words on purpose.
+# shellcheck disable=SC2086
+start_ferret "$FERRET_IP" "$DATA/root.hints" --cache-size 1000000 ${FERRET_ARGS:-}
 FERRET_PID=$STARTED_PID
 start_unbound "$UNBOUND_IP" "$DATA/root.hints"
 UNBOUND_PID=$STARTED_PID
