@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::classify::{Classified, SoaProof, classify};
 use super::delegation::{DelegationPoint, ServerRole, address_of, cached_addresses};
 use super::qmin::Minimiser;
+use super::upstream_inflight::{Followed, SharedResponse, Turn, UpstreamQuestion};
 use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
 use crate::cache::Rank;
@@ -96,7 +97,7 @@ impl Resolver {
                 Err(error) => return Err(error),
             };
             let outcome = self
-                .ask_zone(
+                .ask_zone_merged(
                     &delegation.zone,
                     &servers,
                     delegation.role,
@@ -105,8 +106,10 @@ impl Resolver {
                     budget,
                 )
                 .await;
-            let (response, classified) = match outcome {
-                Ok(found) => found,
+            // The response may be shared with other resolutions: each takes its own copy of
+            // what it goes on to consume.
+            let (authoritative, classified) = match outcome {
+                Ok(found) => (found.0.metadata.authoritative, found.1.clone()),
                 Err(ResolveError::ServersFailed(_)) if question.minimised => {
                     minimiser.give_up();
                     continue;
@@ -140,7 +143,6 @@ impl Resolver {
                 Classified::NxDomain { .. } if question.minimised => minimiser.give_up(),
                 _ if question.minimised => minimiser.went_deeper(&question.name),
                 classified => {
-                    let authoritative = response.metadata.authoritative;
                     return Ok(self.conclude(qtype, classified, authoritative));
                 }
             }
@@ -207,8 +209,8 @@ impl Resolver {
             configured: false,
         };
         let root = Name::root();
-        match self
-            .ask_zone(
+        let primed = self
+            .ask_zone_merged(
                 &root,
                 &hinted.known_addresses,
                 ServerRole::Authority,
@@ -216,8 +218,8 @@ impl Resolver {
                 RecordType::NS,
                 budget,
             )
-            .await
-        {
+            .await;
+        match primed.as_deref() {
             Ok((response, Classified::Answer { chain })) => {
                 let ns: Vec<Record> = chain
                     .iter()
@@ -226,7 +228,7 @@ impl Resolver {
                     .collect();
                 let glue = glue_for(&ns, &response.additionals);
                 let hinted_glue = self.hinted_glue(&ns, &glue);
-                self.cache_rrsets(chain, Rank::AuthAnswer);
+                self.cache_rrsets(chain.clone(), Rank::AuthAnswer);
                 self.cache_rrsets(glue, Rank::Glue);
                 self.cache_rrsets(hinted_glue, Rank::Glue);
                 tracing::debug!(servers = ns.len(), "primed the root NS set");
@@ -341,6 +343,50 @@ impl Resolver {
             }
         }
         Err(ResolveError::NoServers(delegation.zone.clone()))
+    }
+
+    /// [`Resolver::ask_zone`], unless another resolution is asking the same question of the
+    /// same zone right now: then that query's outcome, waited for at most until `budget`'s
+    /// deadline and costing `budget` no query (see [`super::upstream_inflight`] for what is
+    /// shared and why).
+    async fn ask_zone_merged(
+        &self,
+        zone: &Name,
+        servers: &[SocketAddr],
+        role: ServerRole,
+        name: &Name,
+        rtype: RecordType,
+        budget: &Budget,
+    ) -> Result<SharedResponse, ResolveError> {
+        loop {
+            let question = UpstreamQuestion::new(zone, name, rtype, role);
+            let follower = match self.upstream_inflight.join(question) {
+                Turn::Lead(leader) => {
+                    let result = self
+                        .ask_zone(zone, servers, role, name, rtype, budget)
+                        .await
+                        .map(Arc::new);
+                    leader.publish(&result);
+                    return result;
+                }
+                Turn::Unmerged => {
+                    return self
+                        .ask_zone(zone, servers, role, name, rtype, budget)
+                        .await
+                        .map(Arc::new);
+                }
+                Turn::Follow(follower) => follower,
+            };
+            match follower.wait(zone, budget.deadline()).await? {
+                Followed::Shared(result) => {
+                    super::stats::Counters::count(&self.counters.merged_upstream_queries);
+                    return result;
+                }
+                // The leader's resolution was cancelled or ran out of its own budget: ask again,
+                // leading this time unless another follower got there first.
+                Followed::LeaderGone => {}
+            }
+        }
     }
 
     /// Asks the servers of `zone` until one gives a usable answer: in the order server selection
