@@ -106,10 +106,8 @@ impl Resolver {
                     budget,
                 )
                 .await;
-            // The response may be shared with other resolutions: each takes its own copy of
-            // what it goes on to consume.
             let (authoritative, classified) = match outcome {
-                Ok(found) => (found.0.metadata.authoritative, found.1.clone()),
+                Ok(found) => take_classified(found),
                 Err(ResolveError::ServersFailed(_)) if question.minimised => {
                     minimiser.give_up();
                     continue;
@@ -658,6 +656,17 @@ impl Resolver {
                 .collect();
             self.cache.insert_rrset(records, covering, rank);
         }
+    }
+}
+
+/// Whether a response was authoritative, and its classification to consume. A response that
+/// other resolutions share is copied from, so that nothing one does with its records reaches the
+/// others; one nobody else holds (the common case: no other resolution asked the same) is taken
+/// without a copy.
+fn take_classified(found: SharedResponse) -> (bool, Classified) {
+    match Arc::try_unwrap(found) {
+        Ok((response, classified)) => (response.metadata.authoritative, classified),
+        Err(shared) => (shared.0.metadata.authoritative, shared.1.clone()),
     }
 }
 
