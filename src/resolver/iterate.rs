@@ -98,9 +98,8 @@ impl Resolver {
             };
             let outcome = self
                 .ask_zone_merged(
-                    &delegation.zone,
+                    &delegation,
                     &servers,
-                    delegation.role,
                     &question.name,
                     question.rtype,
                     budget,
@@ -209,9 +208,8 @@ impl Resolver {
         let root = Name::root();
         let primed = self
             .ask_zone_merged(
-                &root,
+                &hinted,
                 &hinted.known_addresses,
-                ServerRole::Authority,
                 &root,
                 RecordType::NS,
                 budget,
@@ -343,21 +341,21 @@ impl Resolver {
         Err(ResolveError::NoServers(delegation.zone.clone()))
     }
 
-    /// [`Resolver::ask_zone`], unless another resolution is asking the same question of the
-    /// same zone right now: then that query's outcome, waited for at most until `budget`'s
-    /// deadline and costing `budget` no query (see [`super::upstream_inflight`] for what is
-    /// shared and why).
+    /// [`Resolver::ask_zone`] for the zone of `delegation`, unless another resolution is asking
+    /// the same question of the same zone right now: then that query's outcome, waited for at
+    /// most until `budget`'s deadline and costing `budget` no query (see
+    /// [`super::upstream_inflight`] for what is shared and why).
     async fn ask_zone_merged(
         &self,
-        zone: &Name,
+        delegation: &DelegationPoint,
         servers: &[SocketAddr],
-        role: ServerRole,
         name: &Name,
         rtype: RecordType,
         budget: &Budget,
     ) -> Result<SharedResponse, ResolveError> {
+        let (zone, role) = (&delegation.zone, delegation.role);
         loop {
-            let question = UpstreamQuestion::new(zone, name, rtype, role);
+            let question = UpstreamQuestion::new(zone, name, rtype, role, delegation.configured);
             let follower = match self.upstream_inflight.join(question) {
                 Turn::Lead(leader) => {
                     let result = self

@@ -55,15 +55,25 @@ pub struct UpstreamQuestion {
     /// Forwarders are asked with RD and answer recursively; authorities are asked iteratively:
     /// their answers to the same question are not the same thing.
     role: ServerRole,
+    /// A zone's servers named by the operator (a stub zone) are not the ones the zone's parent
+    /// names, and may well answer differently (that is why they were configured).
+    configured: bool,
 }
 
 impl UpstreamQuestion {
-    pub fn new(zone: &Name, name: &Name, rtype: RecordType, role: ServerRole) -> Self {
+    pub fn new(
+        zone: &Name,
+        name: &Name,
+        rtype: RecordType,
+        role: ServerRole,
+        configured: bool,
+    ) -> Self {
         UpstreamQuestion {
             zone: zone.to_lowercase(),
             name: name.to_lowercase(),
             rtype,
             role,
+            configured,
         }
     }
 }
@@ -210,6 +220,7 @@ mod tests {
             &Name::from_ascii(name).unwrap(),
             RecordType::A,
             ServerRole::Authority,
+            false,
         )
     }
 
