@@ -1,7 +1,9 @@
 //! Merging identical upstream questions: while one query of a zone's servers for (name, type) is
 //! outstanding, other resolutions that need the same question of the same zone wait for its
-//! outcome instead of sending their own (Unbound merges these in its mesh, Knot Resolver keeps
-//! one pending sub-query per question in its rplan).
+//! outcome instead of sending their own. Unbound does the like in its outside network, where an
+//! outgoing query identical to one outstanding to the same server address joins it as one more
+//! callback; merging per zone, before a server is chosen, also catches askers whose server
+//! selection would have picked different servers of the zone.
 //!
 //! Without this, a burst of client questions for distinct names under a zone not yet cached
 //! each walk down from the root on their own: N questions send N minimised queries to the root
