@@ -11,7 +11,7 @@ use crate::records::ns_name;
 use crate::upstream::DNS_PORT;
 
 /// How the servers of a delegation are asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ServerRole {
     /// Authoritative servers, found by iteration or named by a stub zone: iterative queries
     /// (RD=0), QNAME minimisation, and the upstream address policy.

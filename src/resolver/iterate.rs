@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::classify::{Classified, SoaProof, classify};
 use super::delegation::{DelegationPoint, ServerRole, address_of, cached_addresses};
 use super::qmin::Minimiser;
+use super::upstream_inflight::{Followed, SharedResponse, Turn, UpstreamQuestion};
 use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
 use crate::cache::Rank;
@@ -96,17 +97,16 @@ impl Resolver {
                 Err(error) => return Err(error),
             };
             let outcome = self
-                .ask_zone(
-                    &delegation.zone,
+                .ask_zone_merged(
+                    &delegation,
                     &servers,
-                    delegation.role,
                     &question.name,
                     question.rtype,
                     budget,
                 )
                 .await;
-            let (response, classified) = match outcome {
-                Ok(found) => found,
+            let (authoritative, classified) = match outcome {
+                Ok(found) => take_classified(found),
                 Err(ResolveError::ServersFailed(_)) if question.minimised => {
                     minimiser.give_up();
                     continue;
@@ -140,7 +140,6 @@ impl Resolver {
                 Classified::NxDomain { .. } if question.minimised => minimiser.give_up(),
                 _ if question.minimised => minimiser.went_deeper(&question.name),
                 classified => {
-                    let authoritative = response.metadata.authoritative;
                     return Ok(self.conclude(qtype, classified, authoritative));
                 }
             }
@@ -207,17 +206,16 @@ impl Resolver {
             configured: false,
         };
         let root = Name::root();
-        match self
-            .ask_zone(
-                &root,
+        let primed = self
+            .ask_zone_merged(
+                &hinted,
                 &hinted.known_addresses,
-                ServerRole::Authority,
                 &root,
                 RecordType::NS,
                 budget,
             )
-            .await
-        {
+            .await;
+        match primed.as_deref() {
             Ok((response, Classified::Answer { chain })) => {
                 let ns: Vec<Record> = chain
                     .iter()
@@ -226,7 +224,7 @@ impl Resolver {
                     .collect();
                 let glue = glue_for(&ns, &response.additionals);
                 let hinted_glue = self.hinted_glue(&ns, &glue);
-                self.cache_rrsets(chain, Rank::AuthAnswer);
+                self.cache_rrsets(chain.clone(), Rank::AuthAnswer);
                 self.cache_rrsets(glue, Rank::Glue);
                 self.cache_rrsets(hinted_glue, Rank::Glue);
                 tracing::debug!(servers = ns.len(), "primed the root NS set");
@@ -341,6 +339,50 @@ impl Resolver {
             }
         }
         Err(ResolveError::NoServers(delegation.zone.clone()))
+    }
+
+    /// [`Resolver::ask_zone`] for the zone of `delegation`, unless another resolution is asking
+    /// the same question of the same zone right now: then that query's outcome, waited for at
+    /// most until `budget`'s deadline and costing `budget` no query (see
+    /// [`super::upstream_inflight`] for what is shared and why).
+    async fn ask_zone_merged(
+        &self,
+        delegation: &DelegationPoint,
+        servers: &[SocketAddr],
+        name: &Name,
+        rtype: RecordType,
+        budget: &Budget,
+    ) -> Result<SharedResponse, ResolveError> {
+        let (zone, role) = (&delegation.zone, delegation.role);
+        loop {
+            let question = UpstreamQuestion::new(zone, name, rtype, role, delegation.configured);
+            let follower = match self.upstream_inflight.join(question) {
+                Turn::Lead(leader) => {
+                    let result = self
+                        .ask_zone(zone, servers, role, name, rtype, budget)
+                        .await
+                        .map(Arc::new);
+                    leader.publish(&result);
+                    return result;
+                }
+                Turn::Unmerged => {
+                    return self
+                        .ask_zone(zone, servers, role, name, rtype, budget)
+                        .await
+                        .map(Arc::new);
+                }
+                Turn::Follow(follower) => follower,
+            };
+            match follower.wait(zone, budget.deadline()).await? {
+                Followed::Shared(result) => {
+                    super::stats::Counters::count(&self.counters.merged_upstream_queries);
+                    return result;
+                }
+                // The leader's resolution was cancelled or ran out of its own budget: ask again,
+                // leading this time unless another follower got there first.
+                Followed::LeaderGone => {}
+            }
+        }
     }
 
     /// Asks the servers of `zone` until one gives a usable answer: in the order server selection
@@ -616,6 +658,17 @@ impl Resolver {
                 .collect();
             self.cache.insert_rrset(records, covering, rank);
         }
+    }
+}
+
+/// Whether a response was authoritative, and its classification to consume. A response that
+/// other resolutions share is copied from, so that nothing one does with its records reaches the
+/// others; one nobody else holds (the common case: no other resolution asked the same) is taken
+/// without a copy.
+fn take_classified(found: SharedResponse) -> (bool, Classified) {
+    match Arc::try_unwrap(found) {
+        Ok((response, classified)) => (response.metadata.authoritative, classified),
+        Err(shared) => (shared.0.metadata.authoritative, shared.1.clone()),
     }
 }
 

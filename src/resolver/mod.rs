@@ -12,6 +12,7 @@ mod inflight;
 mod iterate;
 mod qmin;
 mod stats;
+mod upstream_inflight;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use classify::{Classified, SoaProof, classify};
 pub use delegation::{ConfiguredDelegations, DelegationPoint, ServerRole};
 pub use inflight::{InFlight, InFlightFull};
 pub use stats::ResolverStats;
+pub use upstream_inflight::UpstreamInFlight;
 
 use crate::answer::Answer;
 use crate::cache::{Cache, CacheLookup, TtlPolicy};
@@ -118,6 +120,8 @@ pub struct Resolver {
     /// Forward and stub zones.
     configured: ConfiguredDelegations,
     inflight: InFlight,
+    /// Upstream questions being asked now, so that concurrent resolutions ask each only once.
+    upstream_inflight: UpstreamInFlight,
     outstanding: OutstandingQueries,
     counters: Arc<Counters>,
     settings: Settings,
@@ -207,6 +211,9 @@ impl Resolver {
             ),
             configured: ConfiguredDelegations::new(&config.forward_zones, &config.stub_zones),
             inflight: InFlight::new(max_inflight),
+            // Each resolution waits on at most one upstream question at a time, so the cap on
+            // resolutions also bounds the questions worth merging.
+            upstream_inflight: UpstreamInFlight::new(max_inflight),
             outstanding: OutstandingQueries::new(config.limits.max_queries_per_server),
             counters,
             settings: Settings {
@@ -241,6 +248,7 @@ impl Resolver {
             inflight_refused: Counters::read(&self.counters.inflight_refused),
             outstanding_queries: self.outstanding.total(),
             busy_server_skips: Counters::read(&self.counters.busy_server_skips),
+            merged_upstream_queries: Counters::read(&self.counters.merged_upstream_queries),
         }
     }
 

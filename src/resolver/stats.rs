@@ -14,6 +14,9 @@ pub struct ResolverStats {
     pub outstanding_queries: u64,
     /// Times a server was skipped because `max_queries_per_server` queries to it were outstanding.
     pub busy_server_skips: u64,
+    /// Upstream questions not sent because an identical one to the same zone was outstanding,
+    /// whose outcome was shared instead.
+    pub merged_upstream_queries: u64,
 }
 
 /// The live counters behind [`ResolverStats`].
@@ -21,6 +24,7 @@ pub struct ResolverStats {
 pub(super) struct Counters {
     pub inflight_refused: AtomicU64,
     pub busy_server_skips: AtomicU64,
+    pub merged_upstream_queries: AtomicU64,
 }
 
 impl Counters {
