@@ -255,3 +255,14 @@ fn a_key_is_below_a_zone_only_at_a_label_boundary() {
         assert!(!key.is_at_or_below(&name(zone)), "{zone}");
     }
 }
+
+/// What every entry costs besides its bytes: the key and entry live inline in the LRU node (plus
+/// 16 bytes of links), the message cache's header behind an `Arc`. Growing these grows the cache
+/// by that much per name (issue #3's budget: 500 bytes a name all told).
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn entry_headers_stay_small() {
+    assert!(std::mem::size_of::<CacheKey>() <= 24);
+    assert!(std::mem::size_of::<super::CacheEntry>() <= 32);
+    assert!(std::mem::size_of::<super::CachedMessage>() <= 56);
+}
