@@ -349,7 +349,7 @@ impl UpstreamResponse {
             .unwrap_or_else(|_| Some(Answer::servfail()));
         let now = cache.clock().now_ms();
         for (key, entry) in cache.entries() {
-            assert!(zone.zone_of(&key.name), "cached {key:?} outside {zone}");
+            assert!(zone.zone_of(&key.name()), "cached {key:?} outside {zone}");
             for record in entry.records_at(now) {
                 assert_in_zone(&record, zone, "cached");
             }

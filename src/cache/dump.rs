@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use hickory_proto::rr::Record;
+use hickory_proto::rr::{Name, Record};
 
 use super::{Cache, CacheKey, KeyKind, Rank};
 use crate::clock::remaining_ttl;
@@ -30,26 +30,28 @@ impl Cache {
                 shard
                     .iter()
                     .filter(|(_, entry)| entry.is_live(now))
-                    .map(|(key, entry)| (key.clone(), std::sync::Arc::clone(entry))),
+                    .map(|(key, entry)| (key.clone(), entry.clone())),
             );
         }
-        let mut entries: Vec<DumpEntry> = live
+        let mut entries: Vec<(Name, DumpEntry)> = live
             .into_iter()
-            .map(|(key, entry)| DumpEntry {
-                rank: entry.rank,
-                ttl: remaining_ttl(entry.expires_ms, now),
-                negative: entry.is_negative(),
-                records: entry.records_at(now),
-                key,
+            .map(|(key, entry)| {
+                let dumped = DumpEntry {
+                    rank: entry.rank,
+                    ttl: remaining_ttl(entry.expires_ms, now),
+                    negative: entry.is_negative(),
+                    records: entry.records_at(now),
+                    key,
+                };
+                (dumped.key.name(), dumped)
             })
             .collect();
-        entries.sort_by(|a, b| {
-            a.key
-                .name
-                .cmp(&b.key.name)
+        entries.sort_by(|(a_name, a), (b_name, b)| {
+            a_name
+                .cmp(b_name)
                 .then_with(|| kind_order(a.key.kind).cmp(&kind_order(b.key.kind)))
         });
-        entries
+        entries.into_iter().map(|(_, entry)| entry).collect()
     }
 }
 
@@ -74,7 +76,8 @@ impl fmt::Display for DumpEntry {
                 write!(
                     f,
                     "; NXDOMAIN {} ttl={} rank={rank}",
-                    self.key.name, self.ttl
+                    self.key.name(),
+                    self.ttl
                 )?;
                 soa(f)
             }
@@ -82,7 +85,8 @@ impl fmt::Display for DumpEntry {
                 write!(
                     f,
                     "; NODATA {} {rtype} ttl={} rank={rank}",
-                    self.key.name, self.ttl
+                    self.key.name(),
+                    self.ttl
                 )?;
                 soa(f)
             }

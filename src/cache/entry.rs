@@ -1,14 +1,19 @@
 //! What the cache stores: keys, RRsets with their RRSIGs, negative answers, trust ranks.
 
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
+use super::stored::StoredRrset;
 use crate::clock::{Millis, remaining_ttl};
 
-/// What an entry is cached under. Names compare and hash case-insensitively (hickory's `Name`
-/// does), so `WWW.Example.COM` and `www.example.com` share one entry.
+/// What an entry is cached under. Names compare and hash without regard to ASCII case (RFC 4343
+/// §3), so `WWW.Example.COM` and `www.example.com` share one entry: the key holds the name
+/// lowercased, in wire format, in one allocation of exactly its length (a hickory `Name` is ~100
+/// bytes inline, and hashes label by label).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
-    pub name: Name,
+    /// Length-prefixed labels, root label included, ASCII letters lowercased.
+    name: Box<[u8]>,
     pub kind: KeyKind,
     pub class: DNSClass,
 }
@@ -24,7 +29,7 @@ pub enum KeyKind {
 impl CacheKey {
     pub fn rrset(name: &Name, rtype: RecordType) -> Self {
         CacheKey {
-            name: name.clone(),
+            name: lowercase_wire(name),
             kind: KeyKind::Type(rtype),
             class: DNSClass::IN,
         }
@@ -32,11 +37,48 @@ impl CacheKey {
 
     pub fn name_error(name: &Name) -> Self {
         CacheKey {
-            name: name.clone(),
+            name: lowercase_wire(name),
             kind: KeyKind::NameError,
             class: DNSClass::IN,
         }
     }
+
+    /// The key's name (lowercased, fully qualified).
+    pub fn name(&self) -> Name {
+        // The bytes were written from a valid `Name` by `lowercase_wire`, so they make one again;
+        // the root stands in should that ever not hold, rather than a panic.
+        Name::read(&mut BinDecoder::new(&self.name)).unwrap_or_else(|_| Name::root())
+    }
+
+    /// Whether the key's name is `zone` or below it: whether the lowercased `zone` is a whole
+    /// number of labels at the end of the key's name.
+    pub fn is_at_or_below(&self, zone: &Name) -> bool {
+        let zone = lowercase_wire(zone);
+        let mut at = 0;
+        while let Some(&length) = self.name.get(at) {
+            if self.name[at..] == zone[..] {
+                return true;
+            }
+            if length == 0 {
+                return false;
+            }
+            at += 1 + usize::from(length);
+        }
+        false
+    }
+}
+
+/// `name` in uncompressed wire format with ASCII letters lowercased.
+fn lowercase_wire(name: &Name) -> Box<[u8]> {
+    let length = name.iter().map(|label| 1 + label.len()).sum::<usize>() + 1;
+    let mut wire = Vec::with_capacity(length);
+    for label in name.iter() {
+        // Labels are at most 63 bytes (RFC 1035 §2.3.4), which hickory enforces.
+        wire.push(label.len() as u8);
+        wire.extend(label.iter().map(u8::to_ascii_lowercase));
+    }
+    wire.push(0);
+    wire.into_boxed_slice()
 }
 
 /// How much a piece of data is trusted, by where it came from (RFC 2181 §5.4.1), lowest first.
@@ -75,34 +117,17 @@ pub enum Validation {
     Bogus,
 }
 
-/// The records of one RRset and the RRSIGs that came with it, TTLs as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RrsetData {
-    pub records: Vec<Record>,
-    pub rrsigs: Vec<Record>,
-}
-
-/// Proof that a name or type does not exist: the zone's SOA (and its RRSIGs), as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NegativeData {
-    pub soa: Record,
-    pub soa_rrsigs: Vec<Record>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CachedData {
-    Rrset(RrsetData),
-    /// NODATA for the key's type, or NXDOMAIN for a `NameError` key.
-    Negative(Box<NegativeData>),
-}
-
-/// One cached item with its absolute expiry on the wall clock.
+/// One cached item with its absolute expiry on the wall clock: an RRset with its RRSIGs, or the
+/// SOA (and its RRSIGs) that proves a negative answer. Cloned out of the cache on a read, which
+/// is cheap: the records are behind an `Arc`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheEntry {
-    pub data: CachedData,
+    pub(super) records: StoredRrset,
     pub expires_ms: Millis,
     pub rank: Rank,
     pub validation: Validation,
+    /// NODATA for the key's type, or NXDOMAIN for a `NameError` key; `records` is then the SOA.
+    pub(super) negative: bool,
 }
 
 impl CacheEntry {
@@ -112,33 +137,20 @@ impl CacheEntry {
 
     /// The entry's records (RRSIGs after the RRset they sign) with TTLs counted down to `now_ms`.
     pub fn records_at(&self, now_ms: Millis) -> Vec<Record> {
-        let ttl = remaining_ttl(self.expires_ms, now_ms);
-        let (records, rrsigs) = match &self.data {
-            CachedData::Rrset(rrset) => (rrset.records.as_slice(), rrset.rrsigs.as_slice()),
-            CachedData::Negative(neg) => {
-                (std::slice::from_ref(&neg.soa), neg.soa_rrsigs.as_slice())
-            }
-        };
-        records
-            .iter()
-            .chain(rrsigs)
-            .map(|record| {
-                let mut record = record.clone();
-                record.ttl = ttl;
-                record
-            })
-            .collect()
+        self.records
+            .decode(remaining_ttl(self.expires_ms, now_ms), true)
     }
 
-    /// The RRset's records, without RRSIGs and with TTLs as received; empty for negative entries.
-    pub fn rrset(&self) -> &[Record] {
-        match &self.data {
-            CachedData::Rrset(rrset) => &rrset.records,
-            CachedData::Negative(_) => &[],
+    /// The RRset's records, without RRSIGs and with the TTL as received (the smallest of the
+    /// set's, RFC 2181 §5.2); empty for negative entries.
+    pub fn rrset(&self) -> Vec<Record> {
+        if self.negative {
+            return Vec::new();
         }
+        self.records.decode(self.records.original_ttl(), false)
     }
 
     pub fn is_negative(&self) -> bool {
-        matches!(self.data, CachedData::Negative(_))
+        self.negative
     }
 }

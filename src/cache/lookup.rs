@@ -1,11 +1,9 @@
 //! Answering a question from the cache alone: following CNAME and DNAME links from cached data.
 
-use std::sync::Arc;
-
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 
-use super::{Cache, CacheEntry, CacheKey, CachedData, Rank, STALE_ANSWER_TTL};
+use super::{Cache, CacheEntry, CacheKey, Rank, STALE_ANSWER_TTL};
 use crate::answer::Answer;
 use crate::records::{cname_target, synthesize_cname};
 
@@ -102,11 +100,10 @@ impl Cache {
             && entry.rank.is_answer_grade()
         {
             let records = self.records_of(&entry, freshness);
-            return Some(match entry.data {
-                CachedData::Rrset(_) => positive(std::mem::take(chain), records),
-                CachedData::Negative(_) => {
-                    negative(ResponseCode::NoError, std::mem::take(chain), records)
-                }
+            return Some(if entry.is_negative() {
+                negative(ResponseCode::NoError, std::mem::take(chain), records)
+            } else {
+                positive(std::mem::take(chain), records)
             });
         }
         if let Some(entry) = self.find(&CacheKey::name_error(name), freshness) {
@@ -150,7 +147,7 @@ impl Cache {
         None
     }
 
-    fn find(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<CacheEntry>> {
+    fn find(&self, key: &CacheKey, freshness: Freshness) -> Option<CacheEntry> {
         match freshness {
             Freshness::Live => self.get(key),
             Freshness::Stale => self.get_stale(key),
@@ -163,7 +160,7 @@ impl Cache {
         name: &Name,
         rtype: RecordType,
         freshness: Freshness,
-    ) -> Option<Arc<CacheEntry>> {
+    ) -> Option<CacheEntry> {
         self.find(&CacheKey::rrset(name, rtype), freshness)
             .filter(|entry| entry.rank >= Rank::NonAuthAnswer && !entry.is_negative())
     }

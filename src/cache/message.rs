@@ -31,24 +31,23 @@ pub type MessageKey = [u8];
 /// it is moved once a second (memcached bumps its items the same way).
 const PROMOTE_EVERY_MS: Millis = 1_000;
 
-/// One cached response, in one allocation besides its header: the key and the records are read
-/// together on a hit.
+/// One cached response, in one allocation besides its header: the key, the records and where
+/// their TTLs are, read together on a hit. (The TTL offsets had an allocation of their own, and
+/// `prefetch_at_ms` a field, until a million cached names showed the ~50 bytes a name they cost.)
 #[derive(Debug)]
 pub struct CachedMessage {
-    /// The key, then the response from the end of the question on (answer, authority, additional
-    /// sections) with each record's TTL as it was when stored.
+    /// The key; then the response from the end of the question on (answer, authority, additional
+    /// sections) with each record's TTL as it was when stored; then the offsets of the records'
+    /// TTL fields from the start of the records, as native-endian `u16`s.
     bytes: Box<[u8]>,
     key_len: u16,
-    /// Offsets of the records' TTL fields, from the start of the records.
-    ttl_offsets: Box<[u16]>,
+    /// Where the records end and the TTL offsets begin in `bytes`.
+    records_end: u16,
     /// The header's rcode and section counts.
     rcode: u8,
     counts: [u16; 3],
     stored_ms: Millis,
     expires_ms: Millis,
-    /// From here on (the last tenth of its life) a hit asks for a background refresh, so popular
-    /// names are renewed before they expire (Unbound's `prefetch`).
-    prefetch_at_ms: Millis,
     /// Set by the first hit that asks for the refresh, so one refresh is started, not one a hit.
     prefetch_claimed: AtomicBool,
     /// When a hit last moved this entry to the front of its LRU.
@@ -98,18 +97,21 @@ impl CachedMessage {
             return None;
         }
         let expires_ms = now_ms + u64::from(shortest_ttl) * 1000;
-        let mut stored = Vec::with_capacity(key.len() + bytes.len() - question_end);
+        let records_end = key.len() + bytes.len() - question_end;
+        let mut stored = Vec::with_capacity(records_end + 2 * ttl_offsets.len());
         stored.extend_from_slice(key);
         stored.extend_from_slice(&bytes[question_end..]);
+        for offset in &ttl_offsets {
+            stored.extend_from_slice(&offset.to_ne_bytes());
+        }
         Some(CachedMessage {
             bytes: stored.into_boxed_slice(),
             key_len: u16::try_from(key.len()).ok()?,
-            ttl_offsets: ttl_offsets.into_boxed_slice(),
+            records_end: u16::try_from(records_end).ok()?,
             rcode: header[3] & 0x0f,
             counts,
             stored_ms: now_ms,
             expires_ms,
-            prefetch_at_ms: expires_ms - (expires_ms - now_ms) / 10,
             prefetch_claimed: AtomicBool::new(false),
             promoted_ms: AtomicU64::new(now_ms),
         })
@@ -120,12 +122,24 @@ impl CachedMessage {
     }
 
     fn records(&self) -> &[u8] {
-        &self.bytes[usize::from(self.key_len)..]
+        &self.bytes[usize::from(self.key_len)..usize::from(self.records_end)]
+    }
+
+    fn ttl_offsets(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bytes[usize::from(self.records_end)..]
+            .chunks_exact(2)
+            .map(|pair| usize::from(u16::from_ne_bytes([pair[0], pair[1]])))
+    }
+
+    /// From here on (the last tenth of its life) a hit asks for a background refresh, so popular
+    /// names are renewed before they expire (Unbound's `prefetch`).
+    fn prefetch_at_ms(&self) -> Millis {
+        self.expires_ms - (self.expires_ms - self.stored_ms) / 10
     }
 
     /// Whether this hit, at `now_ms`, is the one that should start a background refresh.
     pub fn claim_prefetch(&self, now_ms: Millis) -> bool {
-        now_ms >= self.prefetch_at_ms && !self.prefetch_claimed.swap(true, Ordering::Relaxed)
+        now_ms >= self.prefetch_at_ms() && !self.prefetch_claimed.swap(true, Ordering::Relaxed)
     }
 
     pub fn is_live(&self, now_ms: Millis) -> bool {
@@ -161,8 +175,8 @@ impl CachedMessage {
         // Every record's TTL counts down by the time spent in the cache (RFC 1035 §4.1.3); the
         // stored TTLs are the ones at `stored_ms`.
         let elapsed_ms = now_ms.saturating_sub(self.stored_ms);
-        for offset in self.ttl_offsets.iter() {
-            let at = records_at + usize::from(*offset);
+        for offset in self.ttl_offsets() {
+            let at = records_at + offset;
             let Some(field) = out.get_mut(at..at + 4) else {
                 continue;
             };

@@ -8,22 +8,23 @@ mod dump;
 mod entry;
 mod lookup;
 pub mod message;
+mod stored;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use hickory_proto::rr::{Name, Record, RecordType};
 use lru::LruCache;
 
 pub use dump::DumpEntry;
-pub use entry::{
-    CacheEntry, CacheKey, CachedData, KeyKind, NegativeData, Rank, RrsetData, Validation,
-};
+pub use entry::{CacheEntry, CacheKey, KeyKind, Rank, Validation};
 pub use lookup::CacheLookup;
 pub use message::{CachedMessage, MessageCache};
+pub use stored::StoreError;
+use stored::StoredRrset;
 
 use crate::clock::{Clock, Millis};
 
@@ -54,7 +55,7 @@ impl TtlPolicy {
 }
 
 /// One lock's worth of the cache.
-type Shard = Mutex<LruCache<CacheKey, Arc<CacheEntry>>>;
+type Shard = Mutex<LruCache<CacheKey, CacheEntry>>;
 
 pub struct Cache {
     shards: Box<[Shard]>,
@@ -122,13 +123,13 @@ impl Cache {
         &self.messages
     }
 
-    fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>>> {
+    fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, LruCache<CacheKey, CacheEntry>>> {
         self.shards
             .iter()
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn shard(&self, key: &CacheKey) -> MutexGuard<'_, LruCache<CacheKey, Arc<CacheEntry>>> {
+    fn shard(&self, key: &CacheKey) -> MutexGuard<'_, LruCache<CacheKey, CacheEntry>> {
         let index = (self.hasher.hash_one(key) as usize) % self.shards.len();
         // A panic while holding a shard lock leaves only a half-updated LRU order behind, which
         // is harmless, so a poisoned lock is simply taken over.
@@ -137,22 +138,22 @@ impl Cache {
 
     /// The live entry under `key`, if any. Expired entries past the stale window are dropped on
     /// the way; those within it stay for [`Cache::get_stale`].
-    pub fn get(&self, key: &CacheKey) -> Option<Arc<CacheEntry>> {
+    pub fn get(&self, key: &CacheKey) -> Option<CacheEntry> {
         self.get_within(key, 0)
     }
 
     /// The entry under `key` if it is live or expired less than the stale window ago.
-    pub fn get_stale(&self, key: &CacheKey) -> Option<Arc<CacheEntry>> {
+    pub fn get_stale(&self, key: &CacheKey) -> Option<CacheEntry> {
         self.get_within(key, self.stale_window_ms)
     }
 
     /// The entry under `key` if it expired no more than `grace_ms` ago.
-    fn get_within(&self, key: &CacheKey, grace_ms: Millis) -> Option<Arc<CacheEntry>> {
+    fn get_within(&self, key: &CacheKey, grace_ms: Millis) -> Option<CacheEntry> {
         let now = self.clock.now_ms();
         let mut shard = self.shard(key);
         let entry = shard.get(key)?;
         if entry.is_live(now.saturating_sub(grace_ms)) {
-            return Some(Arc::clone(entry));
+            return Some(entry.clone());
         }
         if !entry.is_live(now.saturating_sub(self.stale_window_ms)) {
             shard.pop(key);
@@ -161,47 +162,29 @@ impl Cache {
     }
 
     /// The live RRset of `rtype` at `name` of at least `min_rank`, or `None`.
-    pub fn get_rrset(
-        &self,
-        name: &Name,
-        rtype: RecordType,
-        min_rank: Rank,
-    ) -> Option<Arc<CacheEntry>> {
+    pub fn get_rrset(&self, name: &Name, rtype: RecordType, min_rank: Rank) -> Option<CacheEntry> {
         self.get(&CacheKey::rrset(name, rtype))
             .filter(|entry| entry.rank >= min_rank && !entry.is_negative())
     }
 
     /// Caches one RRset (all `records` share owner, type and class) with the RRSIGs covering it.
     /// Returns whether it was stored: data of a lower rank than a live entry is refused.
-    pub fn insert_rrset(
-        &self,
-        mut records: Vec<Record>,
-        mut rrsigs: Vec<Record>,
-        rank: Rank,
-    ) -> bool {
-        // RRsets are mostly one record, gathered by pushing into a Vec that starts with room for
-        // four (~300 bytes a Record): at a million entries the slack alone was ~800 bytes a name.
-        records.shrink_to_fit();
-        rrsigs.shrink_to_fit();
+    pub fn insert_rrset(&self, records: Vec<Record>, rrsigs: Vec<Record>, rank: Rank) -> bool {
         let Some(first) = records.first() else {
             return false;
         };
+        let Some(stored) = encode(&records, &rrsigs) else {
+            return false;
+        };
         let key = CacheKey::rrset(&first.name, first.record_type());
-        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
-        let ttl = self.ttl.clamp_positive(ttl);
-        let name = first.name.clone();
-        let stored = self.store(
-            key,
-            CachedData::Rrset(RrsetData { records, rrsigs }),
-            ttl,
-            rank,
-        );
-        if stored && rank.is_answer_grade() {
+        let ttl = self.ttl.clamp_positive(stored.original_ttl());
+        let inserted = self.store(key, stored, false, ttl, rank);
+        if inserted && rank.is_answer_grade() {
             // The name evidently exists now: a stale NXDOMAIN for it must not shadow the data.
-            self.shard(&CacheKey::name_error(&name))
-                .pop(&CacheKey::name_error(&name));
+            let name_error = CacheKey::name_error(&first.name);
+            self.shard(&name_error).pop(&name_error);
         }
-        stored
+        inserted
     }
 
     /// Caches NODATA for (`name`, `rtype`), proved by `soa`.
@@ -214,12 +197,10 @@ impl Cache {
         rank: Rank,
     ) -> bool {
         let ttl = self.ttl.negative_ttl(&soa);
-        self.store(
-            CacheKey::rrset(name, rtype),
-            CachedData::Negative(Box::new(NegativeData { soa, soa_rrsigs })),
-            ttl,
-            rank,
-        )
+        let Some(stored) = encode(std::slice::from_ref(&soa), &soa_rrsigs) else {
+            return false;
+        };
+        self.store(CacheKey::rrset(name, rtype), stored, true, ttl, rank)
     }
 
     /// Caches NXDOMAIN for `name`, proved by `soa`.
@@ -231,22 +212,28 @@ impl Cache {
         rank: Rank,
     ) -> bool {
         let ttl = self.ttl.negative_ttl(&soa);
-        self.store(
-            CacheKey::name_error(name),
-            CachedData::Negative(Box::new(NegativeData { soa, soa_rrsigs })),
-            ttl,
-            rank,
-        )
+        let Some(stored) = encode(std::slice::from_ref(&soa), &soa_rrsigs) else {
+            return false;
+        };
+        self.store(CacheKey::name_error(name), stored, true, ttl, rank)
     }
 
-    fn store(&self, key: CacheKey, data: CachedData, ttl: u32, rank: Rank) -> bool {
+    fn store(
+        &self,
+        key: CacheKey,
+        records: StoredRrset,
+        negative: bool,
+        ttl: u32,
+        rank: Rank,
+    ) -> bool {
         let now = self.clock.now_ms();
-        let entry = Arc::new(CacheEntry {
-            data,
+        let entry = CacheEntry {
+            records,
             expires_ms: expiry(now, ttl),
             rank,
             validation: Validation::Unchecked,
-        });
+            negative,
+        };
         let mut shard = self.shard(&key);
         if let Some(existing) = shard.peek(&key)
             && existing.is_live(now)
@@ -289,7 +276,7 @@ impl Cache {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             let inside: Vec<CacheKey> = shard
                 .iter()
-                .filter(|(key, _)| zone.zone_of(&key.name))
+                .filter(|(key, _)| key.is_at_or_below(zone))
                 .map(|(key, _)| key.clone())
                 .collect();
             for key in inside {
@@ -303,14 +290,14 @@ impl Cache {
 
     /// Every entry held, expired ones not yet evicted included, without touching the LRU order.
     /// For inspection (tests, debugging): it locks each shard in turn and copies the keys.
-    pub fn entries(&self) -> Vec<(CacheKey, Arc<CacheEntry>)> {
+    pub fn entries(&self) -> Vec<(CacheKey, CacheEntry)> {
         self.shards
             .iter()
             .flat_map(|shard| {
                 let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
                 shard
                     .iter()
-                    .map(|(key, entry)| (key.clone(), Arc::clone(entry)))
+                    .map(|(key, entry)| (key.clone(), entry.clone()))
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -337,7 +324,7 @@ impl Cache {
         for mut shard in self.shards() {
             let doomed: Vec<CacheKey> = shard
                 .iter()
-                .filter(|(key, _)| name.zone_of(&key.name))
+                .filter(|(key, _)| key.is_at_or_below(name))
                 .map(|(key, _)| key.clone())
                 .collect();
             for key in doomed {
@@ -347,6 +334,14 @@ impl Cache {
         }
         removed
     }
+}
+
+/// `records` and `rrsigs` in the cache's compact form, or `None` (not cached) for data hickory
+/// cannot encode.
+fn encode(records: &[Record], rrsigs: &[Record]) -> Option<StoredRrset> {
+    StoredRrset::encode(records, rrsigs)
+        .inspect_err(|error| tracing::debug!(%error, "RRset not cached"))
+        .ok()
 }
 
 fn expiry(now: Millis, ttl: u32) -> Millis {
@@ -364,5 +359,7 @@ fn shard_count_for(capacity: usize) -> usize {
 
 #[cfg(test)]
 mod stale_tests;
+#[cfg(test)]
+mod stored_tests;
 #[cfg(test)]
 mod tests;

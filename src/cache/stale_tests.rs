@@ -211,7 +211,7 @@ fn entries_lists_everything_held() {
     let mut names: Vec<String> = cache
         .entries()
         .iter()
-        .map(|(key, _)| key.name.to_string())
+        .map(|(key, _)| key.name().to_string())
         .collect();
     names.sort();
     assert_eq!(names, vec!["mail.example.test.", "www.example.test."]);

@@ -52,7 +52,7 @@ fn names(cache: &Cache) -> Vec<String> {
     cache
         .dump()
         .iter()
-        .map(|e| e.key.name.to_string())
+        .map(|e| e.key.name().to_string())
         .collect()
 }
 

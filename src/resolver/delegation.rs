@@ -65,7 +65,7 @@ impl DelegationPoint {
         let mut candidate = name.clone();
         loop {
             if let Some(entry) = cache.get_rrset(&candidate, RecordType::NS, Rank::Glue) {
-                return Some(Self::from_ns_records(candidate, entry.rrset()));
+                return Some(Self::from_ns_records(candidate, &entry.rrset()));
             }
             if candidate.is_root() {
                 return None;
