@@ -80,7 +80,10 @@ impl InFlight {
             table: Arc::clone(&self.table),
             key,
         };
-        let resolution = resolve();
+        // Boxed: a resolution's future holds the whole iteration state (several kilobytes), and
+        // a task moves its future when it is spawned and again when it completes. A profile of
+        // a cold fill had 5% of ferret's time in those copies; behind a box they move 8 bytes.
+        let resolution = Box::pin(resolve());
         tokio::spawn(async move {
             let answer = resolution.await;
             // Leave the table before answering: whoever arrives after this finds the answer in
