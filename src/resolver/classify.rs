@@ -133,7 +133,10 @@ fn rrsigs_at<'a>(
     records
         .iter()
         .filter(move |r| {
-            r.name == *name
+            // Signatures of another class sign nothing of ours (RFC 4034 §3: an RRSIG has the
+            // class of the RRset it covers); like other-class records, they are dropped.
+            r.dns_class == DNSClass::IN
+                && r.name == *name
                 && (rrsig_covers(r, covered)
                     || (covered == RecordType::ANY && r.record_type() == RecordType::RRSIG))
         })

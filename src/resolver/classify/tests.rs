@@ -750,6 +750,27 @@ fn answer_records_of_another_class_are_ignored() {
     );
 }
 
+/// Found by the upstream_response fuzzer once RRsets were cached in wire format (one class per
+/// set): a CH-class RRSIG beside an IN SOA was kept with the negative proof.
+#[test]
+fn signatures_of_another_class_are_ignored() {
+    let result = Response::authoritative(ResponseCode::NoError)
+        .authorities([
+            soa("test."),
+            rrsig("test.", RecordType::SOA),
+            in_class(rrsig("test.", RecordType::SOA), DNSClass::CH),
+        ])
+        .classify("test.", "www.test.", RecordType::A);
+    let Classified::NoData {
+        soa: Some(proof), ..
+    } = &result
+    else {
+        panic!("a NODATA proof: {result:?}");
+    };
+    assert_eq!(proof.rrsigs.len(), 1, "{proof:?}");
+    assert!(proof.rrsigs.iter().all(|r| r.dns_class == DNSClass::IN));
+}
+
 #[test]
 fn error_rcodes_are_unusable() {
     for rcode in [
