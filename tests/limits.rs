@@ -14,60 +14,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::authority::{Behaviour, Zone};
+use common::authority::Behaviour;
 use common::client::{QueryOpts, answer_strings, query_udp, rcode, try_query_udp};
 use common::ferret::{addr, start, test_config};
-use common::hierarchy::{Hierarchy, HierarchyBuilder, net};
+use common::hierarchy::{net, root_and_tld, zone};
 use common::world::{self, Addresses};
 use ferret::server::RunningServer;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use tokio::time::Instant;
-
-/// A zone with the usual SOA and one NS record at the apex, then `body`.
-fn zone(origin: &str, ns: &str, body: &str) -> Zone {
-    let contact = if origin == "." {
-        "hostmaster.".to_string()
-    } else {
-        format!("hostmaster.{origin}")
-    };
-    Zone::parse(
-        origin,
-        &format!(
-            "$TTL 3600
-@ SOA {ns} {contact} 1 3600 900 604800 300
-@ NS  {ns}
-{body}"
-        ),
-    )
-}
-
-/// A root on `127.B.0.1` delegating `test.` to `127.B.1.1`, whose zone holds `tld_body`.
-fn root_and_tld(block: u8, tld_body: &str) -> HierarchyBuilder {
-    let (root, tld) = (net(block, 0, 1), net(block, 1, 1));
-    Hierarchy::builder()
-        .server(
-            &root,
-            vec![zone(
-                ".",
-                "a.root-servers.test.",
-                &format!(
-                    "a.root-servers.test. A {root}
-test.        NS  ns.nic.test.
-ns.nic.test. A   {tld}
-"
-                ),
-            )],
-        )
-        .server(
-            &tld,
-            vec![zone(
-                "test.",
-                "ns.nic.test.",
-                &format!("ns.nic A {tld}\n{tld_body}"),
-            )],
-        )
-}
 
 async fn ask(ferret: &RunningServer, name: &str) -> Message {
     query_udp(addr(ferret), name, RecordType::A).await

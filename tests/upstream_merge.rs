@@ -9,10 +9,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::authority::{Behaviour, Zone};
+use common::authority::Behaviour;
 use common::client::{QueryOpts, answer_strings, rcode, try_query_udp};
 use common::ferret::{addr, start, test_config};
-use common::hierarchy::{Hierarchy, net};
+use common::hierarchy::{Hierarchy, net, root_and_tld, zone};
 use ferret::server::RunningServer;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
@@ -25,24 +25,6 @@ const NAMES: usize = 30;
 /// missing answer means a hang, not a slow machine.
 const CLIENT_WAIT: Duration = Duration::from_secs(20);
 
-/// A zone with the usual SOA and one NS record at the apex, then `body`.
-fn zone(origin: &str, ns: &str, body: &str) -> Zone {
-    let contact = if origin == "." {
-        "hostmaster.".to_string()
-    } else {
-        format!("hostmaster.{origin}")
-    };
-    Zone::parse(
-        origin,
-        &format!(
-            "$TTL 3600
-@ SOA {ns} {contact} 1 3600 900 604800 300
-@ NS  {ns}
-{body}"
-        ),
-    )
-}
-
 /// The address of name `i` in `cold.test.`.
 fn address_of(block: u8, i: usize) -> String {
     net(
@@ -54,47 +36,24 @@ fn address_of(block: u8, i: usize) -> String {
 
 /// `.` on 127.B.0.1, `test.` on 127.B.1.1, `cold.test.` (names n0 … n{NAMES-1}) on 127.B.2.1.
 async fn cold_hierarchy(block: u8) -> Hierarchy {
-    let (root, tld, leaf) = (net(block, 0, 1), net(block, 1, 1), net(block, 2, 1));
+    let leaf = net(block, 2, 1);
     let names: String = (0..NAMES)
         .map(|i| format!("n{i} A {}\n", address_of(block, i)))
         .collect();
-    Hierarchy::builder()
-        .server(
-            &root,
-            vec![zone(
-                ".",
-                "a.root-servers.test.",
-                &format!(
-                    "a.root-servers.test. A {root}
-test.        NS  ns.nic.test.
-ns.nic.test. A   {tld}
-"
-                ),
-            )],
-        )
-        .server(
-            &tld,
-            vec![zone(
-                "test.",
-                "ns.nic.test.",
-                &format!(
-                    "ns.nic A {tld}
-cold          NS ns.cold.test.
-ns.cold.test. A  {leaf}
-"
-                ),
-            )],
-        )
-        .server(
-            &leaf,
-            vec![zone(
-                "cold.test.",
-                "ns.cold.test.",
-                &format!("ns A {leaf}\n{names}"),
-            )],
-        )
-        .start()
-        .await
+    root_and_tld(
+        block,
+        &format!("cold          NS ns.cold.test.\nns.cold.test. A  {leaf}\n"),
+    )
+    .server(
+        &leaf,
+        vec![zone(
+            "cold.test.",
+            "ns.cold.test.",
+            &format!("ns A {leaf}\n{names}"),
+        )],
+    )
+    .start()
+    .await
 }
 
 /// Asks `name` for A in a task of its own, so that many questions are in flight at once.

@@ -24,6 +24,51 @@ pub fn net(block: u8, a: u8, b: u8) -> String {
     format!("127.{block}.{a}.{b}")
 }
 
+/// A zone with the usual SOA and one NS record at the apex, then `body`.
+pub fn zone(origin: &str, ns: &str, body: &str) -> Zone {
+    let contact = if origin == "." {
+        "hostmaster.".to_string()
+    } else {
+        format!("hostmaster.{origin}")
+    };
+    Zone::parse(
+        origin,
+        &format!(
+            "$TTL 3600
+@ SOA {ns} {contact} 1 3600 900 604800 300
+@ NS  {ns}
+{body}"
+        ),
+    )
+}
+
+/// A root on `127.B.0.1` delegating `test.` to `127.B.1.1`, whose zone holds `tld_body`.
+pub fn root_and_tld(block: u8, tld_body: &str) -> HierarchyBuilder {
+    let (root, tld) = (net(block, 0, 1), net(block, 1, 1));
+    Hierarchy::builder()
+        .server(
+            &root,
+            vec![zone(
+                ".",
+                "a.root-servers.test.",
+                &format!(
+                    "a.root-servers.test. A {root}
+test.        NS  ns.nic.test.
+ns.nic.test. A   {tld}
+"
+                ),
+            )],
+        )
+        .server(
+            &tld,
+            vec![zone(
+                "test.",
+                "ns.nic.test.",
+                &format!("ns.nic A {tld}\n{tld_body}"),
+            )],
+        )
+}
+
 fn parse_ip(ip: &str) -> IpAddr {
     let parsed: IpAddr = ip
         .parse()
