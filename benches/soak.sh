@@ -7,22 +7,34 @@
 #   benches/soak.sh                    # build ferret (release) and run
 #   DURATION=30 CACHE_SIZE=5000 benches/soak.sh
 #
-# Needs root (every server listens on port 53 of its own 127.161.x.y address), nsd, dnsperf and
-# dig (Debian packages nsd, dnsperf, dnsutils). Everything listens and is queried on 127.161.0.0/16
-# only; ferret's root hints name the fake root; every dnsperf run is bounded in time. All the
-# servers it starts are stopped when it exits, however it exits.
-set -euo pipefail
+# Settings (environment): DURATION (60), CACHE_SIZE (20000), HOSTS (50000 names in the leaf
+# zone), POPULAR (1000 of them repeated, so they stay cached), QUERY_LINES (800000), CLIENTS
+# (dnsperf -c, 2), OUTSTANDING (dnsperf -q, 100; no -Q, so no rate cap), THREADS (ferret
+# --threads, 2), SERVER_CORE (cores ferret may use, 0,1), FERRET_ARGS (more ferret flags),
+# SKIP_BUILD=1, KEEP_TMP=1 (keep logs, zones and dnsperf output).
+#
+# Needs root (every server listens on port 53 of its own 127.161.x.y address), nsd, dnsperf, dig
+# and curl. Everything listens and is queried on 127.161.0.0/16 only; ferret's root hints name
+# the fake root; every dnsperf run is bounded in time. All the servers it starts are stopped when
+# it exits, however it exits (benches/lib/common.sh).
 
-DURATION=${DURATION:-60}         # seconds of load
-CACHE_SIZE=${CACHE_SIZE:-20000}  # ferret --cache-size: small, so the random names fill it
-HOSTS=${HOSTS:-50000}            # explicit names in the leaf zone
-POPULAR=${POPULAR:-1000}         # of which the query mix repeats this many (they stay cached)
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_SCRIPT=$BENCH_DIR/soak.sh
+# shellcheck source=lib/common.sh
+. "$BENCH_DIR/lib/common.sh"
+bench_reexec_under_reaper "$@"
+# ferret runs with THREADS threads, on both cores unless told otherwise.
+SERVER_CORE=${SERVER_CORE:-0,1}
+bench_init soak "$@"
+
+DURATION=${DURATION:-60}
+CACHE_SIZE=${CACHE_SIZE:-20000}
+HOSTS=${HOSTS:-50000}
+POPULAR=${POPULAR:-1000}
 QUERY_LINES=${QUERY_LINES:-800000}
-CLIENTS=${CLIENTS:-2}            # dnsperf -c
-OUTSTANDING=${OUTSTANDING:-100}  # dnsperf -q: queries in flight; no -Q, so no rate cap
-THREADS=${THREADS:-2}            # ferret --threads
-FERRET_ARGS=${FERRET_ARGS:-}     # more ferret flags (default "--log-level warn")
-KEEP=${KEEP:-}                   # KEEP=1: keep the work directory (logs, zones, dnsperf output)
+CLIENTS=${CLIENTS:-2}
+OUTSTANDING=${OUTSTANDING:-100}
+THREADS=${THREADS:-2}
 SAMPLE_EVERY=5
 
 ROOT=127.161.0.1
@@ -30,131 +42,34 @@ TLD=127.161.1.1
 LEAF=127.161.2.1
 FERRET=127.161.200.1
 CLIENT=127.161.100.1
+WORK=$BENCH_TMP
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$HERE")
-WORK=$(mktemp -d /tmp/ferret-soak.XXXXXX)
-PIDS=()      # process groups we started (NSD forks; its children are in the group)
-SAMPLER=""
-
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [ -n "$SAMPLER" ]; then kill "$SAMPLER" 2>/dev/null || true; fi
-    for pid in "${PIDS[@]}"; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done
-    sleep 1
-    for pid in "${PIDS[@]}"; do
-        kill -KILL -- "-$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ -n "$KEEP" ]; then
-        echo "soak: kept $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT INT TERM
-
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || { echo "soak: $1 is not installed" >&2; exit 1; }; }
-need dnsperf
-need nsd
-need dig
-need curl
-NSD=$(command -v nsd || echo /usr/sbin/nsd)
-
-# A program started as the leader of its own process group (setsid), so that cleanup reaches
-# every process it forks. Prints its pid.
-start_group() {
-    local logfile=$1
-    shift
-    setsid "$@" >>"$logfile" 2>&1 </dev/null &
-    echo $!
-}
-
-# Waits until $1 answers "$2 SOA" (or any query, for ferret), at most 10 s.
-wait_answering() {
-    local server=$1 name=$2 flags=$3
-    for _ in $(seq 1 100); do
-        if dig +time=1 +tries=1 $flags @"$server" "$name" SOA >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "soak: $server does not answer $name" >&2
-    return 1
-}
+require_tools nsd dnsperf dig curl taskset setsid python3
+build_release
 
 fill_template() {
     sed -e "s/@ROOT@/$ROOT/g" -e "s/@TLD@/$TLD/g" -e "s/@LEAF@/$LEAF/g" "$1" >"$2"
 }
 
-start_nsd() {
-    local ip=$1 zone=$2 file=$3 dir="$WORK/nsd-$1"
-    mkdir -p "$dir"
-    cat >"$dir/nsd.conf" <<EOF
-server:
-    ip-address: $ip@53
-    do-ip4: yes
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "$dir"
-    database: ""
-    zonelistfile: "$dir/zone.list"
-    xfrdfile: "$dir/xfrd.state"
-    xfrdir: "$dir"
-    pidfile: "$dir/nsd.pid"
-    logfile: "$dir/nsd.log"
-    verbosity: 0
-    server-count: 1
-    hide-version: yes
-    # NSD's response rate limiting (on by default, 200 answers a second per client network and
-    # answer class) would drop most of ferret's queries for the wildcard: ferret is one client.
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-remote-control:
-    control-enable: no
-zone:
-    name: "$zone"
-    zonefile: "$file"
-EOF
-    PIDS+=("$(start_group "$dir/nsd.log" "$NSD" -d -c "$dir/nsd.conf")")
-    wait_answering "$ip" "$zone" +norec
-}
-
 # --- the fake hierarchy ---------------------------------------------------------------------------
-fill_template "$HERE/soak/root.zone" "$WORK/root.zone"
-fill_template "$HERE/soak/soak.zone" "$WORK/soak.zone"
-fill_template "$HERE/soak/bench.soak.zone" "$WORK/bench.soak.zone"
+fill_template "$BENCH_DIR/soak/root.zone" "$WORK/root.zone"
+fill_template "$BENCH_DIR/soak/soak.zone" "$WORK/soak.zone"
+fill_template "$BENCH_DIR/soak/bench.soak.zone" "$WORK/bench.soak.zone"
 awk -v n="$HOSTS" 'BEGIN { for (i = 0; i < n; i++) printf "h%d IN A 198.51.100.%d\n", i, i % 250 + 1 }' \
     >>"$WORK/bench.soak.zone"
 log "starting NSD: root $ROOT, soak. $TLD, bench.soak. $LEAF ($HOSTS hosts + wildcard)"
-start_nsd "$ROOT" . "$WORK/root.zone"
-start_nsd "$TLD" soak. "$WORK/soak.zone"
-start_nsd "$LEAF" bench.soak. "$WORK/bench.soak.zone"
+start_nsd root "$WORK/nsd-root" "$ROOT" ".=$WORK/root.zone"
+start_nsd tld "$WORK/nsd-tld" "$TLD" "soak.=$WORK/soak.zone"
+start_nsd leaf "$WORK/nsd-leaf" "$LEAF" "bench.soak.=$WORK/bench.soak.zone"
 printf '. 3600000 NS ns.root-servers.soak.\nns.root-servers.soak. 3600000 A %s\n' "$ROOT" >"$WORK/root.hints"
 
 # --- ferret ---------------------------------------------------------------------------------------
-if [ -z "${FERRET_BIN:-}" ]; then
-    log "building ferret (release)"
-    (cd "$REPO" && cargo build --release --quiet --bin ferret)
-    FERRET_BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/ferret"
-fi
-log "starting ferret on $FERRET: --cache-size $CACHE_SIZE --threads $THREADS"
 # FERRET_ARGS is split into words on purpose.
 # shellcheck disable=SC2086
-FERRET_PID=$(start_group "$WORK/ferret.log" "$FERRET_BIN" \
-    --listen "$FERRET:53" --metrics-listen "$FERRET:9153" \
-    --root-hints "$WORK/root.hints" --allow-loopback-upstream \
-    --no-ipv6-upstream --cache-size "$CACHE_SIZE" --threads "$THREADS" \
-    --no-control-socket ${FERRET_ARGS:---log-level warn})
-PIDS+=("$FERRET_PID")
-wait_answering "$FERRET" bench.soak. ""
+start_ferret "$FERRET" "$WORK/root.hints" --metrics-listen "$FERRET:9153" \
+    --cache-size "$CACHE_SIZE" --threads "$THREADS" --no-control-socket ${FERRET_ARGS:-}
+FERRET_PID=$STARTED_PID
+wait_answer "$FERRET" bench.soak. SOA +rec 30 || die "ferret does not resolve bench.soak."
 
 # --- the query mix --------------------------------------------------------------------------------
 # Half the lines are the POPULAR cached names; the rest never-seen random names, 4 of 5 under the
@@ -176,13 +91,14 @@ log "warming the cache with the $POPULAR popular names"
 timeout 30 dnsperf -s "$FERRET" -a "$CLIENT" -d "$WORK/warmup.txt" -n 1 -l 10 -t 5 \
     >"$WORK/warmup.out" 2>&1 || true
 
-rss_kb() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$FERRET_PID/status"; }
+# ferret_kb KEY: a memory figure (VmRSS, VmHWM) of ferret, in kB.
+ferret_kb() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$FERRET_PID/status"; }
 
 # --- the load, with RSS samples -------------------------------------------------------------------
 (
     start=$(date +%s)
     while kill -0 "$FERRET_PID" 2>/dev/null; do
-        echo "$(($(date +%s) - start)) $(rss_kb VmRSS)"
+        echo "$(($(date +%s) - start)) $(ferret_kb VmRSS)"
         sleep "$SAMPLE_EVERY"
     done
 ) >"$WORK/rss.txt" &
@@ -193,7 +109,6 @@ timeout $((DURATION + 30)) dnsperf -s "$FERRET" -a "$CLIENT" -d "$WORK/queries.t
 sleep 1
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
-SAMPLER=""
 
 # --- report ---------------------------------------------------------------------------------------
 field() { awk -v key="$1" 'index($0, key) { sub(/^.*: */, ""); print; exit }' "$WORK/dnsperf.out"; }
@@ -209,7 +124,7 @@ echo "queries lost:      $(field 'Queries lost')"
 echo "response codes:    $(field 'Response codes')"
 echo "QPS:               $(field 'Queries per second')"
 echo "latency:           $(field 'Average Latency')"
-echo "ferret peak RSS:   $(rss_kb VmHWM) kB (VmHWM)"
+echo "ferret peak RSS:   $(ferret_kb VmHWM) kB (VmHWM)"
 metric() { curl -s --max-time 5 "http://$FERRET:9153/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 echo "cache entries:     $(metric ferret_cache_entries) RRset, $(metric ferret_message_cache_entries) message (evicted: $(metric ferret_cache_evictions_total))"
 echo "ferret RSS every ${SAMPLE_EVERY}s (seconds, kB):"
@@ -221,6 +136,6 @@ awk -v half=$((DURATION / 2)) '$1 <= half { mid = $2 } { last = $2 }
 echo "load average:      $(cut -d' ' -f1-3 /proc/loadavg)"
 if ! kill -0 "$FERRET_PID" 2>/dev/null; then
     echo "soak: ferret is gone; its log:" >&2
-    cat "$WORK/ferret.log" >&2
+    cat "$WORK/ferret-$FERRET.log" >&2
     exit 1
 fi
