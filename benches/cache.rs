@@ -63,12 +63,17 @@ fn filled_resolver(entries: usize, capacity: usize) -> Arc<Resolver> {
         ..Config::default()
     };
     let resolver = Resolver::new(&config, Clock::system()).expect("built-in root hints load");
+    fill(&resolver, entries);
+    resolver
+}
+
+/// Caches `entries` A RRsets (host0 … host{entries-1}).
+fn fill(resolver: &Resolver, entries: usize) {
     for index in 0..entries {
         resolver
             .cache()
             .insert_rrset(vec![a_record(index)], Vec::new(), Rank::AuthAnswer);
     }
-    resolver
 }
 
 /// An offline request pipeline (no sockets, no upstream) over a cache filled as
@@ -80,13 +85,7 @@ fn fast_path_pipeline(entries: usize, capacity: usize) -> OfflinePipeline {
         ..Config::default()
     };
     let pipeline = OfflinePipeline::new(&config, Clock::system()).expect("pipeline builds");
-    for index in 0..entries {
-        pipeline.resolver().cache().insert_rrset(
-            vec![a_record(index)],
-            Vec::new(),
-            Rank::AuthAnswer,
-        );
-    }
+    fill(pipeline.resolver(), entries);
     pipeline
 }
 

@@ -69,7 +69,9 @@ impl OutstandingQueries {
     }
 
     /// A place for one more query to `server`, or `None` when it already has `limit` outstanding.
-    pub fn try_acquire(&self, server: IpAddr) -> Option<QuerySlot<'_>> {
+    /// (Queries wait with [`OutstandingQueries::acquire`]; this is for the tests.)
+    #[cfg(test)]
+    fn try_acquire(&self, server: IpAddr) -> Option<QuerySlot<'_>> {
         self.acquire_or_wait_on(server).ok()
     }
 
