@@ -11,7 +11,6 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
@@ -49,9 +48,10 @@ pub struct CachedMessage {
     stored_ms: Millis,
     expires_ms: Millis,
     /// Set by the first hit that asks for the refresh, so one refresh is started, not one a hit.
-    prefetch_claimed: AtomicBool,
+    /// (Entries are only touched under their shard's lock, so plain fields do.)
+    prefetch_claimed: bool,
     /// When a hit last moved this entry to the front of its LRU.
-    promoted_ms: AtomicU64,
+    promoted_ms: Millis,
 }
 
 /// What the response must echo from the query.
@@ -112,8 +112,8 @@ impl CachedMessage {
             counts,
             stored_ms: now_ms,
             expires_ms,
-            prefetch_claimed: AtomicBool::new(false),
-            promoted_ms: AtomicU64::new(now_ms),
+            prefetch_claimed: false,
+            promoted_ms: now_ms,
         })
     }
 
@@ -138,8 +138,12 @@ impl CachedMessage {
     }
 
     /// Whether this hit, at `now_ms`, is the one that should start a background refresh.
-    pub fn claim_prefetch(&self, now_ms: Millis) -> bool {
-        now_ms >= self.prefetch_at_ms() && !self.prefetch_claimed.swap(true, Ordering::Relaxed)
+    pub fn claim_prefetch(&mut self, now_ms: Millis) -> bool {
+        if now_ms < self.prefetch_at_ms() || self.prefetch_claimed {
+            return false;
+        }
+        self.prefetch_claimed = true;
+        true
     }
 
     pub fn is_live(&self, now_ms: Millis) -> bool {
@@ -148,12 +152,11 @@ impl CachedMessage {
 
     /// Whether a hit at `now_ms` should move the entry to the front of its LRU (and notes that
     /// it did).
-    fn wants_promotion(&self, now_ms: Millis) -> bool {
-        let promoted = self.promoted_ms.load(Ordering::Relaxed);
-        if now_ms.saturating_sub(promoted) < PROMOTE_EVERY_MS {
+    fn wants_promotion(&mut self, now_ms: Millis) -> bool {
+        if now_ms.saturating_sub(self.promoted_ms) < PROMOTE_EVERY_MS {
             return false;
         }
-        self.promoted_ms.store(now_ms, Ordering::Relaxed);
+        self.promoted_ms = now_ms;
         true
     }
 
@@ -262,10 +265,10 @@ impl MessageCache {
         &self,
         key: &MessageKey,
         now_ms: Millis,
-        use_message: impl FnOnce(&CachedMessage) -> R,
+        use_message: impl FnOnce(&mut CachedMessage) -> R,
     ) -> Option<R> {
         let (mut shard, hash) = self.shard(key);
-        let message = shard.peek(&hash)?;
+        let message = shard.peek_mut(&hash)?;
         if message.key() != key {
             return None;
         }
@@ -394,7 +397,8 @@ mod tests {
 
     #[test]
     fn one_prefetch_is_claimed_in_the_last_tenth_of_the_ttl() {
-        let cached = CachedMessage::from_response(b"key", &response(), 1_000_000).expect("walks");
+        let mut cached =
+            CachedMessage::from_response(b"key", &response(), 1_000_000).expect("walks");
         // The shortest TTL is 60 s: the last tenth starts 54 s in.
         assert!(!cached.claim_prefetch(1_053_999));
         assert!(cached.claim_prefetch(1_054_000));
