@@ -184,6 +184,29 @@ pub struct Config {
     #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
     pub serve_stale_window: u32,
 
+    /// Do not validate DNSSEC. Without this ferret checks every answer against the trust
+    /// anchors (RFC 4033-4035): bogus answers get SERVFAIL, secure ones AD to clients that ask.
+    #[arg(long = "no-dnssec", action = ArgAction::SetFalse)]
+    pub dnssec: bool,
+
+    /// Trust anchor file: DS or DNSKEY records in zone-file format, for any zone (repeatable).
+    /// Given at least once, the files replace the root anchors built into ferret (IANA's
+    /// KSK-2017 and KSK-2024).
+    #[arg(long = "trust-anchor", value_name = "FILE")]
+    pub trust_anchors: Vec<PathBuf>,
+
+    /// Treat ZONE and everything below it as unsigned (a negative trust anchor, RFC 7646):
+    /// answers there are neither validated nor marked AD (repeatable).
+    #[arg(long = "negative-trust-anchor", value_name = "ZONE", value_parser = parse_zone)]
+    #[serde(deserialize_with = "zones::zone_names")]
+    pub negative_trust_anchors: Vec<Name>,
+
+    /// Do not answer from cached, validated NSEC/NSEC3 ranges (RFC 8198). Without this a name
+    /// that a validated NSEC range proves absent is answered NXDOMAIN or NODATA from the cache,
+    /// with no upstream query.
+    #[arg(long = "no-aggressive-nsec", action = ArgAction::SetFalse)]
+    pub aggressive_nsec: bool,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -267,6 +290,36 @@ pub struct Limits {
     /// in milliseconds; a client trickling a message in (slowloris) is disconnected after it.
     #[arg(long, value_name = "MS", default_value_t = 3_000)]
     pub tcp_read_timeout_ms: u64,
+
+    /// Most DNSKEYs with the same key tag and algorithm tried against one RRSIG (a KeyTrap bound,
+    /// CVE-2023-50387). PowerDNS Recursor 5's max-dnskeys is 2; Unbound 1.19 stops after 8
+    /// failed validations per RRset.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub max_dnskeys_per_tag: u32,
+
+    /// Most RRSIGs of one RRset tried. PowerDNS Recursor 5's max-rrsigs-per-record is 2.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub max_rrsigs_per_rrset: u32,
+
+    /// Most DS records of one zone considered. PowerDNS Recursor 5's max-ds-per-zone is 8.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_ds_per_zone: u32,
+
+    /// Most signature validations one client question may cause, the chain of trust included.
+    /// PowerDNS Recursor 5's max-signature-validations-per-query is 30.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub max_signature_validations: u32,
+
+    /// Most NSEC3 hash computations one client question may cause (CVE-2023-50868). PowerDNS
+    /// Recursor 5's max-nsec3-hash-computations-per-query is 600; Unbound 1.19 suspends after 8
+    /// per validation step.
+    #[arg(long, value_name = "N", default_value_t = 600)]
+    pub max_nsec3_hash_computations: u32,
+
+    /// NSEC3 records with more iterations than this prove nothing: the zone is treated as
+    /// insecure (RFC 9276 §3.2; Unbound and BIND use 150).
+    #[arg(long, value_name = "N", default_value_t = 150)]
+    pub max_nsec3_iterations: u16,
 }
 
 /// How log lines are written.

@@ -1,5 +1,6 @@
 //! Small readers over hickory records: the names inside NS, CNAME and DNAME data, SOA parts.
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::rdata::{CNAME, NULL};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
@@ -57,20 +58,27 @@ pub fn synthesize_cname(qname: &Name, dname: &Record) -> Option<Record> {
     ))
 }
 
-/// Whether `record` is an RRSIG covering `rtype`. hickory-proto keeps RRSIG data opaque here;
-/// the type covered is its first two bytes (RFC 4034 §3.1).
+/// Whether `record` is an RRSIG covering `rtype`. Parsed RRSIGs say so in their data; one built
+/// by hand as opaque bytes has the type covered in its first two bytes (RFC 4034 §3.1).
 pub fn rrsig_covers(record: &Record, rtype: RecordType) -> bool {
+    rrsig_type_covered(record) == Some(rtype)
+}
+
+/// The type an RRSIG record covers, or `None` for any other record.
+pub fn rrsig_type_covered(record: &Record) -> Option<RecordType> {
     if record.record_type() != RecordType::RRSIG {
-        return false;
+        return None;
     }
     match &record.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) => Some(rrsig.input().type_covered),
         RData::Unknown {
             rdata: NULL { anything, .. },
             ..
-        } if anything.len() >= 2 => {
-            RecordType::from(u16::from_be_bytes([anything[0], anything[1]])) == rtype
-        }
-        _ => false,
+        } if anything.len() >= 2 => Some(RecordType::from(u16::from_be_bytes([
+            anything[0],
+            anything[1],
+        ]))),
+        _ => None,
     }
 }
 

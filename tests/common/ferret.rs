@@ -11,7 +11,7 @@ use super::hierarchy::net;
 
 /// Settings for tests: the given root hints, loopback upstreams allowed (the fake hierarchy lives
 /// there), IPv4 only (the hierarchy has no IPv6 servers), short timeouts so failures are quick,
-/// `test.` resolved rather than answered locally, listening on `127.{block}.200.1` on a port the kernel picks.
+/// `test.` resolved rather than answered locally, DNSSEC validation off (the hierarchies are unsigned), listening on `127.{block}.200.1` on a port the kernel picks.
 // Config is large and flattened: changing a few fields of the defaults reads better than a
 // struct literal.
 #[allow(clippy::field_reassign_with_default)]
@@ -32,6 +32,9 @@ pub fn test_config(block: u8, root_hints: &Path) -> Config {
         ipv6_upstream: false,
         // The fake hierarchy lives under test., answered NXDOMAIN by default (RFC 6761 §6.2).
         local_zone_nodefault: vec!["test.".parse().expect("zone name")],
+        // The fake hierarchies here are unsigned: under the built-in root anchors every answer
+        // would be bogus. The DNSSEC tests turn validation on with their own anchors.
+        dnssec: false,
         log_level: "warn".into(),
         limits: Limits {
             upstream_timeout_ms: 300,

@@ -3,7 +3,10 @@
 
 use std::net::Ipv4Addr;
 
+use hickory_proto::dnssec::Algorithm;
+use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC, RRSIG, SigInput};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::SerialNumber;
 use hickory_proto::rr::rdata::{A, NULL, SOA};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
@@ -88,22 +91,36 @@ fn soa(zone: &str) -> Record {
     Record::from_rdata(name(zone), 300, RData::SOA(rdata))
 }
 
-/// A DNSSEC record as the cache holds it: opaque data, the covered type first for an RRSIG.
-fn opaque(owner: &str, rtype: RecordType, covered: RecordType) -> Record {
-    let mut data = u16::from(covered).to_be_bytes().to_vec();
-    data.extend_from_slice(&[8, 2, 0, 0, 1, 44]);
+/// An RRSIG over the `covered` RRset at `owner`, signed by `example.` (the signature is filler:
+/// nothing here validates).
+fn rrsig(owner: &str, covered: RecordType) -> Record {
+    let input = SigInput {
+        type_covered: covered,
+        algorithm: Algorithm::ECDSAP256SHA256,
+        num_labels: name(owner).num_labels(),
+        original_ttl: 300,
+        sig_expiration: SerialNumber::new(u32::MAX),
+        sig_inception: SerialNumber::new(0),
+        key_tag: 12345,
+        signer_name: name("example."),
+    };
     Record::from_rdata(
         name(owner),
         300,
-        RData::Unknown {
-            code: rtype,
-            rdata: NULL::with(data),
-        },
+        RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0x5a; 64]))),
     )
 }
 
-fn rrsig(owner: &str, covered: RecordType) -> Record {
-    opaque(owner, RecordType::RRSIG, covered)
+/// An NSEC at `owner` whose next name is `next`, for the types given.
+fn nsec(owner: &str, next: &str, types: &[RecordType]) -> Record {
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+            name(next),
+            types.iter().copied(),
+        ))),
+    )
 }
 
 fn answer(rcode: ResponseCode, answers: Vec<Record>, authorities: Vec<Record>) -> Answer {
@@ -386,7 +403,7 @@ fn dnssec_records_are_removed_unless_the_client_set_do() {
         vec![
             soa("example."),
             rrsig("example.", RecordType::SOA),
-            opaque("www.example.", RecordType::NSEC, RecordType::A),
+            nsec("www.example.", "zzz.example.", &[RecordType::A]),
         ],
     );
     for message in [
