@@ -19,6 +19,7 @@ pub mod resolver;
 pub mod server;
 pub mod systemd;
 pub mod upstream;
+pub mod validator;
 
 pub use answer::Answer;
 pub use clock::Clock;
