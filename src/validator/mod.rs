@@ -6,8 +6,14 @@
 //! Everything here is plain computation over records: no sockets, no tasks. Fetching DS and
 //! DNSKEY sets is the resolver's job (`resolver::trust`).
 
+mod anchors;
+pub mod keys;
+pub mod signature;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod work;
 
+pub use anchors::{AnchorError, NegativeAnchors, TrustAnchor, TrustAnchors};
 pub use work::{LimitReached, WorkBudget, WorkCaps, WorkLimit};
 
 /// Why data is bogus, as the Extended DNS Error (RFC 8914 §4) a client is told.
