@@ -35,7 +35,7 @@ fn a_good_signature_verifies_with_each_algorithm() {
             &rrset,
             &[sig],
             &key.zone,
-            &[key.dnskey.clone()],
+            std::slice::from_ref(&key.dnskey),
             NOW,
             &budget(),
         )
@@ -59,7 +59,7 @@ fn records_in_another_order_or_case_still_verify() {
             &received,
             &[sig],
             &key.zone,
-            &[key.dnskey.clone()],
+            std::slice::from_ref(&key.dnskey),
             NOW,
             &budget()
         )
@@ -79,7 +79,7 @@ fn changed_data_does_not_verify() {
             &forged,
             &[sig],
             &key.zone,
-            &[key.dnskey.clone()],
+            std::slice::from_ref(&key.dnskey),
             NOW,
             &budget()
         ),
@@ -117,9 +117,9 @@ fn a_signature_by_another_zone_or_key_does_not_count() {
     assert_eq!(
         verify_rrset(
             &rrset,
-            &[sig.clone()],
+            std::slice::from_ref(&sig),
             &key.zone,
-            &[key.dnskey.clone()],
+            std::slice::from_ref(&key.dnskey),
             NOW,
             &budget()
         ),
@@ -130,7 +130,7 @@ fn a_signature_by_another_zone_or_key_does_not_count() {
             &rrset,
             &[sig],
             &name("other."),
-            &[other.dnskey.clone()],
+            std::slice::from_ref(&other.dnskey),
             NOW,
             &budget()
         ),
@@ -141,7 +141,7 @@ fn a_signature_by_another_zone_or_key_does_not_count() {
             &rrset,
             &[],
             &key.zone,
-            &[key.dnskey.clone()],
+            std::slice::from_ref(&key.dnskey),
             NOW,
             &budget()
         ),
@@ -169,7 +169,7 @@ fn a_wildcard_expansion_is_reported() {
         &expanded,
         &[sig],
         &key.zone,
-        &[key.dnskey.clone()],
+        std::slice::from_ref(&key.dnskey),
         NOW,
         &budget(),
     )
@@ -218,7 +218,14 @@ fn keys_sharing_a_tag_are_tried_up_to_the_cap() {
     let mut keys: Vec<_> = (0..2).map(|i| same_tag_junk(&key, i)).collect();
     keys.push(key.dnskey.clone());
     assert_eq!(
-        verify_rrset(&rrset, &[sig.clone()], &key.zone, &keys, NOW, &budget()),
+        verify_rrset(
+            &rrset,
+            std::slice::from_ref(&sig),
+            &key.zone,
+            &keys,
+            NOW,
+            &budget()
+        ),
         Err(SignatureError::Limit(LimitReached(
             WorkLimit::DnskeysPerTag
         )))
@@ -240,7 +247,17 @@ fn every_try_is_charged_to_the_question() {
         ..WorkCaps::default()
     });
     let keys = [key.dnskey.clone()];
-    assert!(verify_rrset(&rrset, &[sig.clone()], &key.zone, &keys, NOW, &tight).is_ok());
+    assert!(
+        verify_rrset(
+            &rrset,
+            std::slice::from_ref(&sig),
+            &key.zone,
+            &keys,
+            NOW,
+            &tight
+        )
+        .is_ok()
+    );
     assert_eq!(
         verify_rrset(&rrset, &[sig], &key.zone, &keys, NOW, &tight),
         Err(SignatureError::Limit(LimitReached(
