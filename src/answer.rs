@@ -3,6 +3,8 @@
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Record;
 
+use crate::cache::Validation;
+
 /// The outcome of resolving one question: the rcode and the records of the answer and authority
 /// sections, with TTLs already counted down to the moment the answer was produced.
 ///
@@ -13,8 +15,11 @@ pub struct Answer {
     pub rcode: ResponseCode,
     /// The CNAME/DNAME chain, if any, then the RRset answering the question.
     pub answers: Vec<Record>,
-    /// For NXDOMAIN and NODATA, the zone's SOA (RFC 2308 §3).
+    /// For NXDOMAIN and NODATA, the zone's SOA (RFC 2308 §3), and in a signed zone the
+    /// NSEC/NSEC3 records that prove the denial.
     pub authorities: Vec<Record>,
+    /// What DNSSEC validation found, for all of the answer: the weakest of its parts.
+    pub security: Validation,
 }
 
 impl Answer {
@@ -27,6 +32,7 @@ impl Answer {
             rcode,
             answers: Vec::new(),
             authorities: Vec::new(),
+            security: Validation::Unchecked,
         }
     }
 }

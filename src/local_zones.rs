@@ -266,6 +266,7 @@ impl LocalZones {
                 rcode: ResponseCode::NoError,
                 answers: matching,
                 authorities: Vec::new(),
+                security: crate::cache::Validation::Unchecked,
             });
         }
         if let Some(cname) = records
@@ -293,6 +294,7 @@ impl LocalZones {
             rcode,
             answers: Vec::new(),
             authorities: vec![soa],
+            security: crate::cache::Validation::Unchecked,
         }
     }
 
@@ -320,6 +322,7 @@ impl LocalZones {
             rcode: ResponseCode::NoError,
             answers: records,
             authorities: Vec::new(),
+            security: crate::cache::Validation::Unchecked,
         }
     }
 }

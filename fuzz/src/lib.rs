@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use ferret::cache::Rank;
+use ferret::cache::{NegativeProof, Rank, Validation};
 use ferret::resolver::{Classified, SoaProof, classify};
 use ferret::server::offline::OfflinePipeline;
 use ferret::server::pipeline::{self, Parsed, Transport};
@@ -232,17 +232,17 @@ fn fill(resolver: &Resolver) {
     )]);
     cache.insert_nxdomain(
         &name("nx.example.test."),
-        soa(ZONE),
-        Vec::new(),
+        &NegativeProof::soa_only(soa(ZONE)),
         Rank::AuthAnswer,
+        Validation::Unchecked,
     );
     auth(vec![a("nodata.example.test.", 40)]);
     cache.insert_nodata(
         &name("nodata.example.test."),
         RecordType::AAAA,
-        soa(ZONE),
-        Vec::new(),
+        &NegativeProof::soa_only(soa(ZONE)),
         Rank::AuthAnswer,
+        Validation::Unchecked,
     );
     fill_big(resolver);
 }

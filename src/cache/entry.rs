@@ -5,6 +5,7 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::stored::StoredRrset;
 use crate::clock::{Millis, remaining_ttl};
+use crate::validator::BogusReason;
 
 /// What an entry is cached under. Names compare and hash without regard to ASCII case (RFC 4343
 /// §3), so `WWW.Example.COM` and `www.example.com` share one entry: the key holds the name
@@ -106,15 +107,41 @@ impl Rank {
     }
 }
 
-/// DNSSEC status of an entry. Nothing validates yet; the field is here so a validator can mark
-/// entries without changing the cache's layout.
+/// DNSSEC status of an entry, as the validator found it when the data came in (RFC 4035 §4.3).
+/// A client sees AD only on answers that are `Secure` throughout; `Bogus` data answers only
+/// queries with CD=1 (RFC 4035 §3.2.2), everyone else gets SERVFAIL with the reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Validation {
+    /// Not validated: validation is off.
     #[default]
     Unchecked,
     Secure,
     Insecure,
-    Bogus,
+    Bogus(BogusReason),
+}
+
+impl Validation {
+    /// The status of data made of parts with `self` and `other`: the weakest of the two, so an
+    /// answer is secure only if every RRset in it is.
+    pub fn and(self, other: Validation) -> Validation {
+        fn weakness(v: Validation) -> u8 {
+            match v {
+                Validation::Secure => 0,
+                Validation::Insecure => 1,
+                Validation::Unchecked => 2,
+                Validation::Bogus(_) => 3,
+            }
+        }
+        if weakness(other) > weakness(self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub fn is_bogus(self) -> bool {
+        matches!(self, Validation::Bogus(_))
+    }
 }
 
 /// One cached item with its absolute expiry on the wall clock: an RRset with its RRSIGs, or the
@@ -152,5 +179,15 @@ impl CacheEntry {
 
     pub fn is_negative(&self) -> bool {
         self.negative
+    }
+
+    /// For a negative entry, the NSEC/NSEC3 records (and RRSIGs) that prove it, with TTLs
+    /// counted down to `now_ms`; empty otherwise or in an unsigned zone.
+    pub fn proof_at(&self, now_ms: Millis) -> Vec<Record> {
+        if !self.negative {
+            return Vec::new();
+        }
+        self.records
+            .decode_proof(remaining_ttl(self.expires_ms, now_ms))
     }
 }

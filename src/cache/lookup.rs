@@ -3,7 +3,7 @@
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 
-use super::{Cache, CacheEntry, CacheKey, Rank, STALE_ANSWER_TTL};
+use super::{Cache, CacheEntry, CacheKey, Rank, STALE_ANSWER_TTL, Validation};
 use crate::answer::Answer;
 use crate::records::{cname_target, synthesize_cname};
 
@@ -18,6 +18,8 @@ pub enum CacheLookup {
         chain: Vec<Record>,
         next: Name,
         links: u32,
+        /// The validation status of the links in `chain`.
+        security: Validation,
     },
     Miss,
 }
@@ -63,11 +65,14 @@ impl Cache {
         let mut chain = Vec::new();
         let mut name = qname.clone();
         let mut seen = vec![qname.clone()];
+        let mut security = Validation::Secure;
         loop {
-            if let Some(answer) = self.answer_at(&name, qtype, &mut chain, freshness) {
+            if let Some(mut answer) = self.answer_at(&name, qtype, &mut chain, freshness) {
+                answer.security = answer.security.and(security);
                 return CacheLookup::Hit(answer);
             }
-            let Some(next) = self.follow_link(&name, qtype, &mut chain, freshness) else {
+            let Some(next) = self.follow_link(&name, qtype, &mut chain, &mut security, freshness)
+            else {
                 return if chain.is_empty() {
                     CacheLookup::Miss
                 } else {
@@ -75,6 +80,7 @@ impl Cache {
                         chain,
                         next: name,
                         links: seen.len() as u32 - 1,
+                        security,
                     }
                 };
             };
@@ -100,15 +106,21 @@ impl Cache {
             && entry.rank.is_answer_grade()
         {
             let records = self.records_of(&entry, freshness);
-            return Some(if entry.is_negative() {
-                negative(ResponseCode::NoError, std::mem::take(chain), records)
+            let mut answer = if entry.is_negative() {
+                let proof = self.proof_of(&entry, freshness);
+                negative(ResponseCode::NoError, std::mem::take(chain), records, proof)
             } else {
                 positive(std::mem::take(chain), records)
-            });
+            };
+            answer.security = entry.validation;
+            return Some(answer);
         }
         if let Some(entry) = self.find(&CacheKey::name_error(name), freshness) {
             let soa = self.records_of(&entry, freshness);
-            return Some(negative(ResponseCode::NXDomain, std::mem::take(chain), soa));
+            let proof = self.proof_of(&entry, freshness);
+            let mut answer = negative(ResponseCode::NXDomain, std::mem::take(chain), soa, proof);
+            answer.security = entry.validation;
+            return Some(answer);
         }
         None
     }
@@ -120,6 +132,7 @@ impl Cache {
         name: &Name,
         qtype: RecordType,
         chain: &mut Vec<Record>,
+        security: &mut Validation,
         freshness: Freshness,
     ) -> Option<Name> {
         if qtype != RecordType::CNAME
@@ -127,6 +140,7 @@ impl Cache {
         {
             let target = entry.rrset().first().and_then(cname_target)?.clone();
             chain.extend(self.records_of(&entry, freshness));
+            *security = security.and(entry.validation);
             return Some(target);
         }
         if qtype == RecordType::DNAME {
@@ -140,6 +154,7 @@ impl Cache {
                 let target = cname_target(&cname)?.clone();
                 chain.extend(dname_records);
                 chain.push(cname);
+                *security = security.and(entry.validation);
                 return Some(target);
             }
             ancestor = ancestor.base_name();
@@ -163,6 +178,21 @@ impl Cache {
     ) -> Option<CacheEntry> {
         self.find(&CacheKey::rrset(name, rtype), freshness)
             .filter(|entry| entry.rank >= Rank::NonAuthAnswer && !entry.is_negative())
+    }
+
+    /// The NSEC/NSEC3 proof of a negative entry, with the TTLs its SOA gets.
+    fn proof_of(&self, entry: &CacheEntry, freshness: Freshness) -> Vec<Record> {
+        let proof = entry.proof_at(self.clock.now_ms());
+        match freshness {
+            Freshness::Live => proof,
+            Freshness::Stale => proof
+                .into_iter()
+                .map(|mut record| {
+                    record.ttl = STALE_ANSWER_TTL;
+                    record
+                })
+                .collect(),
+        }
     }
 
     /// The entry's records with the TTL a client may be given now.
@@ -192,13 +222,21 @@ fn positive(mut chain: Vec<Record>, records: Vec<Record>) -> Answer {
         rcode: ResponseCode::NoError,
         answers: chain,
         authorities: Vec::new(),
+        security: Validation::Unchecked,
     }
 }
 
-fn negative(rcode: ResponseCode, chain: Vec<Record>, soa: Vec<Record>) -> Answer {
+fn negative(
+    rcode: ResponseCode,
+    chain: Vec<Record>,
+    mut soa: Vec<Record>,
+    proof: Vec<Record>,
+) -> Answer {
+    soa.extend(proof);
     Answer {
         rcode,
         answers: chain,
         authorities: soa,
+        security: Validation::Unchecked,
     }
 }

@@ -52,6 +52,8 @@ pub struct CachedMessage {
     prefetch_claimed: bool,
     /// When a hit last moved this entry to the front of its LRU.
     promoted_ms: Millis,
+    /// The answer validated as secure: clients that ask get AD (RFC 4035 §3.2.3).
+    secure: bool,
 }
 
 /// What the response must echo from the query.
@@ -60,6 +62,8 @@ pub struct QueryEcho<'a> {
     pub id: u16,
     pub recursion_desired: bool,
     pub checking_disabled: bool,
+    /// AD in the query (RFC 6840 §5.7: the client understands AD).
+    pub authentic_data: bool,
     /// The client's question section (name, type, class) exactly as it sent it.
     pub question: &'a [u8],
     /// The client's EDNS DO bit, when it sent an OPT record.
@@ -70,7 +74,13 @@ impl CachedMessage {
     /// Builds the entry for `key` from an encoded response (header, one question, records, no
     /// OPT) whose TTLs are relative to `now_ms`. `None` when the bytes do not walk as a DNS
     /// message or an answer has already expired.
-    pub fn from_response(key: &MessageKey, bytes: &[u8], now_ms: Millis) -> Option<Self> {
+    /// `secure`: the answer validated, so clients that ask for it get AD.
+    pub fn from_response(
+        key: &MessageKey,
+        bytes: &[u8],
+        now_ms: Millis,
+        secure: bool,
+    ) -> Option<Self> {
         let header = bytes.get(..HEADER_LEN)?;
         let count = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
         if count(4) != 1 {
@@ -114,6 +124,7 @@ impl CachedMessage {
             expires_ms,
             prefetch_claimed: false,
             promoted_ms: now_ms,
+            secure,
         })
     }
 
@@ -166,7 +177,11 @@ impl CachedMessage {
         out.clear();
         out.extend_from_slice(&query.id.to_be_bytes());
         out.push(0x80 | u8::from(query.recursion_desired));
-        out.push(0x80 | if query.checking_disabled { 0x10 } else { 0 } | self.rcode);
+        // AD (0x20) for a secure answer to a client that wants it: DO or AD set, CD clear.
+        let wants_ad = !query.checking_disabled
+            && (query.authentic_data || query.edns_dnssec_ok == Some(true));
+        let ad = if self.secure && wants_ad { 0x20 } else { 0 };
+        out.push(0x80 | if query.checking_disabled { 0x10 } else { 0 } | ad | self.rcode);
         out.extend_from_slice(&1u16.to_be_bytes());
         out.extend_from_slice(&self.counts[0].to_be_bytes());
         out.extend_from_slice(&self.counts[1].to_be_bytes());
@@ -372,9 +387,39 @@ mod tests {
     }
 
     #[test]
+    fn a_secure_answer_has_ad_only_for_clients_that_want_it() {
+        let bytes = response();
+        let question = &bytes[12..12 + 18 + 4];
+        let ad_of = |secure: bool, dnssec_ok: Option<bool>, ad: bool, cd: bool| {
+            let cached =
+                CachedMessage::from_response(b"key", &bytes, 1_000_000, secure).expect("walks");
+            let echo = QueryEcho {
+                id: 1,
+                recursion_desired: true,
+                checking_disabled: cd,
+                authentic_data: ad,
+                question,
+                edns_dnssec_ok: dnssec_ok,
+            };
+            let mut out = Vec::new();
+            cached.write_response(&echo, 1_000_000, &mut out);
+            let decoded = Message::from_vec(&out).expect("decodes");
+            assert_eq!(decoded.metadata.checking_disabled, cd);
+            decoded.metadata.authentic_data
+        };
+        // RFC 6840 §5.7: DO=1 or AD=1 asks for AD; CD=1 gets the data without it.
+        assert!(ad_of(true, Some(true), false, false));
+        assert!(ad_of(true, None, true, false));
+        assert!(!ad_of(true, Some(false), false, false));
+        assert!(!ad_of(true, None, false, false));
+        assert!(!ad_of(true, Some(true), true, true));
+        assert!(!ad_of(false, Some(true), true, false));
+    }
+
+    #[test]
     fn walks_a_response_and_counts_ttls_down_per_record() {
         let bytes = response();
-        let cached = CachedMessage::from_response(b"key", &bytes, 1_000_000).expect("walks");
+        let cached = CachedMessage::from_response(b"key", &bytes, 1_000_000, false).expect("walks");
         assert_eq!(cached.counts, [2, 0, 0]);
         assert_eq!(cached.expires_ms, 1_060_000);
         let question = &bytes[12..12 + 18 + 4];
@@ -382,6 +427,7 @@ mod tests {
             id: 99,
             recursion_desired: true,
             checking_disabled: false,
+            authentic_data: false,
             question,
             edns_dnssec_ok: Some(true),
         };
@@ -398,7 +444,7 @@ mod tests {
     #[test]
     fn one_prefetch_is_claimed_in_the_last_tenth_of_the_ttl() {
         let mut cached =
-            CachedMessage::from_response(b"key", &response(), 1_000_000).expect("walks");
+            CachedMessage::from_response(b"key", &response(), 1_000_000, false).expect("walks");
         // The shortest TTL is 60 s: the last tenth starts 54 s in.
         assert!(!cached.claim_prefetch(1_053_999));
         assert!(cached.claim_prefetch(1_054_000));
@@ -406,7 +452,7 @@ mod tests {
     }
 
     fn entry(key: &[u8], now_ms: Millis) -> CachedMessage {
-        CachedMessage::from_response(key, &response(), now_ms).expect("walks")
+        CachedMessage::from_response(key, &response(), now_ms, false).expect("walks")
     }
 
     #[test]
@@ -448,9 +494,11 @@ mod tests {
     #[test]
     fn rejects_what_does_not_walk() {
         let bytes = response();
-        assert!(CachedMessage::from_response(b"key", &bytes[..bytes.len() - 1], 0).is_none());
+        assert!(
+            CachedMessage::from_response(b"key", &bytes[..bytes.len() - 1], 0, false).is_none()
+        );
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(CachedMessage::from_response(b"key", &longer, 0).is_none());
+        assert!(CachedMessage::from_response(b"key", &longer, 0, false).is_none());
     }
 }

@@ -8,6 +8,7 @@ mod dump;
 mod entry;
 mod lookup;
 pub mod message;
+mod nsec_ranges;
 mod stored;
 
 use std::collections::hash_map::RandomState;
@@ -23,6 +24,7 @@ pub use dump::DumpEntry;
 pub use entry::{CacheEntry, CacheKey, KeyKind, Rank, Validation};
 pub use lookup::CacheLookup;
 pub use message::{CachedMessage, MessageCache};
+pub use nsec_ranges::{NsecRanges, RangeProof};
 pub use stored::StoreError;
 use stored::StoredRrset;
 
@@ -61,6 +63,8 @@ pub struct Cache {
     shards: Box<[Shard]>,
     /// Whole encoded answers, derived from the RRsets here; cleared with them.
     messages: MessageCache,
+    /// Validated NSEC ranges, for answers synthesized from them (RFC 8198).
+    nsec_ranges: NsecRanges,
     hasher: RandomState,
     clock: Clock,
     ttl: TtlPolicy,
@@ -83,6 +87,29 @@ pub(crate) fn bounded_lru<K: std::hash::Hash + Eq, V>(capacity: NonZeroUsize) ->
     lru
 }
 
+/// How long bogus data is kept (Unbound's val-bogus-ttl is 60 s too).
+pub const BOGUS_TTL: u32 = 60;
+
+/// What proves a negative answer: the zone's SOA with its RRSIGs and, in a signed zone, the
+/// NSEC or NSEC3 records (with their RRSIGs) that deny the name or type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegativeProof {
+    pub soa: Record,
+    pub soa_rrsigs: Vec<Record>,
+    pub nsecs: Vec<Record>,
+}
+
+impl NegativeProof {
+    /// The proof of an unsigned zone: its SOA alone.
+    pub fn soa_only(soa: Record) -> Self {
+        NegativeProof {
+            soa,
+            soa_rrsigs: Vec::new(),
+            nsecs: Vec::new(),
+        }
+    }
+}
+
 /// The TTL of a record in a stale answer (RFC 8767 §4): short, so that clients come back soon
 /// and find the refreshed data once the servers answer again.
 pub const STALE_ANSWER_TTL: u32 = 30;
@@ -99,6 +126,7 @@ impl Cache {
         Cache {
             shards,
             messages: MessageCache::new(capacity, shard_count, clock.clone()),
+            nsec_ranges: NsecRanges::new(clock.clone()),
             hasher: RandomState::new(),
             clock,
             ttl,
@@ -121,6 +149,10 @@ impl Cache {
 
     pub fn messages(&self) -> &MessageCache {
         &self.messages
+    }
+
+    pub fn nsec_ranges(&self) -> &NsecRanges {
+        &self.nsec_ranges
     }
 
     fn shards(&self) -> impl Iterator<Item = MutexGuard<'_, LruCache<CacheKey, CacheEntry>>> {
@@ -170,15 +202,26 @@ impl Cache {
     /// Caches one RRset (all `records` share owner, type and class) with the RRSIGs covering it.
     /// Returns whether it was stored: data of a lower rank than a live entry is refused.
     pub fn insert_rrset(&self, records: Vec<Record>, rrsigs: Vec<Record>, rank: Rank) -> bool {
+        self.insert_validated_rrset(records, rrsigs, rank, Validation::Unchecked)
+    }
+
+    /// As [`Cache::insert_rrset`], with the status the validator gave the RRset.
+    pub fn insert_validated_rrset(
+        &self,
+        records: Vec<Record>,
+        rrsigs: Vec<Record>,
+        rank: Rank,
+        validation: Validation,
+    ) -> bool {
         let Some(first) = records.first() else {
             return false;
         };
-        let Some(stored) = encode(&records, &rrsigs) else {
+        let Some(stored) = encode(&records, &rrsigs, &[]) else {
             return false;
         };
         let key = CacheKey::rrset(&first.name, first.record_type());
         let ttl = self.ttl.clamp_positive(stored.original_ttl());
-        let inserted = self.store(key, stored, false, ttl, rank);
+        let inserted = self.store(key, stored, false, ttl, rank, validation);
         if inserted && rank.is_answer_grade() {
             // The name evidently exists now: a stale NXDOMAIN for it must not shadow the data.
             let name_error = CacheKey::name_error(&first.name);
@@ -187,35 +230,58 @@ impl Cache {
         inserted
     }
 
-    /// Caches NODATA for (`name`, `rtype`), proved by `soa`.
+    /// Caches NODATA for (`name`, `rtype`), proved by `proof`: the SOA, its RRSIGs and, in a
+    /// signed zone, the NSEC/NSEC3 records with theirs (RFC 4035 §3.1.3), which DO=1 clients get.
     pub fn insert_nodata(
         &self,
         name: &Name,
         rtype: RecordType,
-        soa: Record,
-        soa_rrsigs: Vec<Record>,
+        proof: &NegativeProof,
         rank: Rank,
+        validation: Validation,
     ) -> bool {
-        let ttl = self.ttl.negative_ttl(&soa);
-        let Some(stored) = encode(std::slice::from_ref(&soa), &soa_rrsigs) else {
+        let ttl = self.ttl.negative_ttl(&proof.soa);
+        let Some(stored) = encode(
+            std::slice::from_ref(&proof.soa),
+            &proof.soa_rrsigs,
+            &proof.nsecs,
+        ) else {
             return false;
         };
-        self.store(CacheKey::rrset(name, rtype), stored, true, ttl, rank)
+        self.store(
+            CacheKey::rrset(name, rtype),
+            stored,
+            true,
+            ttl,
+            rank,
+            validation,
+        )
     }
 
-    /// Caches NXDOMAIN for `name`, proved by `soa`.
+    /// Caches NXDOMAIN for `name`, proved by `proof`.
     pub fn insert_nxdomain(
         &self,
         name: &Name,
-        soa: Record,
-        soa_rrsigs: Vec<Record>,
+        proof: &NegativeProof,
         rank: Rank,
+        validation: Validation,
     ) -> bool {
-        let ttl = self.ttl.negative_ttl(&soa);
-        let Some(stored) = encode(std::slice::from_ref(&soa), &soa_rrsigs) else {
+        let ttl = self.ttl.negative_ttl(&proof.soa);
+        let Some(stored) = encode(
+            std::slice::from_ref(&proof.soa),
+            &proof.soa_rrsigs,
+            &proof.nsecs,
+        ) else {
             return false;
         };
-        self.store(CacheKey::name_error(name), stored, true, ttl, rank)
+        self.store(
+            CacheKey::name_error(name),
+            stored,
+            true,
+            ttl,
+            rank,
+            validation,
+        )
     }
 
     fn store(
@@ -225,19 +291,29 @@ impl Cache {
         negative: bool,
         ttl: u32,
         rank: Rank,
+        validation: Validation,
     ) -> bool {
         let now = self.clock.now_ms();
+        // Bogus data is kept only briefly (RFC 4035 §4.7's "BAD cache"): long enough that a
+        // broken zone is not fetched again for every query, short enough that a fix shows soon.
+        let ttl = if validation.is_bogus() {
+            ttl.min(BOGUS_TTL)
+        } else {
+            ttl
+        };
         let entry = CacheEntry {
             records,
             expires_ms: expiry(now, ttl),
             rank,
-            validation: Validation::Unchecked,
+            validation,
             negative,
         };
         let mut shard = self.shard(&key);
         if let Some(existing) = shard.peek(&key)
             && existing.is_live(now)
-            && existing.rank > rank
+            && (existing.rank > rank
+                // A forged answer that fails validation must not push out data that passed it.
+                || (validation.is_bogus() && existing.validation == Validation::Secure))
         {
             return false;
         }
@@ -303,12 +379,31 @@ impl Cache {
             .collect()
     }
 
-    /// Drops every entry, encoded answers included.
+    /// Drops every entry, encoded answers and NSEC ranges included.
     pub fn clear(&self) {
         for mut shard in self.shards() {
             shard.clear();
         }
         self.messages.clear();
+        self.nsec_ranges.clear();
+    }
+
+    /// Drops every entry that failed DNSSEC validation and returns how many there were; the
+    /// encoded answers never hold bogus data, so they stay.
+    pub fn flush_bogus(&self) -> usize {
+        let mut removed = 0;
+        for mut shard in self.shards() {
+            let doomed: Vec<CacheKey> = shard
+                .iter()
+                .filter(|(_, entry)| entry.validation.is_bogus())
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in doomed {
+                shard.pop(&key);
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Drops every entry at `name` or below it (positive, negative and delegation data alike),
@@ -320,6 +415,7 @@ impl Cache {
     /// RRsets on the next question for it.
     pub fn flush_subtree(&self, name: &Name) -> usize {
         self.messages.clear();
+        self.nsec_ranges.clear();
         let mut removed = 0;
         for mut shard in self.shards() {
             let doomed: Vec<CacheKey> = shard
@@ -336,10 +432,10 @@ impl Cache {
     }
 }
 
-/// `records` and `rrsigs` in the cache's compact form, or `None` (not cached) for data hickory
-/// cannot encode.
-fn encode(records: &[Record], rrsigs: &[Record]) -> Option<StoredRrset> {
-    StoredRrset::encode(records, rrsigs)
+/// `records`, `rrsigs` and any negative `proof` in the cache's compact form, or `None` (not
+/// cached) for data hickory cannot encode.
+fn encode(records: &[Record], rrsigs: &[Record], proof: &[Record]) -> Option<StoredRrset> {
+    StoredRrset::encode_with_proof(records, rrsigs, proof)
         .inspect_err(|error| tracing::debug!(%error, "RRset not cached"))
         .ok()
 }

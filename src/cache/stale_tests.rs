@@ -8,7 +8,9 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, CNAME, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::{Cache, CacheKey, CacheLookup, Rank, STALE_ANSWER_TTL, TtlPolicy};
+use super::{
+    Cache, CacheKey, CacheLookup, NegativeProof, Rank, STALE_ANSWER_TTL, TtlPolicy, Validation,
+};
 use crate::clock::Clock;
 
 const MAX_LINKS: u32 = 11;
@@ -164,7 +166,12 @@ fn a_partial_stale_chain_is_no_answer() {
 fn stale_negative_answers_carry_the_soa_with_a_short_ttl() {
     let (cache, clock) = cache(600);
     let gone = name("gone.example.test.");
-    cache.insert_nxdomain(&gone, soa("example.test.", 300), vec![], Rank::AuthAnswer);
+    cache.insert_nxdomain(
+        &gone,
+        &NegativeProof::soa_only(soa("example.test.", 300)),
+        Rank::AuthAnswer,
+        Validation::Unchecked,
+    );
     clock.advance(Duration::from_secs(301));
     assert!(matches!(
         cache.lookup_answer(&gone, RecordType::A, MAX_LINKS),

@@ -25,6 +25,9 @@ use hickory_proto::serialize::binary::{
 /// ttl      u32, the smallest TTL of the records as received
 /// count    u16, how many of the records below belong to the RRset; the rest are its RRSIGs
 /// records  per record: type u16, rdlength u16, RDATA with any names in it uncompressed
+/// proof    optional: type 0 (never a record type) then whole records (owner, type, class, TTL,
+///          rdlength, RDATA, all uncompressed): the NSEC/NSEC3 records and their RRSIGs that
+///          prove a negative answer (RFC 4035 §3.1.3), which have owners of their own
 /// ```
 ///
 /// Names are written uncompressed so that each RDATA decodes on its own (a compression pointer
@@ -46,6 +49,8 @@ pub enum StoreError {
     Encode(#[from] hickory_proto::ProtoError),
     #[error("RDATA or record count over 65535")]
     TooLong,
+    #[error("a record of the reserved type 0")]
+    ReservedType,
 }
 
 /// Room for a typical RRset, so that encoding one rarely grows the scratch buffer.
@@ -54,8 +59,25 @@ const SCRATCH_CAPACITY: usize = 512;
 impl StoredRrset {
     /// Encodes `records` (one RRset: owner, class and type of the first stand for all) followed
     /// by `rrsigs`.
+    #[cfg(test)]
     pub fn encode(records: &[Record], rrsigs: &[Record]) -> Result<Self, StoreError> {
+        Self::encode_with_proof(records, rrsigs, &[])
+    }
+
+    /// As [`StoredRrset::encode`], with the records proving a negative answer after them.
+    pub fn encode_with_proof(
+        records: &[Record],
+        rrsigs: &[Record],
+        proof: &[Record],
+    ) -> Result<Self, StoreError> {
         let first = records.first().ok_or(StoreError::Empty)?;
+        if records
+            .iter()
+            .chain(rrsigs)
+            .any(|r| u16::from(r.record_type()) == PROOF_MARKER)
+        {
+            return Err(StoreError::ReservedType);
+        }
         let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
         let count = u16::try_from(records.len()).map_err(|_| StoreError::TooLong)?;
         let mut buffer = Vec::with_capacity(SCRATCH_CAPACITY);
@@ -68,6 +90,12 @@ impl StoredRrset {
             encoder.emit_u16(count)?;
             for record in records.iter().chain(rrsigs) {
                 emit_rdata(&mut encoder, record)?;
+            }
+            if !proof.is_empty() {
+                encoder.emit_u16(PROOF_MARKER)?;
+                for record in proof {
+                    record.emit(&mut encoder)?;
+                }
             }
         }
         // `Arc<[u8]>::from` copies into an allocation of exactly the encoded length (plus the
@@ -114,7 +142,11 @@ impl StoredRrset {
         };
         out.reserve_exact(usize::from(header.count));
         while !decoder.is_empty() && out.len() < total {
-            let rtype = RecordType::from(decoder.read_u16()?.unverified());
+            let code = decoder.read_u16()?.unverified();
+            if code == PROOF_MARKER {
+                break;
+            }
+            let rtype = RecordType::from(code);
             let length = decoder.read_u16()?.unverified();
             let data = read_rdata(&mut decoder, rtype, length)?;
             let mut record = Record::from_rdata(header.owner.clone(), ttl, data);
@@ -123,7 +155,41 @@ impl StoredRrset {
         }
         Ok(())
     }
+
+    /// The records proving a negative answer (empty for most entries), with `ttl`.
+    pub fn decode_proof(&self, ttl: u32) -> Vec<Record> {
+        let mut proof = Vec::new();
+        let decoded = self.decode_proof_into(&mut proof, ttl);
+        debug_assert!(decoded.is_ok(), "cached proof does not decode: {decoded:?}");
+        proof
+    }
+
+    fn decode_proof_into(
+        &self,
+        out: &mut Vec<Record>,
+        ttl: u32,
+    ) -> Result<(), hickory_proto::serialize::binary::DecodeError> {
+        let mut decoder = BinDecoder::new(&self.bytes);
+        Header::read(&mut decoder)?;
+        while !decoder.is_empty() {
+            let code = decoder.read_u16()?.unverified();
+            if code == PROOF_MARKER {
+                while !decoder.is_empty() {
+                    let mut record = Record::read(&mut decoder)?;
+                    record.ttl = ttl;
+                    out.push(record);
+                }
+                return Ok(());
+            }
+            let length = decoder.read_u16()?.unverified();
+            decoder.read_slice(usize::from(length))?;
+        }
+        Ok(())
+    }
 }
+
+/// Where the proof records start: type 0 is reserved (RFC 6895 §3.1) and never a record's type.
+const PROOF_MARKER: u16 = 0;
 
 /// What precedes the records.
 struct Header {

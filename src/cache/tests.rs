@@ -6,7 +6,7 @@ use std::time::Duration;
 use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::{Cache, CacheKey, KeyKind, Rank, TtlPolicy};
+use super::{Cache, CacheKey, KeyKind, NegativeProof, Rank, TtlPolicy, Validation};
 use crate::clock::Clock;
 
 const POLICY: TtlPolicy = TtlPolicy {
@@ -41,9 +41,9 @@ fn filled(clock: &Clock) -> Cache {
     }
     cache.insert_nxdomain(
         &name("gone.example.test."),
-        soa("example.test."),
-        vec![],
+        &NegativeProof::soa_only(soa("example.test.")),
         Rank::AuthAnswer,
+        Validation::Unchecked,
     );
     cache
 }

@@ -34,6 +34,8 @@ pub enum CtlCommand {
         /// A domain name; without it the whole cache is flushed.
         name: Option<String>,
     },
+    /// Drop the data and zone keys that failed DNSSEC validation.
+    FlushBogus,
     /// Print every cache entry with the TTL it has left.
     Dump,
     /// Reload, as SIGHUP does.
@@ -75,6 +77,7 @@ impl CtlCommand {
             CtlCommand::Stats => "stats".to_string(),
             CtlCommand::Flush { name: None } => "flush".to_string(),
             CtlCommand::Flush { name: Some(name) } => format!("flush {name}"),
+            CtlCommand::FlushBogus => "flush-bogus".to_string(),
             CtlCommand::Dump => "dump".to_string(),
             CtlCommand::Reload => "reload".to_string(),
             CtlCommand::Querylog { state: OnOff::On } => "querylog on".to_string(),

@@ -11,6 +11,9 @@ pub enum Command {
     Stats,
     /// Drop the whole cache (`None`) or one name and everything below it.
     Flush(Option<Name>),
+    /// Drop the data and zone keys that failed DNSSEC validation (Unbound's flush_bogus), so a
+    /// zone that was fixed is validated again at once rather than after the BAD-cache time.
+    FlushBogus,
     /// Every live cache entry with the TTL it has left.
     Dump,
     /// Take the SIGHUP path.
@@ -23,7 +26,9 @@ pub enum Command {
 pub enum CommandError {
     #[error("empty command")]
     Empty,
-    #[error("unknown command {0:?} (try stats, flush [NAME], dump, reload, querylog on|off)")]
+    #[error(
+        "unknown command {0:?} (try stats, flush [NAME], flush-bogus, dump, reload, querylog on|off)"
+    )]
     Unknown(String),
     #[error("{0}")]
     Usage(&'static str),
@@ -39,6 +44,7 @@ impl Command {
             [] => Err(CommandError::Empty),
             ["stats"] => Ok(Command::Stats),
             ["flush"] => Ok(Command::Flush(None)),
+            ["flush-bogus"] => Ok(Command::FlushBogus),
             ["flush", name] => parse_name(name).map(|name| Command::Flush(Some(name))),
             ["dump"] => Ok(Command::Dump),
             ["reload"] => Ok(Command::Reload),
@@ -46,7 +52,7 @@ impl Command {
             ["querylog", "off"] => Ok(Command::QueryLog(false)),
             ["querylog", ..] => Err(CommandError::Usage("usage: querylog on|off")),
             ["flush", ..] => Err(CommandError::Usage("usage: flush [NAME]")),
-            ["stats" | "dump" | "reload", ..] => {
+            ["stats" | "dump" | "reload" | "flush-bogus", ..] => {
                 Err(CommandError::Usage("this command takes no arguments"))
             }
             [other, ..] => Err(CommandError::Unknown((*other).to_string())),
@@ -61,6 +67,7 @@ impl fmt::Display for Command {
             Command::Stats => write!(f, "stats"),
             Command::Flush(None) => write!(f, "flush"),
             Command::Flush(Some(name)) => write!(f, "flush {name}"),
+            Command::FlushBogus => write!(f, "flush-bogus"),
             Command::Dump => write!(f, "dump"),
             Command::Reload => write!(f, "reload"),
             Command::QueryLog(on) => write!(f, "querylog {}", if *on { "on" } else { "off" }),
@@ -88,6 +95,7 @@ mod tests {
             Command::Stats,
             Command::Flush(None),
             Command::Flush(Some(Name::from_ascii("example.test.").unwrap())),
+            Command::FlushBogus,
             Command::Dump,
             Command::Reload,
             Command::QueryLog(true),

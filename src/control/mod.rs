@@ -182,6 +182,12 @@ async fn execute<W: AsyncWriteExt + Unpin>(
             let text = format!("ok: flushed {name} and below ({removed} entries)\n");
             out.write_all(text.as_bytes()).await?;
         }
+        Command::FlushBogus => {
+            let removed = server.cache().flush_bogus();
+            let zones = server.forget_bogus_zones();
+            let text = format!("ok: flushed {removed} bogus entries and {zones} bogus zones\n");
+            out.write_all(text.as_bytes()).await?;
+        }
         Command::Dump => {
             let entries = server.cache().dump();
             for entry in &entries {

@@ -175,6 +175,16 @@ impl Snapshot {
             let labels = [("limit", limit.label())];
             counter(&mut family, &labels, self.limits[limit.index()])?;
         }
+        let mut family = encoder.encode_descriptor(
+            "ferret_dnssec_validations",
+            "Upstream answers by DNSSEC validation outcome",
+            None,
+            MetricType::Counter,
+        )?;
+        for outcome in super::ValidationOutcome::ALL {
+            let labels = [("result", outcome.label())];
+            counter(&mut family, &labels, self.validation[outcome as usize])?;
+        }
         let gauges = [
             (
                 "ferret_inflight_resolutions",

@@ -117,10 +117,20 @@ pub enum Limit {
     InflightResolutions,
     /// `--max-queries-per-server`: a busy server skipped for another.
     QueriesPerServer,
+    /// `--max-signature-validations`: a question's DNSSEC validation stopped (KeyTrap).
+    SignatureValidations,
+    /// `--max-nsec3-hash-computations`: a question's NSEC3 proof stopped (CVE-2023-50868).
+    Nsec3Hashes,
+    /// `--max-dnskeys-per-tag`: more keys of one tag than are tried.
+    DnskeysPerTag,
+    /// `--max-rrsigs-per-rrset`: more RRSIGs over one RRset than are tried.
+    RrsigsPerRrset,
+    /// `--max-ds-per-zone`: more DS records for one zone than are considered.
+    DsPerZone,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 10] = [
+    pub const ALL: [Limit; 15] = [
         Limit::ResolutionTimeout,
         Limit::UpstreamQueries,
         Limit::Referrals,
@@ -131,6 +141,11 @@ impl Limit {
         Limit::RateLimit,
         Limit::InflightResolutions,
         Limit::QueriesPerServer,
+        Limit::SignatureValidations,
+        Limit::Nsec3Hashes,
+        Limit::DnskeysPerTag,
+        Limit::RrsigsPerRrset,
+        Limit::DsPerZone,
     ];
 
     /// The label value: the name of the option that sets the limit.
@@ -146,6 +161,11 @@ impl Limit {
             Limit::RateLimit => "ratelimit",
             Limit::InflightResolutions => "max_inflight_resolutions",
             Limit::QueriesPerServer => "max_queries_per_server",
+            Limit::SignatureValidations => "max_signature_validations",
+            Limit::Nsec3Hashes => "max_nsec3_hash_computations",
+            Limit::DnskeysPerTag => "max_dnskeys_per_tag",
+            Limit::RrsigsPerRrset => "max_rrsigs_per_rrset",
+            Limit::DsPerZone => "max_ds_per_zone",
         }
     }
 

@@ -44,6 +44,35 @@ pub struct Metrics {
     client_latency: AtomicHistogram,
     upstream: UpstreamStats,
     limits: [AtomicU64; Limit::ALL.len()],
+    validation: [AtomicU64; ValidationOutcome::ALL.len()],
+}
+
+/// What DNSSEC validation made of one upstream answer (RFC 4033 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidationOutcome {
+    Secure,
+    Insecure,
+    Bogus,
+    /// The chain of trust could not be fetched in the question's time or query budget.
+    Indeterminate,
+}
+
+impl ValidationOutcome {
+    pub const ALL: [ValidationOutcome; 4] = [
+        ValidationOutcome::Secure,
+        ValidationOutcome::Insecure,
+        ValidationOutcome::Bogus,
+        ValidationOutcome::Indeterminate,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ValidationOutcome::Secure => "secure",
+            ValidationOutcome::Insecure => "insecure",
+            ValidationOutcome::Bogus => "bogus",
+            ValidationOutcome::Indeterminate => "indeterminate",
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -57,6 +86,7 @@ impl Default for Metrics {
             client_latency: AtomicHistogram::new(CLIENT_LATENCY_BOUNDS),
             upstream: UpstreamStats::default(),
             limits: zeroes(),
+            validation: zeroes(),
         }
     }
 }
@@ -102,6 +132,11 @@ impl Metrics {
         self.limits[limit.index()].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// An upstream answer was validated with this outcome.
+    pub fn record_validation(&self, outcome: ValidationOutcome) {
+        self.validation[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Copies every counter, together with the `live` values read by the caller.
     pub fn snapshot(&self, live: LiveValues) -> Snapshot {
         Snapshot {
@@ -113,6 +148,7 @@ impl Metrics {
             client_latency: self.client_latency.snapshot(),
             upstream: self.upstream.snapshot(),
             limits: load(&self.limits),
+            validation: load(&self.validation),
             live,
         }
     }
@@ -145,6 +181,8 @@ pub struct Snapshot {
     pub client_latency: HistogramSnapshot,
     pub upstream: Vec<ServerSnapshot>,
     pub limits: [u64; Limit::ALL.len()],
+    /// Upstream answers by DNSSEC validation outcome.
+    pub validation: [u64; ValidationOutcome::ALL.len()],
     pub live: LiveValues,
 }
 
@@ -218,6 +256,12 @@ impl Snapshot {
             put(
                 format!("limits.{}", limit.label()),
                 self.limits[limit.index()].to_string(),
+            );
+        }
+        for outcome in ValidationOutcome::ALL {
+            put(
+                format!("dnssec.{}", outcome.label()),
+                self.validation[outcome as usize].to_string(),
             );
         }
         put(

@@ -5,19 +5,32 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::time::Instant;
 
 use super::ResolveError;
+use crate::validator::{WorkBudget, WorkCaps};
 
 #[derive(Debug)]
 pub struct Budget {
     deadline: Instant,
     queries_left: AtomicU32,
+    /// What the question may spend on DNSSEC validation (signatures, NSEC3 hashes).
+    work: WorkBudget,
 }
 
 impl Budget {
     pub fn new(deadline: Instant, max_queries: u32) -> Self {
+        Self::with_caps(deadline, max_queries, WorkCaps::default())
+    }
+
+    /// A budget whose validation work is bounded by `caps`.
+    pub fn with_caps(deadline: Instant, max_queries: u32, caps: WorkCaps) -> Self {
         Budget {
             deadline,
             queries_left: AtomicU32::new(max_queries),
+            work: WorkBudget::new(caps),
         }
+    }
+
+    pub fn work(&self) -> &WorkBudget {
+        &self.work
     }
 
     pub fn deadline(&self) -> Instant {

@@ -15,7 +15,8 @@ use super::qmin::Minimiser;
 use super::upstream_inflight::{Followed, SharedResponse, Turn, UpstreamQuestion};
 use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
-use crate::cache::Rank;
+use crate::cache::{NegativeProof, Rank, Validation};
+use crate::metrics::ValidationOutcome;
 use crate::records::rrsig_covers;
 use crate::upstream::{DNS_PORT, Try, Upstream, UpstreamError};
 
@@ -54,12 +55,27 @@ pub(super) enum Step {
     /// The final answer for the name (positive or negative).
     Done(Answer),
     /// The name is an alias: these records lead to `target`, which is resolved next.
-    Alias { chain: Vec<Record>, target: Name },
+    Alias {
+        chain: Vec<Record>,
+        target: Name,
+        security: Validation,
+    },
+}
+
+/// The final upstream answer for one name, before it is validated and cached.
+pub(super) struct Fetched {
+    /// The zone whose servers gave the answer (a forward zone's name, for a forwarder).
+    pub zone: Name,
+    pub classified: Classified,
+    pub authoritative: bool,
+    /// The NSEC/NSEC3 records (and their RRSIGs) of the authority section, in bailiwick.
+    pub proof: Vec<Record>,
 }
 
 impl Resolver {
     /// Walks from the closest known delegation to the servers authoritative for `name` and asks
-    /// them for `qtype`, caching what it learns on the way.
+    /// them for `qtype`, caching what it learns on the way; the answer is validated (when DNSSEC
+    /// is on) and cached with its status.
     pub(super) async fn iterate(
         self: &Arc<Self>,
         name: &Name,
@@ -67,6 +83,42 @@ impl Resolver {
         budget: &Budget,
         depth: u32,
     ) -> Result<Step, ResolveError> {
+        let fetched = self.fetch(name, qtype, budget, depth).await?;
+        let security = match self.validate(&fetched, qtype, budget, depth).await {
+            Ok(security) => security,
+            Err(error) => {
+                self.metrics
+                    .record_validation(ValidationOutcome::Indeterminate);
+                return Err(error);
+            }
+        };
+        let outcome = match security {
+            Validation::Unchecked => None,
+            Validation::Secure => Some(ValidationOutcome::Secure),
+            Validation::Insecure => Some(ValidationOutcome::Insecure),
+            Validation::Bogus(_) => Some(ValidationOutcome::Bogus),
+        };
+        if let Some(outcome) = outcome
+            && !matches!(
+                fetched.classified,
+                Classified::Referral { .. } | Classified::Unusable(_)
+            )
+        {
+            self.metrics.record_validation(outcome);
+        }
+        Ok(self.conclude(qtype, fetched, security))
+    }
+
+    /// [`Resolver::iterate`] up to the final answer, which is returned as it came: referrals on
+    /// the way are cached, the answer itself is neither validated nor cached. The chain of trust
+    /// fetches DS and DNSKEY sets this way, to check them its own way.
+    pub(super) async fn fetch(
+        self: &Arc<Self>,
+        name: &Name,
+        qtype: RecordType,
+        budget: &Budget,
+        depth: u32,
+    ) -> Result<Fetched, ResolveError> {
         let mut delegation = self.closest_delegation(name, qtype, budget).await?;
         // A forwarder resolves the whole question itself: a minimised one would only make it
         // resolve names nobody asked for.
@@ -105,8 +157,12 @@ impl Resolver {
                     budget,
                 )
                 .await;
-            let (authoritative, classified) = match outcome {
-                Ok(found) => take_classified(found),
+            let (authoritative, classified, proof) = match outcome {
+                Ok(found) => {
+                    let proof = super::validate::proof_records(&found.0, &delegation.zone);
+                    let (authoritative, classified) = take_classified(found);
+                    (authoritative, classified, proof)
+                }
                 Err(ResolveError::ServersFailed(_)) if question.minimised => {
                     minimiser.give_up();
                     continue;
@@ -140,7 +196,12 @@ impl Resolver {
                 Classified::NxDomain { .. } if question.minimised => minimiser.give_up(),
                 _ if question.minimised => minimiser.went_deeper(&question.name),
                 classified => {
-                    return Ok(self.conclude(qtype, classified, authoritative));
+                    return Ok(Fetched {
+                        zone: delegation.zone.clone(),
+                        classified,
+                        authoritative,
+                        proof,
+                    });
                 }
             }
         }
@@ -224,9 +285,9 @@ impl Resolver {
                     .collect();
                 let glue = glue_for(&ns, &response.additionals);
                 let hinted_glue = self.hinted_glue(&ns, &glue);
-                self.cache_rrsets(chain.clone(), Rank::AuthAnswer);
-                self.cache_rrsets(glue, Rank::Glue);
-                self.cache_rrsets(hinted_glue, Rank::Glue);
+                self.cache_rrsets(chain.clone(), Rank::AuthAnswer, Validation::Unchecked);
+                self.cache_rrsets(glue, Rank::Glue, Validation::Unchecked);
+                self.cache_rrsets(hinted_glue, Rank::Glue, Validation::Unchecked);
                 tracing::debug!(servers = ns.len(), "primed the root NS set");
                 Ok(DelegationPoint::from_ns_records(root, &ns))
             }
@@ -548,68 +609,105 @@ impl Resolver {
             self.cache_referral(ns, glue);
             return Ok(None);
         }
-        match self.conclude(qtype, classified, authoritative) {
-            Step::Done(answer) => self.whole_chain(Vec::new(), answer, qtype).map(Some),
+        let fetched = Fetched {
+            zone: Name::root(),
+            classified,
+            authoritative,
+            proof: Vec::new(),
+        };
+        match self.conclude(qtype, fetched, crate::cache::Validation::Unchecked) {
+            Step::Done(answer) => self
+                .whole_chain(Vec::new(), answer, qtype, Validation::Secure)
+                .map(Some),
             Step::Alias { .. } => Ok(None),
         }
     }
 
-    /// Caches a final classification and turns it into the answer for the client.
-    fn conclude(&self, qtype: RecordType, classified: Classified, authoritative: bool) -> Step {
-        let rank = if authoritative {
+    /// Caches a final classification with its validation status and turns it into the answer
+    /// for the client.
+    fn conclude(&self, qtype: RecordType, fetched: Fetched, security: Validation) -> Step {
+        let rank = if fetched.authoritative {
             Rank::AuthAnswer
         } else {
             Rank::NonAuthAnswer
         };
-        match classified {
+        let proof = fetched.proof;
+        match fetched.classified {
             Classified::Answer { chain } => {
                 let chain = self.clamp_ttls(chain);
-                self.cache_rrsets(cacheable(&chain), rank);
+                self.cache_rrsets(cacheable(&chain), rank, security);
                 Step::Done(Answer {
                     rcode: ResponseCode::NoError,
                     answers: chain,
                     authorities: Vec::new(),
+                    security,
                 })
             }
             Classified::Alias { chain, target } => {
                 let chain = self.clamp_ttls(chain);
-                self.cache_rrsets(cacheable(&chain), rank);
-                Step::Alias { chain, target }
+                self.cache_rrsets(cacheable(&chain), rank, security);
+                Step::Alias {
+                    chain,
+                    target,
+                    security,
+                }
             }
             Classified::NxDomain { chain, name, soa } => {
                 let chain = self.clamp_ttls(chain);
-                self.cache_rrsets(cacheable(&chain), rank);
-                if let Some(soa) = &soa {
-                    self.cache
-                        .insert_nxdomain(&name, soa.soa.clone(), soa.rrsigs.clone(), rank);
+                self.cache_rrsets(cacheable(&chain), rank, security);
+                let proof = soa.map(|soa| negative_proof(soa, proof));
+                if let Some(proof) = &proof {
+                    self.cache.insert_nxdomain(&name, proof, rank, security);
+                    self.keep_nsec_ranges(proof, security);
                 }
-                Step::Done(self.negative(ResponseCode::NXDomain, chain, soa))
+                Step::Done(self.negative(ResponseCode::NXDomain, chain, proof, security))
             }
             Classified::NoData { chain, name, soa } => {
                 let chain = self.clamp_ttls(chain);
-                self.cache_rrsets(cacheable(&chain), rank);
-                if let Some(soa) = &soa {
-                    self.cache.insert_nodata(
-                        &name,
-                        qtype,
-                        soa.soa.clone(),
-                        soa.rrsigs.clone(),
-                        rank,
-                    );
+                self.cache_rrsets(cacheable(&chain), rank, security);
+                let proof = soa.map(|soa| negative_proof(soa, proof));
+                if let Some(proof) = &proof {
+                    self.cache
+                        .insert_nodata(&name, qtype, proof, rank, security);
+                    self.keep_nsec_ranges(proof, security);
                 }
-                Step::Done(self.negative(ResponseCode::NoError, chain, soa))
+                Step::Done(self.negative(ResponseCode::NoError, chain, proof, security))
             }
             Classified::Referral { .. } | Classified::Unusable(_) => Step::Done(Answer::servfail()),
         }
     }
 
-    /// A negative answer whose SOA carries the negative TTL (RFC 2308 §3).
-    fn negative(&self, rcode: ResponseCode, chain: Vec<Record>, soa: Option<SoaProof>) -> Answer {
-        let authorities = soa
+    /// Keeps the NSEC ranges of a validated negative answer for answering names they cover
+    /// (RFC 8198), for the answer's negative TTL.
+    fn keep_nsec_ranges(&self, proof: &NegativeProof, security: Validation) {
+        let aggressive = self.dnssec.as_ref().is_some_and(|d| d.aggressive_nsec);
+        if !aggressive || security != Validation::Secure || proof.nsecs.is_empty() {
+            return;
+        }
+        let soa: Vec<Record> = std::iter::once(proof.soa.clone())
+            .chain(proof.soa_rrsigs.iter().cloned())
+            .collect();
+        let ttl = negative_ttl(&proof.soa).min(self.settings.max_ttl);
+        self.cache
+            .nsec_ranges()
+            .insert(&proof.soa.name, soa, &proof.nsecs, ttl);
+    }
+
+    /// A negative answer whose SOA carries the negative TTL (RFC 2308 §3), followed by the
+    /// NSEC/NSEC3 records that prove it.
+    fn negative(
+        &self,
+        rcode: ResponseCode,
+        chain: Vec<Record>,
+        proof: Option<NegativeProof>,
+        security: Validation,
+    ) -> Answer {
+        let authorities = proof
             .map(|proof| {
                 let ttl = negative_ttl(&proof.soa);
                 std::iter::once(proof.soa)
-                    .chain(proof.rrsigs)
+                    .chain(proof.soa_rrsigs)
+                    .chain(proof.nsecs)
                     .map(|mut r| {
                         r.ttl = r.ttl.min(ttl);
                         r
@@ -621,6 +719,7 @@ impl Resolver {
             rcode,
             answers: chain,
             authorities,
+            security,
         }
     }
 
@@ -632,12 +731,13 @@ impl Resolver {
     }
 
     fn cache_referral(&self, ns: &[Record], glue: &[Record]) {
-        self.cache_rrsets(ns.to_vec(), Rank::Referral);
-        self.cache_rrsets(glue.to_vec(), Rank::Glue);
+        self.cache_rrsets(ns.to_vec(), Rank::Referral, Validation::Unchecked);
+        self.cache_rrsets(glue.to_vec(), Rank::Glue, Validation::Unchecked);
     }
 
-    /// Groups records into RRsets (with the RRSIGs covering each) and caches them.
-    fn cache_rrsets(&self, records: Vec<Record>, rank: Rank) {
+    /// Groups records into RRsets (with the RRSIGs covering each) and caches them with the
+    /// status validation gave them.
+    fn cache_rrsets(&self, records: Vec<Record>, rank: Rank, validation: Validation) {
         let mut rrsets: HashMap<(Name, RecordType), Vec<Record>> = HashMap::new();
         let mut rrsigs = Vec::new();
         for record in records {
@@ -656,7 +756,8 @@ impl Resolver {
                 .filter(|sig| sig.name == name && rrsig_covers(sig, rtype))
                 .cloned()
                 .collect();
-            self.cache.insert_rrset(records, covering, rank);
+            self.cache
+                .insert_validated_rrset(records, covering, rank, validation);
         }
     }
 }
@@ -690,6 +791,15 @@ fn cacheable(chain: &[Record]) -> Vec<Record> {
         })
         .cloned()
         .collect()
+}
+
+/// The SOA proof of a negative answer with the NSEC/NSEC3 records that came with it.
+fn negative_proof(soa: SoaProof, nsecs: Vec<Record>) -> NegativeProof {
+    NegativeProof {
+        soa: soa.soa,
+        soa_rrsigs: soa.rrsigs,
+        nsecs,
+    }
 }
 
 /// Glue for the names in `ns` found among `additionals`.

@@ -12,7 +12,9 @@ mod inflight;
 mod iterate;
 mod qmin;
 mod stats;
+mod trust;
 mod upstream_inflight;
+mod validate;
 
 use std::sync::Arc;
 
@@ -27,10 +29,11 @@ pub use classify::{Classified, SoaProof, classify};
 pub use delegation::{ConfiguredDelegations, DelegationPoint, ServerRole};
 pub use inflight::{InFlight, InFlightFull};
 pub use stats::ResolverStats;
+pub use trust::{Dnssec, ZoneSecurity};
 pub use upstream_inflight::UpstreamInFlight;
 
 use crate::answer::Answer;
-use crate::cache::{Cache, CacheLookup, TtlPolicy};
+use crate::cache::{Cache, CacheLookup, TtlPolicy, Validation};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
@@ -39,6 +42,15 @@ use crate::metrics::Metrics;
 use crate::metrics::labels::Limit;
 use crate::upstream::{AddressPolicy, OutstandingQueries, ServerHealth, ServerSelection, Upstream};
 use stats::Counters;
+
+/// Why a resolver cannot be made from a configuration.
+#[derive(Debug, Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Hints(#[from] HintsError),
+    #[error(transparent)]
+    Anchors(#[from] crate::validator::AnchorError),
+}
 
 /// Why a question ended in SERVFAIL.
 #[derive(Debug, Error)]
@@ -128,10 +140,12 @@ pub struct Resolver {
     metrics: Arc<Metrics>,
     /// Held while the root NS set is primed, so a burst of first queries primes once.
     priming: AsyncMutex<()>,
+    /// DNSSEC validation: anchors and the per-zone key cache; `None` with validation off.
+    dnssec: Option<Dnssec>,
 }
 
 impl Resolver {
-    pub fn new(config: &Config, clock: Clock) -> Result<Arc<Self>, HintsError> {
+    pub fn new(config: &Config, clock: Clock) -> Result<Arc<Self>, SetupError> {
         Self::with_metrics(config, clock, Arc::new(Metrics::default()))
     }
 
@@ -140,7 +154,7 @@ impl Resolver {
         config: &Config,
         clock: Clock,
         metrics: Arc<Metrics>,
-    ) -> Result<Arc<Self>, HintsError> {
+    ) -> Result<Arc<Self>, SetupError> {
         let ttl = TtlPolicy {
             min_ttl: config.min_ttl,
             max_ttl: config.max_ttl,
@@ -162,7 +176,7 @@ impl Resolver {
     /// counters and metrics. The cache's size, TTL bounds and stale window stay as they were:
     /// they take effect on restart. Questions and upstream queries in flight are counted by the
     /// resolver that started them.
-    pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, HintsError> {
+    pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, SetupError> {
         let kept = Kept {
             cache: Arc::clone(&self.cache),
             selection: Arc::clone(&self.selection),
@@ -181,7 +195,7 @@ impl Resolver {
         }
     }
 
-    fn with_kept(config: &Config, kept: Kept) -> Result<Arc<Self>, HintsError> {
+    fn with_kept(config: &Config, kept: Kept) -> Result<Arc<Self>, SetupError> {
         let Kept {
             cache,
             selection,
@@ -189,6 +203,7 @@ impl Resolver {
             metrics,
         } = kept;
         let hints = RootHints::load(config.root_hints.as_deref())?;
+        let dnssec = Dnssec::from_config(config, cache.clock().clone())?;
         let upstream = Upstream::new(
             AddressPolicy {
                 allow_loopback: config.allow_loopback_upstream,
@@ -225,11 +240,26 @@ impl Resolver {
             },
             metrics,
             priming: AsyncMutex::new(()),
+            dnssec,
         }))
     }
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    /// The validator's state, when DNSSEC validation is on.
+    pub fn dnssec(&self) -> Option<&Dnssec> {
+        self.dnssec.as_ref()
+    }
+
+    /// The budget of one client question that must be answered by `deadline`.
+    fn budget(&self, deadline: Instant) -> Budget {
+        let caps = self
+            .dnssec
+            .as_ref()
+            .map_or_else(crate::validator::WorkCaps::default, |d| d.caps);
+        Budget::with_caps(deadline, self.settings.limits.max_upstream_queries, caps)
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -249,6 +279,7 @@ impl Resolver {
             outstanding_queries: self.outstanding.total(),
             busy_server_skips: Counters::read(&self.counters.busy_server_skips),
             merged_upstream_queries: Counters::read(&self.counters.merged_upstream_queries),
+            nsec_synthesized: Counters::read(&self.counters.nsec_synthesized),
         }
     }
 
@@ -292,8 +323,45 @@ impl Resolver {
             .lookup_answer(qname, qtype, self.settings.limits.max_cname_chain)
         {
             CacheLookup::Hit(answer) => Some((answer, LocalSource::Cache)),
-            CacheLookup::Partial { .. } | CacheLookup::Miss => None,
+            CacheLookup::Partial { .. } => None,
+            CacheLookup::Miss => self
+                .answer_from_nsec_ranges(qname, qtype)
+                .map(|answer| (answer, LocalSource::Cache)),
         }
+    }
+
+    /// NXDOMAIN or NODATA synthesized from validated NSEC ranges in the cache (RFC 8198 §5),
+    /// when aggressive use of them is on and they prove the answer on their own.
+    fn answer_from_nsec_ranges(&self, qname: &Name, qtype: RecordType) -> Option<Answer> {
+        let dnssec = self.dnssec.as_ref().filter(|d| d.aggressive_nsec)?;
+        let candidates = self.cache.nsec_ranges().candidates(qname)?;
+        // The ranges were validated when they came in; only the proof logic runs again.
+        let work = crate::validator::WorkBudget::new(dnssec.caps);
+        let zone = &candidates.zone;
+        let nsecs = &candidates.nsecs;
+        use crate::validator::denial::{Denial, prove_nodata, prove_nxdomain};
+        let rcode = if matches!(
+            prove_nodata(qname, qtype, zone, nsecs, &work),
+            Ok(Denial::NoData | Denial::WildcardNoData)
+        ) {
+            ResponseCode::NoError
+        } else if matches!(
+            prove_nxdomain(qname, zone, nsecs, &work),
+            Ok(Denial::NxDomain)
+        ) {
+            ResponseCode::NXDomain
+        } else {
+            return None;
+        };
+        Counters::count(&self.counters.nsec_synthesized);
+        let mut authorities = candidates.soa;
+        authorities.extend(candidates.nsecs);
+        Some(Answer {
+            rcode,
+            answers: Vec::new(),
+            authorities,
+            security: Validation::Secure,
+        })
     }
 
     /// Answers a client question, resolving it if need be. Concurrent identical questions share
@@ -312,7 +380,7 @@ impl Resolver {
                 let timeout =
                     std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
                 let deadline = Instant::now() + timeout;
-                let budget = Budget::new(deadline, this.settings.limits.max_upstream_queries);
+                let budget = this.budget(deadline);
                 let error = match timeout_at(
                     deadline,
                     this.resolve_chain(name.clone(), qtype, &budget, 0),
@@ -358,8 +426,7 @@ impl Resolver {
                         refresher.settings.limits.resolution_timeout_ms,
                     );
                     let deadline = Instant::now() + timeout;
-                    let budget =
-                        Budget::new(deadline, refresher.settings.limits.max_upstream_queries);
+                    let budget = refresher.budget(deadline);
                     // Whoever joins this refresh gets the real answer: the fresh data, with the
                     // rest of any chain, assembled like any resolution's.
                     let refresh = async {
@@ -424,14 +491,19 @@ impl Resolver {
         let mut chain: Vec<Record> = Vec::new();
         let mut seen = vec![qname.clone()];
         let mut name = qname;
+        // The status of the links followed so far: an answer is secure only if every link is.
+        let mut security = Validation::Secure;
         loop {
             match self.local_zones.lookup(&name, qtype) {
-                Some(LocalAnswer::Final(answer)) => return self.whole_chain(chain, answer, qtype),
+                Some(LocalAnswer::Final(answer)) => {
+                    return self.whole_chain(chain, answer, qtype, security);
+                }
                 Some(LocalAnswer::Alias {
                     chain: links,
                     target,
                 }) => {
                     chain.extend(links);
+                    security = security.and(Validation::Unchecked);
                     name = self.next_link(&mut seen, &chain, qtype, target)?;
                     continue;
                 }
@@ -441,22 +513,32 @@ impl Resolver {
                 CacheLookup::Hit(answer) if answer.rcode == ResponseCode::ServFail => {
                     return Err(ResolveError::ChainLoop);
                 }
-                CacheLookup::Hit(answer) => return self.whole_chain(chain, answer, qtype),
+                CacheLookup::Hit(answer) => {
+                    return self.whole_chain(chain, answer, qtype, security);
+                }
                 CacheLookup::Partial {
-                    chain: links, next, ..
+                    chain: links,
+                    next,
+                    security: links_security,
+                    ..
                 } => {
                     chain.extend(links);
+                    security = security.and(links_security);
                     name = self.next_link(&mut seen, &chain, qtype, next)?;
                 }
                 CacheLookup::Miss => {}
             }
             match self.iterate(&name, qtype, budget, depth).await? {
-                iterate::Step::Done(answer) => return self.whole_chain(chain, answer, qtype),
+                iterate::Step::Done(answer) => {
+                    return self.whole_chain(chain, answer, qtype, security);
+                }
                 iterate::Step::Alias {
                     chain: links,
                     target,
+                    security: links_security,
                 } => {
                     chain.extend(links);
+                    security = security.and(links_security);
                     name = self.next_link(&mut seen, &chain, qtype, target)?;
                 }
             }
@@ -479,14 +561,17 @@ impl Resolver {
         Ok(next)
     }
 
-    /// `answer` behind the chain that led to it, if the whole chain is within the limit.
+    /// `answer` behind the chain that led to it, if the whole chain is within the limit; its
+    /// status the weaker of the answer's and the chain's (`chain_security`).
     fn whole_chain(
         &self,
         chain: Vec<Record>,
         answer: Answer,
         qtype: RecordType,
+        chain_security: Validation,
     ) -> Result<Answer, ResolveError> {
-        let answer = prepend(chain, answer);
+        let mut answer = prepend(chain, answer);
+        answer.security = answer.security.and(chain_security);
         self.check_chain_length(&answer.answers, qtype)?;
         Ok(answer)
     }

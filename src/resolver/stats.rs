@@ -17,6 +17,9 @@ pub struct ResolverStats {
     /// Upstream questions not sent because an identical one to the same zone was outstanding,
     /// whose outcome was shared instead.
     pub merged_upstream_queries: u64,
+    /// Negative answers synthesized from validated NSEC ranges, with no upstream query
+    /// (RFC 8198).
+    pub nsec_synthesized: u64,
 }
 
 /// The live counters behind [`ResolverStats`].
@@ -25,6 +28,7 @@ pub(super) struct Counters {
     pub inflight_refused: AtomicU64,
     pub busy_server_skips: AtomicU64,
     pub merged_upstream_queries: AtomicU64,
+    pub nsec_synthesized: AtomicU64,
 }
 
 impl Counters {

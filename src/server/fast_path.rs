@@ -101,6 +101,7 @@ fn read_plain_query(bytes: &[u8]) -> Option<PlainQuery<'_>> {
             id: u16::from_be_bytes([header[0], header[1]]),
             recursion_desired: flags & 0x01 != 0,
             checking_disabled: header[3] & 0x10 != 0,
+            authentic_data: header[3] & 0x20 != 0,
             question: &bytes[HEADER_LEN..question_end],
             edns_dnssec_ok: dnssec_ok,
         },

@@ -34,9 +34,9 @@ use serving::{CurrentService, PolicySettings};
 use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::hints::HintsError;
 use crate::metrics::{LiveValues, Metrics, Snapshot};
 use crate::resolver::Resolver;
+use crate::resolver::SetupError;
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -49,7 +49,7 @@ pub enum ServerError {
     #[error("cannot use a listening socket handed over: {0}")]
     Adopt(io::Error),
     #[error(transparent)]
-    Hints(#[from] HintsError),
+    Resolver(#[from] SetupError),
 }
 
 /// Sockets to serve on, already bound (by [`Listeners::bind`], or by systemd).
@@ -496,6 +496,15 @@ impl ServerHandle {
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    /// Forgets which zones' keys failed validation; returns how many did.
+    pub fn forget_bogus_zones(&self) -> usize {
+        self.current
+            .get()
+            .resolver
+            .dnssec()
+            .map_or(0, |dnssec| dnssec.forget_keys(true))
     }
 
     pub fn set_query_log(&self, enabled: bool) {

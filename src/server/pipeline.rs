@@ -22,6 +22,7 @@ use super::fast_path;
 use super::querylog::QueryLogLine;
 use super::ratelimit::{RateDecision, RateLimiter};
 use crate::answer::Answer;
+use crate::cache::Validation;
 use crate::cache::message::write_key;
 use crate::cache::{CachedMessage, MessageCache};
 use crate::clock::Clock;
@@ -60,6 +61,9 @@ pub struct ClientQuery {
     id: u16,
     recursion_desired: bool,
     checking_disabled: bool,
+    /// AD in the query: the client understands AD without asking for DNSSEC records
+    /// (RFC 6840 §5.7).
+    authentic_data: bool,
     question: Query,
     /// The client's EDNS payload size and DO bit, when it sent an OPT record.
     edns: Option<(u16, bool)>,
@@ -80,6 +84,12 @@ impl ClientQuery {
 
     fn dnssec_ok(&self) -> bool {
         self.edns.is_some_and(|(_, dnssec_ok)| dnssec_ok)
+    }
+
+    /// Whether a secure answer gets AD: the client asked for DNSSEC (DO) or said it understands
+    /// AD (RFC 6840 §5.7), and did not turn checking off (CD=1 answers are not vouched for).
+    fn wants_ad(&self) -> bool {
+        !self.checking_disabled && (self.dnssec_ok() || self.authentic_data)
     }
 
     /// The largest response this client accepts over UDP: its EDNS payload size, capped at ours
@@ -128,6 +138,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         id: request.metadata.id,
         recursion_desired: request.metadata.recursion_desired,
         checking_disabled: request.metadata.checking_disabled,
+        authentic_data: request.metadata.authentic_data,
         question: question.clone(),
         edns: request
             .edns
@@ -511,7 +522,9 @@ fn reply_rcode(reply: &[u8]) -> ResponseCode {
 /// Stores the answer as the fast path will serve it: no OPT (so no cookie), DNSSEC records as
 /// the DO bit says. Only real answers are kept; SERVFAIL and friends are retried every time.
 fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
-    if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+    if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain)
+        || answer.security.is_bogus()
+    {
         return;
     }
     let bare = ClientQuery {
@@ -530,16 +543,29 @@ fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
         return;
     };
     let now = messages.clock().now_ms();
-    if let Some(message) = CachedMessage::from_response(&key[..len], &bytes, now) {
+    let secure = answer.security == Validation::Secure;
+    if let Some(message) = CachedMessage::from_response(&key[..len], &bytes, now, secure) {
         messages.insert(message);
     }
 }
 
 /// Encodes `answer` as the response to `query`, the way trusted resolvers shape it: QR, RA set;
-/// RD and CD echoed; AA never (we are not the authority) and AD never (nothing is validated);
-/// DNSSEC records only for clients that set DO; truncated with TC=1 when too big for UDP.
+/// RD and CD echoed; AA never (we are not the authority); AD when the answer validated and the
+/// client wants it; DNSSEC records only for clients that set DO; truncated with TC=1 when too
+/// big for UDP. Bogus data goes only to clients that set CD (RFC 4035 §3.2.2); the others get
+/// SERVFAIL with the reason as an Extended DNS Error (RFC 8914).
 pub fn encode(query: &ClientQuery, answer: &Answer, transport: Transport) -> Vec<u8> {
+    if let Validation::Bogus(reason) = answer.security
+        && !query.checking_disabled
+    {
+        let mut response = response_for(query, ResponseCode::ServFail);
+        if let Some(edns) = response.edns.as_mut() {
+            edns.options_mut().insert(extended_error(reason.ede_code()));
+        }
+        return response.to_vec().unwrap_or_default();
+    }
     let mut response = response_for(query, answer.rcode);
+    response.metadata.authentic_data = answer.security == Validation::Secure && query.wants_ad();
     response.answers = visible(&answer.answers, query);
     response.authorities = visible(&answer.authorities, query);
     let bytes = match response.to_vec() {
@@ -553,6 +579,12 @@ pub fn encode(query: &ClientQuery, answer: &Answer, transport: Transport) -> Vec
         return truncated(response);
     }
     bytes
+}
+
+/// An Extended DNS Error option (RFC 8914 §2): option code 15, the INFO-CODE, no extra text.
+fn extended_error(info_code: u16) -> hickory_proto::rr::rdata::opt::EdnsOption {
+    const EDE_OPTION: u16 = 15;
+    hickory_proto::rr::rdata::opt::EdnsOption::Unknown(EDE_OPTION, info_code.to_be_bytes().to_vec())
 }
 
 /// The response header and question for `query`, with no records yet.

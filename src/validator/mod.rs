@@ -7,6 +7,7 @@
 //! DNSKEY sets is the resolver's job (`resolver::trust`).
 
 mod anchors;
+pub mod denial;
 pub mod keys;
 pub mod signature;
 #[cfg(test)]

@@ -128,6 +128,7 @@ fn answer(rcode: ResponseCode, answers: Vec<Record>, authorities: Vec<Record>) -
         rcode,
         answers,
         authorities,
+        security: crate::cache::Validation::Unchecked,
     }
 }
 
