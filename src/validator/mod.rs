@@ -6,8 +6,11 @@
 //! Everything here is plain computation over records: no sockets, no tasks. Fetching DS and
 //! DNSKEY sets is the resolver's job (`resolver::trust`).
 
+pub mod denial;
+mod nsec;
 pub mod work;
 
+pub use denial::{Denial, DenialError, ProofFailure};
 pub use work::{LimitReached, WorkBudget, WorkCaps, WorkLimit};
 
 /// Why data is bogus, as the Extended DNS Error (RFC 8914 §4) a client is told.
