@@ -6,15 +6,19 @@
 //! as good as those signatures, and a zone's key speaks only for names in that zone. Other records
 //! (the SOA, RRSIGs, records of other zones) may be passed along and are ignored.
 //!
-//! NSEC proofs only, so far; NSEC3 (RFC 5155 §8) follows.
+//! Which kind of proof is used follows from the records: NSEC if any NSEC of `zone` is present,
+//! NSEC3 otherwise. A zone serves one chain at a time, so a response holding both is odd; NSEC
+//! wins because its proofs need no hashing.
 
-use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC, NSEC3};
 use hickory_proto::rr::{Name, RData, Record, RecordType, RecordTypeSet};
 
 use super::nsec::NsecChain;
+use super::nsec3::{Nsec3Chain, Nsec3Setup};
 use super::{BogusReason, LimitReached, WorkBudget, WorkLimit};
 
 pub use super::nsec::{nsec_closest_encloser, nsec_covers, nsec_denies_type};
+pub use super::nsec3::MAX_NSEC3_RECORDS;
 
 /// What a set of authenticated NSEC or NSEC3 records proves about (qname, qtype).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,8 +160,11 @@ pub fn prove_nxdomain(
     records: &[Record],
     work: &WorkBudget,
 ) -> Result<Denial, DenialError> {
-    let Proof::Nsec(chain) = Proof::select(qname, zone, records, work)?;
-    Ok(chain.prove_nxdomain(qname)?)
+    match Proof::select(qname, zone, records, work)? {
+        Proof::Nsec(chain) => Ok(chain.prove_nxdomain(qname)?),
+        Proof::Nsec3(mut chain) => chain.prove_nxdomain(qname),
+        Proof::TooCostly => Ok(Denial::Insecure),
+    }
 }
 
 /// Proves that `qname` exists in `zone` without `qtype` or a CNAME (a NODATA answer): the record
@@ -172,8 +179,11 @@ pub fn prove_nodata(
     records: &[Record],
     work: &WorkBudget,
 ) -> Result<Denial, DenialError> {
-    let Proof::Nsec(chain) = Proof::select(qname, zone, records, work)?;
-    Ok(chain.prove_nodata(qname, qtype)?)
+    match Proof::select(qname, zone, records, work)? {
+        Proof::Nsec(chain) => Ok(chain.prove_nodata(qname, qtype)?),
+        Proof::Nsec3(mut chain) => chain.prove_nodata(qname, qtype),
+        Proof::TooCostly => Ok(Denial::Insecure),
+    }
 }
 
 /// A positive answer synthesised from a wildcard (its RRSIG's labels field, `rrsig_labels`, is
@@ -189,8 +199,11 @@ pub fn prove_wildcard_answer(
     work: &WorkBudget,
 ) -> Result<Denial, DenialError> {
     let closest_encloser = wildcard_closest_encloser(qname, rrsig_labels, zone)?;
-    let Proof::Nsec(chain) = Proof::select(qname, zone, records, work)?;
-    Ok(chain.prove_wildcard_answer(qname, &closest_encloser)?)
+    match Proof::select(qname, zone, records, work)? {
+        Proof::Nsec(chain) => Ok(chain.prove_wildcard_answer(qname, &closest_encloser)?),
+        Proof::Nsec3(mut chain) => chain.prove_wildcard_answer(qname, &closest_encloser),
+        Proof::TooCostly => Ok(Denial::Insecure),
+    }
 }
 
 /// The closest encloser an RRSIG's labels field names for a wildcard expansion (RFC 4035 §5.3.4):
@@ -211,6 +224,9 @@ fn wildcard_closest_encloser(
 /// The chain a proof is made with, chosen from what the records hold.
 enum Proof<'a> {
     Nsec(NsecChain<'a>),
+    Nsec3(Nsec3Chain<'a>),
+    /// NSEC3 records with more iterations than the cap (RFC 9276 §3.2).
+    TooCostly,
 }
 
 impl<'a> Proof<'a> {
@@ -223,16 +239,26 @@ impl<'a> Proof<'a> {
         if !zone.zone_of(qname) {
             return Err(ProofFailure::OutsideZone);
         }
-        let _ = work;
-        NsecChain::new(zone, nsec_records(records))
-            .map(Proof::Nsec)
-            .ok_or(ProofFailure::NoRecords)
+        if let Some(chain) = NsecChain::new(zone, nsec_records(records)) {
+            return Ok(Proof::Nsec(chain));
+        }
+        match Nsec3Setup::new(zone, nsec3_records(records), work)? {
+            Nsec3Setup::Usable(chain) => Ok(Proof::Nsec3(chain)),
+            Nsec3Setup::TooManyIterations => Ok(Proof::TooCostly),
+        }
     }
 }
 
 fn nsec_records(records: &[Record]) -> impl Iterator<Item = (&Name, &NSEC)> {
     records.iter().filter_map(|record| match &record.data {
         RData::DNSSEC(DNSSECRData::NSEC(nsec)) => Some((&record.name, nsec)),
+        _ => None,
+    })
+}
+
+fn nsec3_records(records: &[Record]) -> impl Iterator<Item = (&Name, &NSEC3)> {
+    records.iter().filter_map(|record| match &record.data {
+        RData::DNSSEC(DNSSECRData::NSEC3(nsec3)) => Some((&record.name, nsec3)),
         _ => None,
     })
 }

@@ -8,6 +8,7 @@
 
 pub mod denial;
 mod nsec;
+mod nsec3;
 pub mod work;
 
 pub use denial::{Denial, DenialError, ProofFailure};

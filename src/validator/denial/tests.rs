@@ -1,15 +1,17 @@
-//! Denial proofs over hand-built NSEC chains of one small zone, `example.`, holding
+//! Denial proofs over hand-built NSEC and NSEC3 chains of one small zone, `example.`, holding
 //! every case a proof must handle: an empty non-terminal, a wildcard, a DNAME, a signed and an
 //! unsigned delegation, a CNAME, and a last name that wraps around to the apex.
 //!
 //! The tests pick the records an honest server would send (or a forger might) by hand, so each
 //! failure names the record that was missing or misused. The fixtures compute coverage their own
-//! way (a list in canonical order), not with the code under test.
+//! way (sorted hashes, a list in canonical order), not with the code under test.
 
 mod nsec;
+mod nsec3;
 mod order;
 
-use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+use hickory_proto::dnssec::Nsec3HashAlgorithm;
+use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC, NSEC3};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -24,6 +26,13 @@ fn name(text: &str) -> Name {
 
 fn budget() -> WorkBudget {
     WorkBudget::new(WorkCaps::default())
+}
+
+fn budget_of(nsec3_hashes: u32) -> WorkBudget {
+    WorkBudget::new(WorkCaps {
+        nsec3_hashes,
+        ..WorkCaps::default()
+    })
 }
 
 fn unproven(failure: ProofFailure) -> Result<Denial, DenialError> {
@@ -52,9 +61,14 @@ const ZONE: &[(&str, &[RecordType])] = &[
     ("z.example.", &[A]),
 ];
 
-/// The types an NSEC lists at a name besides itself and its RRSIG: the name's data.
+/// The types an NSEC or NSEC3 lists at a name: its data, and the RRSIG over it, except at an
+/// unsigned delegation, whose NS the parent does not sign (RFC 4035 §2.2).
 fn listed_types(types: &[RecordType]) -> Vec<RecordType> {
-    types.to_vec()
+    let mut listed = types.to_vec();
+    if types != [NS] {
+        listed.push(RecordType::RRSIG);
+    }
+    listed
 }
 
 fn soa() -> Record {
@@ -90,6 +104,157 @@ fn nsecs(owners: &[&str]) -> Vec<Record> {
     owners.iter().map(|owner| nsec_at(owner)).collect()
 }
 
+/// The parameters of an NSEC3 chain.
+#[derive(Clone)]
+struct Params {
+    iterations: u16,
+    salt: Vec<u8>,
+    opt_out: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            iterations: 1,
+            salt: vec![0xaa, 0xbb, 0xcc, 0xdd],
+            opt_out: false,
+        }
+    }
+}
+
+/// A whole NSEC3 chain: each record with the original name it stands for and its hash.
+struct Nsec3Zone {
+    params: Params,
+    /// Sorted by hash.
+    chain: Vec<(Name, Vec<u8>, Record)>,
+}
+
+/// [`ZONE`] with its empty non-terminal, as NSEC3 sees it (RFC 5155 §7.1: an empty non-terminal
+/// has an NSEC3, with an empty bitmap).
+fn nsec3_names() -> Vec<(&'static str, &'static [RecordType])> {
+    let mut names = ZONE.to_vec();
+    names.push(("ent.example.", &[]));
+    names
+}
+
+/// [`nsec3_names`] without the unsigned delegation, whose hash falls in an opt-out span.
+fn opt_out_names() -> Vec<(&'static str, &'static [RecordType])> {
+    nsec3_names()
+        .into_iter()
+        .filter(|(owner, _)| *owner != "insecure.example.")
+        .collect()
+}
+
+fn hash_of(params: &Params, owner: &Name) -> Vec<u8> {
+    Nsec3HashAlgorithm::SHA1
+        .hash(&params.salt, owner, params.iterations)
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+/// Unpadded lowercase base32hex (RFC 4648 §7), written here independently of the decoder.
+fn base32hex(octets: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    let mut text = String::new();
+    let mut buffer: u64 = 0;
+    let mut bits = 0;
+    for &octet in octets {
+        buffer = (buffer << 8) | u64::from(octet);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            text.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        text.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    text
+}
+
+fn nsec3_zone(names: &[(&str, &[RecordType])], params: Params) -> Nsec3Zone {
+    let mut hashed: Vec<(Name, Vec<u8>, Vec<RecordType>)> = names
+        .iter()
+        .map(|(owner, types)| {
+            let owner = name(owner);
+            let hash = hash_of(&params, &owner);
+            let listed = if types.is_empty() {
+                Vec::new()
+            } else {
+                listed_types(types)
+            };
+            (owner, hash, listed)
+        })
+        .collect();
+    hashed.sort_by(|a, b| a.1.cmp(&b.1));
+    let count = hashed.len();
+    let chain = (0..count)
+        .map(|index| {
+            let (owner, hash, types) = &hashed[index];
+            let next = hashed[(index + 1) % count].1.clone();
+            let record = nsec3_record(&params, hash, next, types.clone(), "example.");
+            (owner.clone(), hash.clone(), record)
+        })
+        .collect();
+    Nsec3Zone { params, chain }
+}
+
+fn nsec3_record(
+    params: &Params,
+    hash: &[u8],
+    next: Vec<u8>,
+    types: Vec<RecordType>,
+    zone: &str,
+) -> Record {
+    let nsec3 = NSEC3::new(
+        Nsec3HashAlgorithm::SHA1,
+        params.opt_out,
+        params.iterations,
+        params.salt.clone(),
+        next,
+        types,
+    );
+    let owner = name(&format!("{}.{zone}", base32hex(hash)));
+    Record::from_rdata(owner, TTL, RData::DNSSEC(DNSSECRData::NSEC3(nsec3)))
+}
+
+impl Nsec3Zone {
+    fn standard() -> Self {
+        nsec3_zone(&nsec3_names(), Params::default())
+    }
+
+    fn hash(&self, owner: &str) -> Vec<u8> {
+        hash_of(&self.params, &name(owner))
+    }
+
+    /// The NSEC3 standing for `owner`, which must be in the zone.
+    fn matching(&self, owner: &str) -> Record {
+        let owner = name(owner);
+        let (_, _, record) = self
+            .chain
+            .iter()
+            .find(|(original, _, _)| *original == owner)
+            .unwrap();
+        record.clone()
+    }
+
+    /// The NSEC3 whose span holds the hash of `absent`, which must not be in the zone: the one
+    /// with the largest hash below it, or the last one (which wraps around) if none is below.
+    fn covering(&self, absent: &str) -> Record {
+        let hash = self.hash(absent);
+        assert!(self.chain.iter().all(|(_, owned, _)| *owned != hash));
+        let below = self.chain.iter().rev().find(|(_, owned, _)| *owned < hash);
+        let (_, _, record) = below.unwrap_or_else(|| self.chain.last().unwrap());
+        record.clone()
+    }
+
+    /// Whether the record covering `absent` is the chain's last, which wraps around.
+    fn covered_by_last(&self, absent: &str) -> bool {
+        self.covering(absent) == self.chain.last().unwrap().2
+    }
+}
+
 #[test]
 fn failures_map_to_their_extended_dns_errors() {
     use super::super::BogusReason;
@@ -123,4 +288,17 @@ fn a_name_outside_the_signers_zone_is_refused() {
         super::prove_nxdomain(&name("b.example.org."), &apex(), &records, &budget()),
         unproven(ProofFailure::OutsideZone)
     );
+}
+
+#[test]
+fn nsec_is_used_when_both_kinds_are_present() {
+    let zone = Nsec3Zone::standard();
+    let mut records = nsecs(&["a.example.", "example."]);
+    records.push(zone.matching("example."));
+    let work = budget();
+    assert_eq!(
+        super::prove_nxdomain(&name("b.example."), &apex(), &records, &work),
+        Ok(Denial::NxDomain)
+    );
+    assert_eq!(work.nsec3_hashes_spent(), 0);
 }
