@@ -2,13 +2,16 @@
 """Writes the small seed corpora of the fuzz targets (fuzz/seeds/<target>/).
 
 Hand-encoded DNS messages, so the seeds do not depend on any DNS library: a few valid queries for
-the names the query_path harness has in its cache (and a few invalid ones), and a few upstream
-responses of every kind for the questions of the upstream_response harness. The first byte of an
-upstream_response input picks the question (see UpstreamResponse::new in fuzz/src/lib.rs).
+the names the query_path harness has in its cache (and a few invalid ones), a few upstream
+responses of every kind for the questions of the upstream_response harness, and negative answers
+with NSEC and NSEC3 proofs for denial_proof. The first byte of an upstream_response input picks the
+question (see UpstreamResponse::new in fuzz/src/lib.rs).
 
 Run from anywhere: python3 fuzz/make_seeds.py
 """
 
+import base64
+import hashlib
 import os
 import struct
 
@@ -16,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "NULL": 10, "HINFO": 13, "MX": 15, "TXT": 16,
          "AAAA": 28, "SRV": 33, "NAPTR": 35, "CERT": 37, "DNAME": 39, "OPT": 41, "DS": 43,
-         "SSHFP": 44, "RRSIG": 46, "TLSA": 52, "OPENPGPKEY": 61, "CSYNC": 62, "SVCB": 64,
+         "SSHFP": 44, "RRSIG": 46, "NSEC": 47, "DNSKEY": 48, "NSEC3": 50, "TLSA": 52, "OPENPGPKEY": 61, "CSYNC": 62, "SVCB": 64,
          "HTTPS": 65, "CAA": 257, "PRIVATE": 65280, "AXFR": 252, "ANY": 255}
 
 
@@ -61,8 +64,8 @@ def soa(zone):
     return rr(zone, "SOA", data)
 
 
-def rrsig(owner, covered):
-    data = struct.pack("!HBBIIIH", TYPES[covered], 8, 2, 300, 2, 1, 1) + name("example.test.") + b"\xaa" * 32
+def rrsig(owner, covered, labels=2):
+    data = struct.pack("!HBBIIIH", TYPES[covered], 8, labels, 300, 2, 1, 1) + name("example.test.") + b"\xaa" * 32
     return rr(owner, "RRSIG", data)
 
 
@@ -176,6 +179,98 @@ def response_seeds():
     return seeds
 
 
+def type_bitmap(types):
+    """The Type Bit Maps field of NSEC and NSEC3 (RFC 4034 §4.1.2)."""
+    windows = {}
+    for rtype in types:
+        code = TYPES[rtype]
+        bitmap = windows.setdefault(code >> 8, bytearray(32))
+        bitmap[(code & 0xff) >> 3] |= 0x80 >> (code & 7)
+    out = b""
+    for window, bitmap in sorted(windows.items()):
+        used = bytes(bitmap).rstrip(b"\0")
+        out += bytes([window, len(used)]) + used
+    return out
+
+
+def nsec(owner, next_name, types):
+    return rr(owner, "NSEC", name(next_name) + type_bitmap(types + ["RRSIG", "NSEC"]))
+
+
+def nsec3_hash(owner, salt, iterations):
+    """RFC 5155 §5: SHA-1 over the lowercase wire name and the salt, then over the digest and the
+    salt, iterations more times."""
+    digest = hashlib.sha1(name(owner.lower()) + salt).digest()
+    for _ in range(iterations):
+        digest = hashlib.sha1(digest + salt).digest()
+    return digest
+
+
+def nsec3_chain(zone, names, salt=b"\xaa\xbb", iterations=1, opt_out=False):
+    """Every NSEC3 of a zone holding `names` ({name: types}), by the original name it stands for,
+    and a function giving the record that covers an absent name."""
+    hashed = sorted((nsec3_hash(owner, salt, iterations), owner) for owner in names)
+    records, owners = {}, [digest for digest, _ in hashed]
+    for index, (digest, owner) in enumerate(hashed):
+        next_digest = owners[(index + 1) % len(owners)]
+        types = names[owner] + (["RRSIG"] if names[owner] and names[owner] != ["NS"] else [])
+        rdata = (struct.pack("!BBHB", 1, 1 if opt_out else 0, iterations, len(salt)) + salt
+                 + bytes([len(next_digest)]) + next_digest + type_bitmap(types))
+        label = base64.b32hexencode(digest).decode().rstrip("=").lower()
+        records[owner] = rr(label + "." + zone, "NSEC3", rdata)
+
+    def covering(absent):
+        digest = nsec3_hash(absent, salt, iterations)
+        below = [index for index, owned in enumerate(owners) if owned < digest]
+        return records[hashed[below[-1] if below else -1][1]]
+    return records, covering
+
+
+def denial_seeds():
+    zone = "example.test."
+    names = {zone: ["SOA", "NS", "DNSKEY"], "www.example.test.": ["A"],
+             "sub.example.test.": ["NS", "DS"], "insecure.example.test.": ["NS"],
+             "wild.example.test.": ["A"], "*.wild.example.test.": ["TXT"],
+             "x.ent.example.test.": ["A"], "ent.example.test.": []}
+    chain, cover = nsec3_chain(zone, names)
+    opt_out = {owner: types for owner, types in names.items() if owner != "insecure.example.test."}
+    opt_out_chain, opt_out_cover = nsec3_chain(zone, opt_out, opt_out=True)
+    costly_chain, costly_cover = nsec3_chain(zone, names, iterations=500)
+    apex = soa(zone)
+    nx = "nx.example.test."
+    seeds = {
+        "nsec_nxdomain": response(1, nx, "A", authorities=[
+            apex, rrsig(zone, "SOA"), nsec(zone, "www.example.test.", ["SOA", "NS", "DNSKEY"]),
+            rrsig(zone, "NSEC")], rcode=3),
+        "nsec_nodata": response(2, "www.example.test.", "AAAA", authorities=[
+            apex, nsec("www.example.test.", zone, ["A"])]),
+        "nsec_empty_non_terminal": response(3, "ent.example.test.", "A", authorities=[
+            apex, nsec("dname.example.test.", "x.ent.example.test.", ["DNAME"])]),
+        "nsec_wildcard_nodata": response(4, "foo.wild.example.test.", "A", authorities=[
+            apex, nsec("*.wild.example.test.", "www.example.test.", ["TXT"])]),
+        "nsec_wildcard_answer": response(5, "foo.wild.example.test.", "TXT",
+                                         [rr("foo.wild.example.test.", "TXT", b"\x02hi"),
+                                          rrsig("foo.wild.example.test.", "TXT", labels=3)],
+                                         [nsec("*.wild.example.test.", "www.example.test.", ["TXT"])]),
+        "nsec_insecure_delegation": response(6, "insecure.example.test.", "DS", authorities=[
+            apex, nsec("insecure.example.test.", "sub.example.test.", ["NS"])]),
+        "nsec3_nxdomain": response(7, nx, "A", authorities=[
+            apex, chain[zone], cover(nx), cover("*.example.test.")], rcode=3),
+        "nsec3_nodata": response(8, "www.example.test.", "AAAA", authorities=[
+            apex, chain["www.example.test."]]),
+        "nsec3_wildcard_nodata": response(9, "foo.wild.example.test.", "A", authorities=[
+            apex, chain["wild.example.test."], cover("foo.wild.example.test."),
+            chain["*.wild.example.test."]]),
+        "nsec3_opt_out_ds": response(10, "insecure.example.test.", "DS", authorities=[
+            apex, opt_out_chain[zone], opt_out_cover("insecure.example.test.")]),
+        "nsec3_too_many_iterations": response(11, nx, "A", authorities=[
+            apex, costly_chain[zone], costly_cover(nx), costly_cover("*.example.test.")], rcode=3),
+        "nsec3_deep_name": response(12, "a.b.c.d.e.f.g.nx.example.test.", "A", authorities=[
+            apex, chain[zone], cover(nx), cover("*.example.test.")], rcode=3),
+    }
+    return seeds
+
+
 def write(target, seeds):
     directory = os.path.join(HERE, "seeds", target)
     os.makedirs(directory, exist_ok=True)
@@ -187,3 +282,4 @@ def write(target, seeds):
 if __name__ == "__main__":
     write("query_path", query_seeds())
     write("upstream_response", response_seeds())
+    write("denial_proof", denial_seeds())

@@ -1,9 +1,10 @@
 //! What the fuzz targets check. `tests/fuzz_regressions.rs` includes this file by path, so a saved
 //! crashing input is replayed through exactly the code and the assertions that found it.
 //!
-//! Both harnesses panic (which libFuzzer reports as a crash) when ferret breaks a promise: it
+//! The harnesses panic (which libFuzzer reports as a crash) when ferret breaks a promise: it
 //! panics itself, sends back something that is not a DNS response to the query, sends more than a
-//! client can take, or lets a record from outside a server's bailiwick into an answer or the cache.
+//! client can take, or lets a record from outside a server's bailiwick into an answer or the cache;
+//! or a denial-of-existence proof hashes beyond its bound or proves a name both absent and present.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -12,7 +13,12 @@ use ferret::resolver::{Classified, SoaProof, classify};
 use ferret::server::offline::OfflinePipeline;
 use ferret::server::pipeline::{self, Parsed, Transport};
 use ferret::upstream::response_matches;
+use ferret::validator::denial::{
+    nsec_covers, nsec_denies_type, prove_nodata, prove_nxdomain, prove_wildcard_answer,
+};
+use ferret::validator::{Denial, DenialError, WorkBudget, WorkCaps};
 use ferret::{Answer, Clock, Config, Resolver};
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, NULL, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -421,6 +427,129 @@ fn client_query(qname: &Name, qtype: RecordType) -> Vec<u8> {
     edns.set_dnssec_ok(true);
     message.set_edns(edns);
     message.to_vec().expect("query encodes")
+}
+
+/// The denial-of-existence proofs (`ferret::validator::denial`) on the authority section of any
+/// message, its records taken as authenticated: the proofs are pure functions over records whose
+/// signatures were checked, and a signed zone can put anything in them.
+pub struct DenialProof {
+    caps: WorkCaps,
+}
+
+impl Default for DenialProof {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DenialProof {
+    pub fn new() -> Self {
+        // Few iterations keep an input fast; NSEC3 records with more prove nothing (Insecure)
+        // and are not hashed with. Hashes are bounded by the check in `bounded`, not the budget.
+        DenialProof {
+            caps: WorkCaps {
+                nsec3_iterations: 16,
+                nsec3_hashes: 1_000,
+                ..WorkCaps::default()
+            },
+        }
+    }
+
+    /// The proofs are about the message's first question (the root, type A, without one), in
+    /// the zone [`denial_zone`] picks; a wildcard answer is tried with the labels field of the
+    /// first RRSIG in the answer section.
+    pub fn check(&self, input: &[u8]) {
+        let Ok(message) = Message::from_vec(input) else {
+            return;
+        };
+        let (qname, qtype) = message
+            .queries
+            .first()
+            .map_or((Name::root(), RecordType::A), |query| {
+                (query.name().clone(), query.query_type())
+            });
+        let records = &message.authorities;
+        let zone = denial_zone(records);
+        let nxdomain = self.bounded(&qname, |work| prove_nxdomain(&qname, &zone, records, work));
+        let nodata = self.bounded(&qname, |work| {
+            prove_nodata(&qname, qtype, &zone, records, work)
+        });
+        let labels =
+            rrsig_labels(&message.answers).unwrap_or_else(|| qname.num_labels().saturating_sub(1));
+        // No invariant ties a wildcard answer to the others; only its hashing bound is checked.
+        let _ = self.bounded(&qname, |work| {
+            prove_wildcard_answer(&qname, labels, &zone, records, work)
+        });
+        // The same records cannot prove qname absent and present: a proof must not pick the
+        // records that suit it from a self-contradicting set.
+        if nxdomain == Ok(Denial::NxDomain) {
+            assert!(
+                !matches!(
+                    nodata,
+                    Ok(Denial::NoData | Denial::InsecureDelegation | Denial::WildcardNoData { .. })
+                ),
+                "{qname} proven both absent and present ({nodata:?})"
+            );
+        }
+        check_one_nsec_at_a_time(&zone, &qname, qtype, records);
+    }
+
+    /// Runs a proof with a budget of its own, and checks it hashed each name once at most: the
+    /// ancestors of qname from qname to the root, a wildcard, no more.
+    fn bounded(
+        &self,
+        qname: &Name,
+        proof: impl FnOnce(&WorkBudget) -> Result<Denial, DenialError>,
+    ) -> Result<Denial, DenialError> {
+        let work = WorkBudget::new(self.caps);
+        let result = proof(&work);
+        let most = qname.iter().count() + 2;
+        let spent = work.nsec3_hashes_spent() as usize;
+        assert!(
+            spent <= most,
+            "{spent} NSEC3 hashes for {qname}: {result:?}"
+        );
+        result
+    }
+}
+
+/// The zone the proofs are asked to trust: the SOA's owner if the authority section has one,
+/// else the zone of its first NSEC3 record (its owner less the hash), else the root, where every
+/// name is.
+fn denial_zone(records: &[Record]) -> Name {
+    let soa = records
+        .iter()
+        .find(|record| record.record_type() == RecordType::SOA);
+    let nsec3 = || {
+        records
+            .iter()
+            .find(|record| record.record_type() == RecordType::NSEC3)
+    };
+    soa.map(|record| record.name.clone())
+        .or_else(|| nsec3().map(|record| record.name.base_name()))
+        .unwrap_or_else(Name::root)
+}
+
+fn rrsig_labels(records: &[Record]) -> Option<u8> {
+    records.iter().find_map(|record| match &record.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(rrsig)) => Some(rrsig.input().num_labels),
+        _ => None,
+    })
+}
+
+/// One NSEC (RFC 8198, a cached one) never both proves a name absent and denies a type there.
+fn check_one_nsec_at_a_time(zone: &Name, qname: &Name, qtype: RecordType, records: &[Record]) {
+    for record in records {
+        let RData::DNSSEC(DNSSECRData::NSEC(nsec)) = &record.data else {
+            continue;
+        };
+        let covers = nsec_covers(zone, &record.name, nsec, qname);
+        let denies = nsec_denies_type(zone, &record.name, nsec, qname, qtype);
+        assert!(
+            !(covers && denies),
+            "{record} proves {qname} absent and present"
+        );
+    }
 }
 
 fn classified_records(classified: &Classified) -> Vec<&Record> {

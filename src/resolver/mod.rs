@@ -342,7 +342,7 @@ impl Resolver {
         use crate::validator::denial::{Denial, prove_nodata, prove_nxdomain};
         let rcode = if matches!(
             prove_nodata(qname, qtype, zone, nsecs, &work),
-            Ok(Denial::NoData | Denial::WildcardNoData)
+            Ok(Denial::NoData | Denial::WildcardNoData { .. })
         ) {
             ResponseCode::NoError
         } else if matches!(

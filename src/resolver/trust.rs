@@ -245,14 +245,13 @@ impl Resolver {
                     &proof,
                     budget.work(),
                 ) {
-                    // No DS at a name that is no zone cut at all: the name is part of its
-                    // parent zone and as secure as it is.
-                    Ok(Denial::NoData) if !shows_delegation(&proof) => {
-                        Ok((ZoneSecurity::Secure(keys), ttl))
-                    }
-                    Ok(Denial::NoData | Denial::OptOutInsecure | Denial::Insecure) => {
+                    Ok(Denial::InsecureDelegation | Denial::OptOutInsecure | Denial::Insecure) => {
                         Ok((ZoneSecurity::Insecure, ttl))
                     }
+                    // No DS at a name that is no zone cut at all: the name is part of its
+                    // parent zone and as secure as it is (RFC 6840 §4.4: only a delegation's
+                    // NSEC, with NS, makes a child insecure).
+                    Ok(Denial::NoData) => Ok((ZoneSecurity::Secure(keys), ttl)),
                     Ok(_) => Ok(bogus(BogusReason::Bogus)),
                     Err(error) => Ok(self.bogus_denial(zone, error)),
                 }
@@ -337,11 +336,11 @@ impl Resolver {
     }
 
     fn bogus_denial(&self, zone: &Name, error: denial::DenialError) -> Timed {
-        if let denial::DenialError::Limit(limit) = error {
-            self.metrics.record_limit(work_limit_label(limit.0));
+        if let denial::DenialError::LimitReached(limit) = error {
+            self.metrics.record_limit(work_limit_label(limit));
         }
         tracing::debug!(%zone, %error, "no proof that the zone has no DS");
-        bogus(BogusReason::NsecMissing)
+        bogus(error.bogus_reason())
     }
 
     /// Counts a tripped KeyTrap bound in `ferret_limits_tripped_total`.
@@ -398,20 +397,6 @@ fn ds_of(record: &Record) -> Option<&DS> {
         RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds),
         _ => None,
     }
-}
-
-/// Whether an authenticated NODATA proof for a DS question shows a delegation: an NSEC or NSEC3
-/// whose bitmap has NS but not SOA (RFC 4035 §5.2, RFC 5155 §8.6). A server answering NODATA
-/// for DS sends only the record matching the name, so any such record is that one.
-fn shows_delegation(proof: &[Record]) -> bool {
-    proof.iter().any(|record| {
-        let types: Vec<RecordType> = match &record.data {
-            RData::DNSSEC(DNSSECRData::NSEC(nsec)) => nsec.type_bit_maps().collect(),
-            RData::DNSSEC(DNSSECRData::NSEC3(nsec3)) => nsec3.type_bit_maps().collect(),
-            _ => return false,
-        };
-        types.contains(&RecordType::NS) && !types.contains(&RecordType::SOA)
-    })
 }
 
 /// `records` without RRSIGs, grouped into RRsets by owner and type, in the order first seen.

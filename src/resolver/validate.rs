@@ -150,7 +150,8 @@ impl Resolver {
         Ok(
             match denial::prove_wildcard_answer(owner, labels, &signer, &authentic, budget.work()) {
                 Ok(Denial::OptOutInsecure | Denial::Insecure) => Validation::Insecure,
-                Ok(_) => Validation::Secure,
+                Ok(Denial::WildcardAnswer) => Validation::Secure,
+                Ok(_) => Validation::Bogus(BogusReason::Bogus),
                 Err(error) => self.bogus_from_denial(error),
             },
         )
@@ -226,22 +227,22 @@ impl Resolver {
         Ok(match (qtype, proven) {
             (_, Ok(Denial::OptOutInsecure | Denial::Insecure)) => Validation::Insecure,
             (None, Ok(Denial::NxDomain)) => Validation::Secure,
-            (Some(_), Ok(Denial::NoData | Denial::WildcardNoData)) => Validation::Secure,
+            // For a DS question, the proof of an insecure delegation is a proven NODATA.
+            (
+                Some(_),
+                Ok(Denial::NoData | Denial::WildcardNoData { .. } | Denial::InsecureDelegation),
+            ) => Validation::Secure,
             (_, Ok(_)) => Validation::Bogus(BogusReason::Bogus),
             (_, Err(error)) => self.bogus_from_denial(error),
         })
     }
 
     fn bogus_from_denial(&self, error: DenialError) -> Validation {
-        match error {
-            DenialError::Limit(limit) => {
-                self.metrics
-                    .record_limit(super::trust::work_limit_label(limit.0));
-                Validation::Bogus(BogusReason::Bogus)
-            }
-            DenialError::NsecMissing => Validation::Bogus(BogusReason::NsecMissing),
-            _ => Validation::Bogus(BogusReason::Bogus),
+        if let DenialError::LimitReached(limit) = error {
+            self.metrics
+                .record_limit(super::trust::work_limit_label(limit));
         }
+        Validation::Bogus(error.bogus_reason())
     }
 }
 

@@ -1,6 +1,6 @@
 //! The DNSSEC validator (RFC 4033, 4034, 4035, 5155, 6840): between the resolver and the cache,
 //! as Unbound's `validator/` sits after its `iterator/`. The resolver hands it an answer and the
-//! keys it fetched; it returns a [`Security`] status, which is cached with the data. The hot path
+//! keys it fetched; it returns a status ([`crate::cache::Validation`]), which is cached with the data. The hot path
 //! only reads the status stored with an entry.
 //!
 //! Everything here is plain computation over records: no sockets, no tasks. Fetching DS and
@@ -9,12 +9,15 @@
 mod anchors;
 pub mod denial;
 pub mod keys;
+mod nsec;
+mod nsec3;
 pub mod signature;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod work;
 
 pub use anchors::{AnchorError, NegativeAnchors, TrustAnchor, TrustAnchors};
+pub use denial::{Denial, DenialError, ProofFailure};
 pub use work::{LimitReached, WorkBudget, WorkCaps, WorkLimit};
 
 /// Why data is bogus, as the Extended DNS Error (RFC 8914 §4) a client is told.
