@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -113,6 +115,210 @@ pub async fn try_query_udp(
             return Some(response);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// DNSSEC queries: DO, CD and AD bits, and reading Extended DNS Errors
+// ---------------------------------------------------------------------------------------
+
+/// The DNSSEC-related bits of a query for [`query_dnssec`]. The default is a validating
+/// stub's query: EDNS (4096, so signed answers fit in UDP), DO=1, CD=0, AD=0, RD=1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DnssecQuery {
+    /// EDNS payload size, or `None` for no OPT record (then DO cannot be set).
+    pub edns: Option<u16>,
+    /// DNSSEC OK (RFC 3225): the client wants RRSIGs and NSEC/NSEC3 records.
+    pub dnssec_ok: bool,
+    /// Checking Disabled (RFC 4035 §3.2.2): the client validates itself.
+    pub checking_disabled: bool,
+    /// Authentic Data in the query (RFC 6840 §5.7): the client understands AD in the answer.
+    pub authentic_data: bool,
+    pub recursion_desired: bool,
+}
+
+impl Default for DnssecQuery {
+    fn default() -> Self {
+        DnssecQuery {
+            edns: Some(4096),
+            dnssec_ok: true,
+            checking_disabled: false,
+            authentic_data: false,
+            recursion_desired: true,
+        }
+    }
+}
+
+impl DnssecQuery {
+    /// DO=1 (the default).
+    pub fn do_bit() -> Self {
+        Self::default()
+    }
+
+    /// DO=1, CD=1.
+    pub fn cd() -> Self {
+        DnssecQuery {
+            checking_disabled: true,
+            ..Self::default()
+        }
+    }
+
+    /// EDNS without DO, AD=0: a plain stub.
+    pub fn plain() -> Self {
+        DnssecQuery {
+            dnssec_ok: false,
+            ..Self::default()
+        }
+    }
+
+    /// EDNS without DO, AD=1 (RFC 6840 §5.7).
+    pub fn ad_only() -> Self {
+        DnssecQuery {
+            dnssec_ok: false,
+            authentic_data: true,
+            ..Self::default()
+        }
+    }
+
+    /// The same query to an authoritative server: DO=1, RD=0.
+    pub fn authoritative() -> Self {
+        DnssecQuery {
+            recursion_desired: false,
+            ..Self::default()
+        }
+    }
+}
+
+/// Builds a query with a random ID and the bits of `q`.
+pub fn build_dnssec_query(name: &str, rtype: RecordType, q: DnssecQuery) -> Message {
+    let mut query = build_query(
+        name,
+        rtype,
+        QueryOpts {
+            edns: q.edns,
+            dnssec_ok: q.dnssec_ok,
+            checking_disabled: q.checking_disabled,
+            recursion_desired: q.recursion_desired,
+        },
+    );
+    query.metadata.authentic_data = q.authentic_data;
+    query
+}
+
+/// Queries `server` over UDP with the bits of `q`, retrying over TCP if the answer is truncated;
+/// panics after [`TIMEOUT`].
+pub async fn query_dnssec(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    q: DnssecQuery,
+) -> Message {
+    try_query_dnssec(server, name, rtype, q, TIMEOUT)
+        .await
+        .unwrap_or_else(|| {
+            panic!("no matching answer from {server} for {name} {rtype} ({q:?}) within {TIMEOUT:?}")
+        })
+}
+
+/// Like [`query_dnssec`], `None` if no matching answer came within `wait` (UDP and TCP each).
+pub async fn try_query_dnssec(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    q: DnssecQuery,
+    wait: Duration,
+) -> Option<Message> {
+    let query = build_dnssec_query(name, rtype, q);
+    let response = try_exchange_udp(server, &query, wait).await?;
+    if !response.metadata.truncation {
+        return Some(response);
+    }
+    let bytes = query.to_vec().expect("encoding a test query");
+    let reply = timeout(wait, send_raw_tcp(server, &bytes)).await.ok()??;
+    let response = Message::from_vec(&reply).ok()?;
+    is_response_to(&response, &query).then_some(response)
+}
+
+/// Sends `query` over UDP and waits up to `wait` for a response with its ID and question;
+/// replies that do not match are ignored.
+pub async fn try_exchange_udp(
+    server: SocketAddr,
+    query: &Message,
+    wait: Duration,
+) -> Option<Message> {
+    let socket = bind_loopback_udp(server).await;
+    let bytes = query.to_vec().expect("encoding a test query");
+    socket
+        .send_to(&bytes, server)
+        .await
+        .unwrap_or_else(|e| panic!("sending to {server}: {e}"));
+    let deadline = Instant::now() + wait;
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let (len, peer) = match timeout_at(deadline, socket.recv_from(&mut buf)).await {
+            Err(_elapsed) => return None,
+            Ok(Err(_)) => continue,
+            Ok(Ok(received)) => received,
+        };
+        if peer != server {
+            continue;
+        }
+        if let Ok(response) = Message::from_vec(&buf[..len])
+            && is_response_to(&response, query)
+        {
+            return Some(response);
+        }
+    }
+}
+
+/// EDNS option code of Extended DNS Errors (RFC 8914 §2).
+pub const EDE_OPTION: u16 = 15;
+
+/// The Extended DNS Errors of a response as `(INFO-CODE, EXTRA-TEXT)`, in message order.
+pub fn extended_errors(msg: &Message) -> Vec<(u16, String)> {
+    let Some(edns) = msg.edns.as_ref() else {
+        return Vec::new();
+    };
+    edns.options()
+        .as_ref()
+        .iter()
+        .filter_map(|(code, option)| match option {
+            EdnsOption::Unknown(EDE_OPTION, data) if u16::from(*code) == EDE_OPTION => {
+                let info = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
+                let text = String::from_utf8_lossy(data.get(2..).unwrap_or(&[])).into_owned();
+                Some((info, text))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Just the INFO-CODEs of [`extended_errors`].
+pub fn ede_codes(msg: &Message) -> Vec<u16> {
+    extended_errors(msg)
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect()
+}
+
+/// Whether the response has AD (Authentic Data) set.
+pub fn authentic(msg: &Message) -> bool {
+    msg.metadata.authentic_data
+}
+
+/// The types that the RRSIGs among `records` cover, in order.
+pub fn rrsig_covered_types(records: &[Record]) -> Vec<RecordType> {
+    records
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig.input().type_covered),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many records of `rtype` are among `records`.
+pub fn count_type(records: &[Record], rtype: RecordType) -> usize {
+    records.iter().filter(|r| r.record_type() == rtype).count()
 }
 
 /// Queries `server` over TCP with EDNS and RD=1; panics on failure or after [`TIMEOUT`].

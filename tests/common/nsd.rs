@@ -362,6 +362,25 @@ impl NsdServer {
         addr: SocketAddr,
         zones: &[(O, P)],
     ) -> Result<Self, String> {
+        Self::start_inner(addr, zones, None)
+    }
+
+    /// Like [`NsdServer::start`], with NSD's control channel on `ip:control_port` (TLS, keys from
+    /// `nsd-control-setup` in the server's own directory), so [`NsdServer::queries_received`] can
+    /// read its statistics.
+    pub fn start_with_control<O: AsRef<str>, P: AsRef<Path>>(
+        ip: IpAddr,
+        zones: &[(O, P)],
+        control_port: u16,
+    ) -> Result<Self, String> {
+        Self::start_inner(SocketAddr::new(ip, 53), zones, Some(control_port))
+    }
+
+    fn start_inner<O: AsRef<str>, P: AsRef<Path>>(
+        addr: SocketAddr,
+        zones: &[(O, P)],
+        control_port: Option<u16>,
+    ) -> Result<Self, String> {
         if !addr.ip().is_loopback() {
             return Err(format!("refusing to run NSD on non-loopback {addr}"));
         }
@@ -372,8 +391,11 @@ impl NsdServer {
             .tempdir()
             .map_err(|e| format!("creating tempdir: {e}"))?;
         let conf = dir.path().join("nsd.conf");
-        fs::write(&conf, nsd_conf(addr, dir.path(), zones)?)
-            .map_err(|e| format!("writing {conf:?}: {e}"))?;
+        let mut text = nsd_conf(addr, dir.path(), zones)?;
+        if let Some(port) = control_port {
+            text = with_control(&text, addr.ip(), port, dir.path())?;
+        }
+        fs::write(&conf, text).map_err(|e| format!("writing {conf:?}: {e}"))?;
 
         let conf_arg = path_str(&conf)?;
         let mut process =
@@ -423,6 +445,100 @@ impl NsdServer {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// How many queries NSD has received since it started (`num.queries` of `nsd-control
+    /// stats_noreset`). Only for a server started with [`NsdServer::start_with_control`].
+    ///
+    /// NSD's server process counts and hands the figures to the control process on request, so a
+    /// query answered before this call is always included.
+    pub fn queries_received(&self) -> Result<u64, String> {
+        let control = find_binary("nsd-control").ok_or("nsd-control is not installed")?;
+        let conf = self.dir.path().join("nsd.conf");
+        let out = run_bounded(
+            Command::new(control)
+                .arg("-c")
+                .arg(&conf)
+                .arg("stats_noreset"),
+            STARTUP_TIMEOUT,
+        )?;
+        out.lines()
+            .find_map(|line| line.strip_prefix("num.queries="))
+            .ok_or_else(|| format!("no num.queries in nsd-control stats_noreset output:\n{out}"))?
+            .trim()
+            .parse()
+            .map_err(|e| format!("num.queries in {out:?}: {e}"))
+    }
+}
+
+/// Runs `command` with stdin closed and returns its stdout; fails on a non-zero exit or if it
+/// takes longer than `limit` (then it is killed).
+pub(crate) fn run_bounded(command: &mut Command, limit: Duration) -> Result<String, String> {
+    let described = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running {described}: {e}"))?;
+    // Polled, with a pause that doubles up to 20 ms: most tools here finish in a few
+    // milliseconds, and a fixed sleep would dominate a run of a hundred of them. (Output is
+    // read after exit: fine for the few kilobytes these tools print.)
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_micros(500);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{described} did not finish within {limit:?}"));
+            }
+            Ok(None) => {
+                thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(e) => return Err(format!("waiting for {described}: {e}")),
+        }
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("reading the output of {described}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "{described} failed ({}):\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(stdout)
+}
+
+/// `conf` with its `remote-control:` section replaced by one that listens on `ip:port`, with keys
+/// that `nsd-control-setup -d dir` writes into `dir`.
+fn with_control(conf: &str, ip: IpAddr, port: u16, dir: &Path) -> Result<String, String> {
+    let setup = find_binary("nsd-control-setup").ok_or("nsd-control-setup is not installed")?;
+    run_bounded(
+        Command::new(setup).arg("-d").arg(dir),
+        Duration::from_secs(20),
+    )?;
+    let d = path_str(dir)?;
+    let control = format!(
+        "remote-control:
+    control-enable: yes
+    control-interface: {ip}
+    control-port: {port}
+    server-key-file: \"{d}/nsd_server.key\"
+    server-cert-file: \"{d}/nsd_server.pem\"
+    control-key-file: \"{d}/nsd_control.key\"
+    control-cert-file: \"{d}/nsd_control.pem\"
+"
+    );
+    let disabled = "remote-control:\n    control-enable: no\n";
+    if !conf.contains(disabled) {
+        return Err("nsd.conf has no remote-control section to replace".into());
+    }
+    Ok(conf.replace(disabled, &control))
 }
 
 fn path_str(path: &Path) -> Result<&str, String> {

@@ -5,10 +5,14 @@
 //! anchor, so nothing is fetched from the real root), QNAME minimisation on, no prefetching and no
 //! opportunistic fetching of name server addresses, minimal responses. Nothing here depends on the
 //! other `tests/common` modules: the readiness probe uses hickory-proto directly.
+//!
+//! [`UnboundServer::start_validating`] is the same resolver with DNSSEC validation on, against a
+//! signed test hierarchy's own trust anchor (tests/common/signed.rs), the reference for ferret's
+//! validator.
 
 use std::fs;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hickory_proto::rr::RecordType;
@@ -35,6 +39,37 @@ impl UnboundServer {
     ///
     /// The config is checked with `unbound-checkconf` first when that tool is installed.
     pub fn start(listen_ip: IpAddr, port: u16, root_hints: &Path) -> Result<Self, String> {
+        Self::start_inner(listen_ip, port, root_hints, None)
+    }
+
+    /// Like [`UnboundServer::start`], but validating: `module-config: "validator iterator"` with
+    /// `trust_anchor_file` (DS or DNSKEY records in zone-file format, e.g. a fake root's) as the
+    /// only trust anchor, never the real root's and never RFC 5011 tracking
+    /// (`auto-trust-anchor-file`); each of `domain_insecure` is a negative trust anchor. Extended
+    /// DNS Errors (RFC 8914) on, and `val-log-level: 2`, so the log says why an answer is bogus.
+    pub fn start_validating(
+        listen_ip: IpAddr,
+        port: u16,
+        root_hints: &Path,
+        trust_anchor_file: &Path,
+        domain_insecure: &[&str],
+    ) -> Result<Self, String> {
+        let anchor = trust_anchor_file
+            .canonicalize()
+            .map_err(|e| format!("trust anchor {trust_anchor_file:?}: {e}"))?;
+        let validation = Validation {
+            trust_anchor_file: anchor,
+            domain_insecure: domain_insecure.iter().map(|d| d.to_string()).collect(),
+        };
+        Self::start_inner(listen_ip, port, root_hints, Some(validation))
+    }
+
+    fn start_inner(
+        listen_ip: IpAddr,
+        port: u16,
+        root_hints: &Path,
+        validation: Option<Validation>,
+    ) -> Result<Self, String> {
         let addr = SocketAddr::new(listen_ip, port);
         if !listen_ip.is_loopback() {
             return Err(format!("refusing to run Unbound on non-loopback {addr}"));
@@ -49,8 +84,11 @@ impl UnboundServer {
             .tempdir()
             .map_err(|e| format!("creating tempdir: {e}"))?;
         let conf = dir.path().join("unbound.conf");
-        fs::write(&conf, unbound_conf(addr, dir.path(), &root_hints)?)
-            .map_err(|e| format!("writing {conf:?}: {e}"))?;
+        let mut text = unbound_conf(addr, dir.path(), &root_hints)?;
+        if let Some(validation) = &validation {
+            text = validating_conf(&text, validation)?;
+        }
+        fs::write(&conf, text).map_err(|e| format!("writing {conf:?}: {e}"))?;
         let conf_arg = conf
             .to_str()
             .ok_or_else(|| format!("path is not UTF-8: {conf:?}"))?;
@@ -103,6 +141,46 @@ impl UnboundServer {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// What [`UnboundServer::start_validating`] adds to the iterator-only configuration.
+struct Validation {
+    trust_anchor_file: PathBuf,
+    domain_insecure: Vec<String>,
+}
+
+/// The iterator-only `conf` turned validating: the validator module in front of the iterator, the
+/// test's own trust anchor, the negative trust anchors, EDE and the validator's log.
+fn validating_conf(conf: &str, validation: &Validation) -> Result<String, String> {
+    let anchor = validation
+        .trust_anchor_file
+        .to_str()
+        .ok_or_else(|| format!("path is not UTF-8: {:?}", validation.trust_anchor_file))?;
+    let iterator_only = "    module-config: \"iterator\"\n";
+    if !conf.contains(iterator_only) {
+        return Err("unbound.conf has no iterator-only module-config to replace".into());
+    }
+    let mut validating = format!(
+        r#"    module-config: "validator iterator"
+    # The test hierarchy's own anchor, read once. Never auto-trust-anchor-file (RFC 5011 tracking)
+    # and never the real root's key: nothing may be fetched from, or validated up to, the real
+    # root.
+    trust-anchor-file: "{anchor}"
+    # No RFC 8145 key-tag queries and no RFC 8509 sentinel: nothing but the answers under test.
+    trust-anchor-signaling: no
+    root-key-sentinel: no
+    # Why an answer is bogus, in the log (2: with the reason and the server) and to the client as
+    # an Extended DNS Error (RFC 8914).
+    val-log-level: 2
+    ede: yes
+    val-permissive-mode: no
+    aggressive-nsec: yes
+"#
+    );
+    for zone in &validation.domain_insecure {
+        validating.push_str(&format!("    domain-insecure: \"{zone}\"\n"));
+    }
+    Ok(conf.replace(iterator_only, &validating))
 }
 
 fn unbound_conf(addr: SocketAddr, dir: &Path, root_hints: &Path) -> Result<String, String> {
