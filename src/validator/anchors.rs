@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS};
+use hickory_proto::dnssec::{Algorithm, PublicKeyBuf};
 use hickory_proto::rr::{Name, RData, Record};
 use hickory_proto::serialize::txt::Parser;
 use thiserror::Error;
@@ -67,16 +68,37 @@ impl TrustAnchors {
     /// DS and DNSKEY records in zone-file format (other records are ignored, as Unbound's
     /// trust-anchor-file does).
     pub fn parse(text: &str, path: &Path) -> Result<Self, AnchorError> {
+        let bad = |message: String| AnchorError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut anchors = TrustAnchors::default();
+        // hickory's zone-file parser will not read DNSKEY records (it expects to make them
+        // itself), so those lines are read here and the rest handed to it.
+        let mut others = String::new();
+        for entry in entries(text) {
+            match parse_dnskey_entry(&entry) {
+                Some(Ok((zone, key))) => anchors.add(&Record::from_rdata(
+                    zone,
+                    0,
+                    RData::DNSSEC(DNSSECRData::DNSKEY(key)),
+                )),
+                Some(Err(message)) => return Err(bad(message)),
+                None => {
+                    others.push_str(&entry);
+                    others.push('\n');
+                }
+            }
+        }
         // Anchor files often give no TTL (nothing caches an anchor); a default keeps the zone
         // parser from refusing them.
-        let text = format!("$TTL 3600\n{text}");
+        let text = format!("$TTL 3600\n{others}");
         let (_, rrsets) = Parser::new(text, None, Some(Name::root()))
             .parse()
             .map_err(|e| AnchorError::Parse {
                 path: path.to_path_buf(),
                 message: e.to_string(),
             })?;
-        let mut anchors = TrustAnchors::default();
         for rrset in rrsets.into_values() {
             for record in rrset.records_without_rrsigs() {
                 anchors.add(record);
@@ -143,6 +165,67 @@ impl TrustAnchors {
     }
 }
 
+/// The file's entries, one per record: comments dropped and parenthesised continuations joined
+/// into one line (RFC 1035 §5.1).
+fn entries(text: &str) -> Vec<String> {
+    let mut entries = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0usize;
+    for line in text.lines() {
+        let line = line.split(';').next().unwrap_or_default();
+        for c in line.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => current.push(c),
+            }
+        }
+        current.push(' ');
+        if depth == 0 {
+            if !current.trim().is_empty() {
+                entries.push(current.trim().to_string());
+            }
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        entries.push(current.trim().to_string());
+    }
+    entries
+}
+
+/// A DNSKEY entry, `owner [TTL] [IN] DNSKEY flags protocol algorithm base64...`; `None` for
+/// any other record.
+fn parse_dnskey_entry(entry: &str) -> Option<Result<(Name, DNSKEY), String>> {
+    let words: Vec<&str> = entry.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("DNSKEY"))?;
+    Some((|| {
+        let owner = words
+            .first()
+            .filter(|_| at > 0)
+            .ok_or("DNSKEY without an owner")?;
+        let mut zone = Name::from_ascii(owner).map_err(|e| format!("bad owner {owner}: {e}"))?;
+        zone.set_fqdn(true);
+        let field = |i: usize| words.get(at + i).ok_or("DNSKEY record cut short");
+        let flags: u16 = field(1)?.parse().map_err(|_| "bad DNSKEY flags")?;
+        let protocol: u8 = field(2)?.parse().map_err(|_| "bad DNSKEY protocol")?;
+        let algorithm: u8 = field(3)?.parse().map_err(|_| "bad DNSKEY algorithm")?;
+        if protocol != 3 {
+            return Err(format!(
+                "DNSKEY protocol {protocol}, not 3 (RFC 4034 §2.1.2)"
+            ));
+        }
+        let base64: String = words.get(at + 4..).unwrap_or_default().concat();
+        let key = data_encoding::BASE64
+            .decode(base64.as_bytes())
+            .map_err(|e| format!("bad DNSKEY public key: {e}"))?;
+        let public = PublicKeyBuf::new(key, Algorithm::from_u8(algorithm));
+        Ok((zone, DNSKEY::with_flags(flags, public)))
+    })())
+}
+
 /// Zones an operator has declared unsigned whatever their parents say (RFC 7646): a zone whose
 /// signatures broke is answered insecurely instead of with SERVFAIL until it is fixed.
 #[derive(Debug, Clone, Default)]
@@ -165,6 +248,8 @@ impl NegativeAnchors {
 
 #[cfg(test)]
 mod tests {
+    use hickory_proto::dnssec::PublicKey;
+
     use super::*;
 
     #[test]
@@ -191,6 +276,16 @@ mod tests {
             anchors.closest(&name("www.example.")).unwrap().zone,
             Name::root()
         );
+    }
+
+    #[test]
+    fn dnskey_anchors_are_read_with_comments_and_parentheses() {
+        let text = "; the lab root\n. 3600 IN DNSKEY 257 3 13 (\n  mdsswUyr3DPW132mOi8V9xESWE8jTo0d\n  xCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ== ) ; KSK\n";
+        let anchors = TrustAnchors::parse(text, Path::new("t")).unwrap();
+        let root = anchors.at(&Name::root()).unwrap();
+        assert_eq!(root.dnskeys.len(), 1);
+        assert_eq!(root.dnskeys[0].flags(), 257);
+        assert_eq!(root.dnskeys[0].public_key().public_bytes().len(), 64);
     }
 
     #[test]

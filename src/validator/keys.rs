@@ -90,6 +90,13 @@ pub fn verify_dnskeys(
     if vouchers.ds.len() > cap {
         return Err(SignatureError::Limit(LimitReached(WorkLimit::DsPerZone)));
     }
+    // A key the parent vouches for is there, but it signed nothing: the RRSIG that should
+    // carry the chain of trust is missing (as Unbound reports it), not the key.
+    if worst == SignatureError::NoKey
+        && !entry_points(zone, &published, &usable, vouchers.dnskeys).is_empty()
+    {
+        return Err(SignatureError::Missing);
+    }
     Err(worst)
 }
 
@@ -174,7 +181,7 @@ mod tests {
             verify_dnskeys(&ksk.zone, &rrset, &sigs, vouchers, NOW, &budget()),
             Err(SignatureError::NoKey)
         );
-        // Keys signed only by the ZSK, while the DS names the KSK.
+        // Keys signed only by the ZSK, while the DS names the KSK: the KSK's RRSIG is missing.
         let zsk_sig = vec![zsk.sign(&rrset, NOW - 3600, NOW + 86_400)];
         let ds = [ksk.ds()];
         let vouchers = Vouchers {
@@ -183,7 +190,7 @@ mod tests {
         };
         assert_eq!(
             verify_dnskeys(&ksk.zone, &rrset, &zsk_sig, vouchers, NOW, &budget()),
-            Err(SignatureError::NoKey)
+            Err(SignatureError::Missing)
         );
     }
 
