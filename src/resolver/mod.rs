@@ -10,6 +10,7 @@ mod classify;
 mod delegation;
 mod inflight;
 mod iterate;
+mod listening;
 mod qmin;
 mod stats;
 mod upstream_inflight;

@@ -583,6 +583,10 @@ pub enum Behaviour {
     /// Answer correctly, but with the question name in lower case, like servers that do not
     /// preserve the case of the query (the 0x20 compatibility problem).
     LowercaseQuestion,
+    /// Answer only the first query for each name and type, correctly but after this long; swallow
+    /// every later one: a slow server whose answer to a retransmission would come too late, so
+    /// that only the first try's answer can be had.
+    FirstQueryOnlyAfter(Duration),
 }
 
 /// The address every forged answer of [`Behaviour::SpoofFlood`] and
@@ -957,19 +961,14 @@ impl Shared {
         if query.metadata.message_type != MessageType::Query {
             return None; // never answer responses: two servers could ping-pong forever
         }
-        if let Some(question) = query.queries.first() {
-            lock(&self.log).push(LoggedQuery {
-                name: question.name().clone(),
-                rtype: question.query_type(),
-                tcp,
-                cookie: cookie_of(&query),
-                source: peer,
-                id: query.metadata.id,
-                recursion_desired: query.metadata.recursion_desired,
-            });
+        let repeated = matches!(behaviour, Behaviour::FirstQueryOnlyAfter(_))
+            && query.queries.first().is_some_and(|q| self.asked_before(q));
+        self.log_query(&query, peer, tcp);
+        if repeated {
+            return None;
         }
         let delay = match behaviour {
-            Behaviour::Delay(delay) => delay,
+            Behaviour::Delay(delay) | Behaviour::FirstQueryOnlyAfter(delay) => delay,
             _ => Duration::ZERO,
         };
         let from = match behaviour {
@@ -982,6 +981,27 @@ impl Shared {
             outgoing.forged = forgeries(behaviour, &query);
         }
         Some(outgoing)
+    }
+
+    /// Whether a query for the name and type of `question` was logged before.
+    fn asked_before(&self, question: &hickory_proto::op::Query) -> bool {
+        lock(&self.log)
+            .iter()
+            .any(|q| q.name == *question.name() && q.rtype == question.query_type())
+    }
+
+    fn log_query(&self, query: &Message, peer: SocketAddr, tcp: bool) {
+        if let Some(question) = query.queries.first() {
+            lock(&self.log).push(LoggedQuery {
+                name: question.name().clone(),
+                rtype: question.query_type(),
+                tcp,
+                cookie: cookie_of(query),
+                source: peer,
+                id: query.metadata.id,
+                recursion_desired: query.metadata.recursion_desired,
+            });
+        }
     }
 
     /// The reply to a decoded query under `behaviour`, or `None` to stay silent.
@@ -1001,6 +1021,7 @@ impl Shared {
             | Behaviour::SidewaysReferral
             | Behaviour::ReferralLoop(_) => self.bad_referral(behaviour, query),
             Behaviour::Normal
+            | Behaviour::FirstQueryOnlyAfter(_)
             | Behaviour::WrongSource(_)
             | Behaviour::Delay(_)
             | Behaviour::WrongId

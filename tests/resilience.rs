@@ -1,0 +1,98 @@
+//! Resilience and conformance: authoritative servers that are slow, that hide behind each other,
+//! or that answer something other than what was asked, and delegations whose parent and child
+//! disagree. Each test builds a small fake hierarchy that misbehaves one way and shows that
+//! ferret still finds the answer the zone really has (or fails at once where there is none),
+//! as Unbound does.
+//!
+//! Address blocks 140, 151 and 155–159 (127.140.x.y, 127.151.x.y, 127.155.x.y – 127.159.x.y)
+//! belong to this file, one per test.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::authority::Behaviour;
+use common::client::{answer_strings, query_udp, rcode};
+use common::ferret::{addr, start, test_config};
+use common::hierarchy::{net, root_and_tld, zone};
+use ferret::server::RunningServer;
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+use tokio::time::Instant;
+
+/// What every zone here answers for `www`.
+const WWW: &str = "192.0.2.1";
+
+async fn ask(ferret: &RunningServer, name: &str) -> Message {
+    query_udp(addr(ferret), name, RecordType::A).await
+}
+
+async fn assert_resolves(ferret: &RunningServer, name: &str) {
+    let response = ask(ferret, name).await;
+    assert_eq!(
+        rcode(&response),
+        ResponseCode::NoError,
+        "{name}: {response}"
+    );
+    assert_eq!(
+        answer_strings(&response),
+        [format!("{name} A {WWW}")],
+        "{name}: {response}"
+    );
+}
+
+/// A zone served by the one server `ip`, holding `ns` and `www`.
+fn lone_zone(origin: &str, ip: &str) -> common::authority::Zone {
+    zone(
+        origin,
+        &format!("ns.{origin}"),
+        &format!("ns A {ip}\nwww A {WWW}\n"),
+    )
+}
+
+/// The only server of `slow.test.` answers every query after 1.5 s, and the only server of
+/// `once.test.` answers the first query for a name after 1 s and never a retransmission. With
+/// the default timeouts (800 ms a try, 4 s a question), ferret asks again with a doubled timeout
+/// (376, 752, 1504 ms: RFC 6298 §5.5's back-off, as Unbound's) while still listening for the
+/// earlier tries' answers, so both names resolve. Every try has its own source port (RFC 5452 §9.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_server_is_waited_for_within_the_budget() {
+    let block = 140;
+    let (slow, once) = (net(block, 3, 1), net(block, 4, 1));
+    let world = root_and_tld(
+        block,
+        &format!(
+            "slow NS ns.slow.test.\nns.slow A {slow}\nonce NS ns.once.test.\nns.once A {once}\n"
+        ),
+    )
+    .server(&slow, vec![lone_zone("slow.test.", &slow)])
+    .behaviour(&slow, Behaviour::Delay(Duration::from_millis(1_500)))
+    .server(&once, vec![lone_zone("once.test.", &once)])
+    .behaviour(
+        &once,
+        Behaviour::FirstQueryOnlyAfter(Duration::from_millis(1_000)),
+    )
+    .start()
+    .await;
+    let mut config = test_config(block, &world.root_hints_path());
+    config.limits.upstream_timeout_ms = 800;
+    config.limits.resolution_timeout_ms = 4_000;
+    let ferret = start(&config).await;
+
+    let started = Instant::now();
+    assert_resolves(&ferret, "www.slow.test.").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "within the budget"
+    );
+    assert_resolves(&ferret, "www.once.test.").await;
+
+    for ip in [&slow, &once] {
+        let tries = world.server(ip).queries();
+        assert!(tries.len() >= 2, "{ip} was asked again: {tries:?}");
+        let ports: HashSet<u16> = tries.iter().map(|q| q.source.port()).collect();
+        assert_eq!(ports.len(), tries.len(), "a port per try: {tries:?}");
+    }
+    world.stop().await;
+}
