@@ -42,6 +42,15 @@ async fn assert_resolves(ferret: &RunningServer, name: &str) {
     );
 }
 
+async fn assert_servfail(ferret: &RunningServer, name: &str) {
+    let response = ask(ferret, name).await;
+    assert_eq!(
+        rcode(&response),
+        ResponseCode::ServFail,
+        "{name}: {response}"
+    );
+}
+
 /// A zone served by the one server `ip`, holding `ns` and `www`.
 fn lone_zone(origin: &str, ip: &str) -> common::authority::Zone {
     zone(
@@ -94,5 +103,31 @@ async fn a_slow_server_is_waited_for_within_the_budget() {
         let ports: HashSet<u16> = tries.iter().map(|q| q.source.port()).collect();
         assert_eq!(ports.len(), tries.len(), "a port per try: {tries:?}");
     }
+    world.stop().await;
+}
+
+/// `a.test.` is served only by `ns.b.test.` and `b.test.` only by `ns.a.test.`, neither with
+/// glue: neither can ever be reached. ferret sees the cycle (looking up a server name of a.test.
+/// needs a.test.'s own servers) and fails at once, after a handful of queries instead of its
+/// whole query budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_glueless_delegation_cycle_fails_at_once() {
+    let block = 151;
+    let world = root_and_tld(block, "a NS ns.b.test.\nb NS ns.a.test.\n")
+        .start()
+        .await;
+    let config = test_config(block, &world.root_hints_path());
+    let ferret = start(&config).await;
+
+    let started = Instant::now();
+    assert_servfail(&ferret, "www.a.test.").await;
+    let took = started.elapsed();
+    let queries = world.total_queries();
+    assert!(
+        queries <= 10,
+        "{queries} upstream queries (the budget is {})",
+        config.limits.max_upstream_queries
+    );
+    assert!(took < Duration::from_millis(500), "SERVFAIL after {took:?}");
     world.stop().await;
 }

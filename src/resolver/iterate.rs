@@ -300,6 +300,8 @@ impl Resolver {
 
     /// Addresses to ask for `delegation`: known ones, cached glue, or, for a glueless delegation,
     /// the addresses of a few of its server names resolved in turn (bounded against NXNSAttack).
+    /// A server name whose lookup would need this very delegation's servers again, however many
+    /// glueless delegations away, fails the lookup at once ([`Budget::finding_servers_of`]).
     async fn server_addresses(
         self: &Arc<Self>,
         delegation: &DelegationPoint,
@@ -333,6 +335,7 @@ impl Resolver {
         if !addresses.is_empty() {
             return Ok(addresses);
         }
+        let _finding = budget.finding_servers_of(&delegation.zone)?;
         let limits = &self.settings.limits;
         if depth >= limits.max_glueless_depth {
             return Err(ResolveError::GluelessDepth(limits.max_glueless_depth));
@@ -349,6 +352,9 @@ impl Resolver {
             self.metrics
                 .record_limit(crate::metrics::labels::Limit::NsLookupsPerReferral);
         }
+        // A lookup that ran into a cycle fails the delegation only if no other name helps: the
+        // other names may lead elsewhere.
+        let mut cycle = None;
         for ns in resolvable.into_iter().take(cap) {
             let types: &[RecordType] = if ipv6 {
                 &[RecordType::A, RecordType::AAAA]
@@ -357,14 +363,21 @@ impl Resolver {
             };
             for rtype in types {
                 let lookup = Box::pin(self.resolve_chain(ns.clone(), *rtype, budget, depth + 1));
-                let Ok(answer) = lookup.await else { continue };
+                let answer = match lookup.await {
+                    Ok(answer) => answer,
+                    Err(error @ ResolveError::DependencyCycle(_)) => {
+                        cycle = Some(error);
+                        continue;
+                    }
+                    Err(_) => continue,
+                };
                 let found = permitted(answer.answers.iter().filter_map(address_of).collect());
                 if !found.is_empty() {
                     return Ok(found);
                 }
             }
         }
-        Err(ResolveError::NoServers(delegation.zone.clone()))
+        Err(cycle.unwrap_or_else(|| ResolveError::NoServers(delegation.zone.clone())))
     }
 
     /// [`Resolver::ask_zone`] for the zone of `delegation`, unless another resolution is asking

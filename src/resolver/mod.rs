@@ -60,6 +60,10 @@ pub enum ResolveError {
     ChainLoop,
     #[error("server names nested deeper than {0} glueless lookups")]
     GluelessDepth(u32),
+    #[error(
+        "the servers of {0} can only be found through {0} itself (glueless delegations in a cycle)"
+    )]
+    DependencyCycle(Name),
 }
 
 impl ResolveError {
@@ -73,6 +77,7 @@ impl ResolveError {
             ResolveError::GluelessDepth(_) => Some(Limit::GluelessDepth),
             ResolveError::ServersFailed(_)
             | ResolveError::NoServers(_)
+            | ResolveError::DependencyCycle(_)
             | ResolveError::ChainLoop => None,
         }
     }
