@@ -131,3 +131,54 @@ async fn a_glueless_delegation_cycle_fails_at_once() {
     assert!(took < Duration::from_millis(500), "SERVFAIL after {took:?}");
     world.stop().await;
 }
+
+/// A fake hierarchy for servers that answer something other than what was asked:
+///
+/// ```text
+/// two.test.    127.B.3.1 (the liar, misbehaving as `behaviour`), 127.B.3.2 (honest)
+/// alone.test.  127.B.3.1 only
+/// warm.test.   127.B.3.2 only
+/// ```
+///
+/// Both servers of two.test. hold `www` = 192.0.2.1. Before asking two.test., ferret resolves a
+/// name of warm.test. through the honest server while it answers slowly, so that server
+/// selection asks the (untried, so seemingly faster) liar first.
+async fn liar_first(block: u8, behaviour: Behaviour) {
+    let (liar, honest) = (net(block, 3, 1), net(block, 3, 2));
+    let tld = format!(
+        "two NS ns1.two.test.\ntwo NS ns2.two.test.\nns1.two A {liar}\nns2.two A {honest}\n\
+         alone NS ns.alone.test.\nns.alone A {liar}\nwarm NS ns.warm.test.\nns.warm A {honest}\n"
+    );
+    let two = zone(
+        "two.test.",
+        "ns1.two.test.",
+        &format!("ns1 A {liar}\nns2 A {honest}\nwww A {WWW}\n"),
+    );
+    let world = root_and_tld(block, &tld)
+        .server(&liar, vec![two.clone(), lone_zone("alone.test.", &liar)])
+        .behaviour(&liar, behaviour)
+        .server(&honest, vec![two, lone_zone("warm.test.", &honest)])
+        .start()
+        .await;
+    let ferret = start(&test_config(block, &world.root_hints_path())).await;
+
+    let honest_server = world.server(&honest);
+    honest_server.set_latency(Duration::from_millis(150));
+    assert_resolves(&ferret, "www.warm.test.").await;
+    honest_server.set_latency(Duration::ZERO);
+
+    assert_resolves(&ferret, "www.two.test.").await;
+    let asked = |ip: &str| world.server(ip).count_for("www.two.test.", RecordType::A);
+    assert!(asked(&liar) >= 1, "the liar was asked first");
+    assert!(asked(&honest) >= 1, "then the honest server");
+    // With no other server to ask, the liar's answer is no answer.
+    assert_servfail(&ferret, "www.alone.test.").await;
+    world.stop().await;
+}
+
+/// An authoritative NOERROR whose answer section holds only a record for another name is not
+/// NODATA for the question: the server never said that. ferret asks the zone's other server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_about_another_name_is_not_nodata() {
+    liar_first(155, Behaviour::AnswerAboutAnotherName).await;
+}

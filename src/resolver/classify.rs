@@ -100,15 +100,38 @@ pub fn classify(response: &Message, zone: &Name, qname: &Name, qtype: RecordType
         };
     }
     if soa.is_some() {
-        return Classified::NoData { chain, name, soa };
+        return nodata(response, name, soa);
     }
     if let Some(referral) = referral(response, zone, qname) {
         return referral;
     }
     if response.metadata.authoritative {
-        return Classified::NoData { chain, name, soa };
+        return nodata(response, name, soa);
     }
     Classified::Unusable("lame: neither answer, referral nor authoritative negative")
+}
+
+/// NODATA for `name`, unless the answer section speaks of something else: a NOERROR answer
+/// with records in it none of which answer or lead on from the question is not "no data of
+/// that type" (RFC 2308 §2.2: NODATA has an empty answer section), whatever the scrubber then
+/// keeps of it. The server answered another question, or garbage, and is asked no further.
+fn nodata(response: &Message, name: Name, soa: Option<SoaProof>) -> Classified {
+    if let Some(why) = unrelated_answer(&response.answers, &name) {
+        return Classified::Unusable(why);
+    }
+    Classified::NoData {
+        chain: Vec::new(),
+        name,
+        soa,
+    }
+}
+
+/// Why the answer section of a would-be NODATA for `qname` is no NODATA, if it is not.
+fn unrelated_answer(answers: &[Record], qname: &Name) -> Option<&'static str> {
+    if !answers.is_empty() && answers.iter().all(|r| r.name != *qname) {
+        return Some("answer about another name");
+    }
+    None
 }
 
 fn matches_type(record: &Record, qtype: RecordType) -> bool {

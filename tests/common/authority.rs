@@ -587,6 +587,10 @@ pub enum Behaviour {
     /// every later one: a slow server whose answer to a retransmission would come too late, so
     /// that only the first try's answer can be had.
     FirstQueryOnlyAfter(Duration),
+    /// Answer AA, NOERROR, with only an A record ([`FORGED_ADDRESS`]) for another name of the
+    /// zone, `another-name.<zone>`, in the answer section and the zone's SOA in the authority
+    /// section: it looks like NODATA for the question plus a stray record, and is neither.
+    AnswerAboutAnotherName,
 }
 
 /// The address every forged answer of [`Behaviour::SpoofFlood`] and
@@ -1020,6 +1024,7 @@ impl Shared {
             Behaviour::UpwardReferral
             | Behaviour::SidewaysReferral
             | Behaviour::ReferralLoop(_) => self.bad_referral(behaviour, query),
+            Behaviour::AnswerAboutAnotherName => self.misanswer(behaviour, query),
             Behaviour::Normal
             | Behaviour::FirstQueryOnlyAfter(_)
             | Behaviour::WrongSource(_)
@@ -1135,6 +1140,29 @@ impl Shared {
         let mut response = response_header(query);
         response.authorities = vec![Record::from_rdata(cut, 3600, RData::NS(NS(ns.clone())))];
         response.additionals = vec![Record::from_rdata(ns, 3600, address_rdata(glue))];
+        response
+    }
+
+    /// The authoritative NOERROR answer a misanswering server sends instead of the real one (see
+    /// [`Behaviour`]). Questions outside every served zone are refused as usual.
+    fn misanswer(&self, behaviour: Behaviour, query: &Message) -> Message {
+        let Some(question) = query.queries.first() else {
+            return self.respond(query);
+        };
+        let Some(zone) = self.zone_for(question.name(), question.query_type()) else {
+            return self.respond(query);
+        };
+        let forged = RData::A(hickory_proto::rr::rdata::A(
+            FORGED_ADDRESS.parse().expect("forged address"),
+        ));
+        let mut response = response_header(query);
+        response.metadata.authoritative = true;
+        if behaviour == Behaviour::AnswerAboutAnotherName {
+            if let Ok(other) = zone.origin().prepend_label("another-name") {
+                response.answers = vec![Record::from_rdata(other, 3600, forged)];
+            }
+            response.authorities = zone.negative_soa();
+        }
         response
     }
 

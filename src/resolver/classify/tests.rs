@@ -548,6 +548,23 @@ fn authoritative_empty_answer_without_soa_is_nodata_without_proof() {
 }
 
 #[test]
+fn an_answer_about_another_name_is_not_nodata() {
+    for authorities in [vec![], vec![soa("test.")]] {
+        for other in [a("other.test.", 66), a("www.example.", 66)] {
+            let result = Response::authoritative(ResponseCode::NoError)
+                .answers([other])
+                .authorities(authorities.clone())
+                .classify("test.", "www.test.", RecordType::A);
+            assert_eq!(
+                result,
+                Classified::Unusable("answer about another name"),
+                "{authorities:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn empty_non_authoritative_answer_without_soa_or_ns_is_unusable() {
     let result = Response::not_authoritative(ResponseCode::NoError).classify(
         "test.",
@@ -694,18 +711,22 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
             cname("bank.example.", "evil.test."),
         ]
     };
+    // A NOERROR whose answer section holds only the forged records is no NODATA (see
+    // `an_answer_about_another_name_is_not_nodata`); the other kinds survive the forgery.
     let cases = [
         (
             Response::authoritative(ResponseCode::NXDomain)
                 .answers(forged())
                 .authorities([soa("test.")]),
             "www.test.",
+            true,
         ),
         (
             Response::authoritative(ResponseCode::NoError)
                 .answers(forged())
                 .authorities([soa("test.")]),
             "www.test.",
+            false,
         ),
         (
             Response::authoritative(ResponseCode::NoError).answers(
@@ -714,6 +735,7 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
                     .chain([cname("www.test.", "www.example.")]),
             ),
             "www.test.",
+            true,
         ),
         (
             Response::not_authoritative(ResponseCode::NoError)
@@ -721,11 +743,16 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
                 .authorities([ns("child.test.", "ns1.child.test.")])
                 .additionals(forged()),
             "www.child.test.",
+            true,
         ),
     ];
-    for (response, qname) in cases {
+    for (response, qname, usable) in cases {
         let result = response.classify("test.", qname, RecordType::A);
-        assert!(!matches!(result, Classified::Unusable(_)), "{result:?}");
+        assert_eq!(
+            !matches!(result, Classified::Unusable(_)),
+            usable,
+            "{result:?}"
+        );
         for record in records_of(&result) {
             assert!(
                 record.name != bank && record.name != name("bank.example."),
