@@ -182,3 +182,10 @@ async fn liar_first(block: u8, behaviour: Behaviour) {
 async fn an_answer_about_another_name_is_not_nodata() {
     liar_first(155, Behaviour::AnswerAboutAnotherName).await;
 }
+
+/// A record at the question name of a type neither asked for nor CNAME answers nothing: the
+/// reply is ignored like a lame one and the question asked elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_of_an_unexpected_type_is_ignored() {
+    liar_first(157, Behaviour::AnswerOfUnexpectedType).await;
+}

@@ -100,13 +100,13 @@ pub fn classify(response: &Message, zone: &Name, qname: &Name, qtype: RecordType
         };
     }
     if soa.is_some() {
-        return nodata(response, name, soa);
+        return nodata(response, name, qtype, soa);
     }
     if let Some(referral) = referral(response, zone, qname) {
         return referral;
     }
     if response.metadata.authoritative {
-        return nodata(response, name, soa);
+        return nodata(response, name, qtype, soa);
     }
     Classified::Unusable("lame: neither answer, referral nor authoritative negative")
 }
@@ -115,8 +115,8 @@ pub fn classify(response: &Message, zone: &Name, qname: &Name, qtype: RecordType
 /// with records in it none of which answer or lead on from the question is not "no data of
 /// that type" (RFC 2308 §2.2: NODATA has an empty answer section), whatever the scrubber then
 /// keeps of it. The server answered another question, or garbage, and is asked no further.
-fn nodata(response: &Message, name: Name, soa: Option<SoaProof>) -> Classified {
-    if let Some(why) = unrelated_answer(&response.answers, &name) {
+fn nodata(response: &Message, name: Name, qtype: RecordType, soa: Option<SoaProof>) -> Classified {
+    if let Some(why) = unrelated_answer(&response.answers, &name, qtype) {
         return Classified::Unusable(why);
     }
     Classified::NoData {
@@ -126,10 +126,24 @@ fn nodata(response: &Message, name: Name, soa: Option<SoaProof>) -> Classified {
     }
 }
 
-/// Why the answer section of a would-be NODATA for `qname` is no NODATA, if it is not.
-fn unrelated_answer(answers: &[Record], qname: &Name) -> Option<&'static str> {
+/// Why the answer section of a would-be NODATA for `qname`/`qtype` is no NODATA, if it is not:
+/// records only for other names, or a record at the name of a type that neither answers nor
+/// leads on (not the type asked, a CNAME, a DNAME or a signature).
+fn unrelated_answer(answers: &[Record], qname: &Name, qtype: RecordType) -> Option<&'static str> {
     if !answers.is_empty() && answers.iter().all(|r| r.name != *qname) {
         return Some("answer about another name");
+    }
+    let unexpected = |r: &&Record| {
+        let rtype = r.record_type();
+        r.name == *qname
+            && rtype != qtype
+            && !matches!(
+                rtype,
+                RecordType::CNAME | RecordType::DNAME | RecordType::RRSIG
+            )
+    };
+    if answers.iter().any(|r| unexpected(&r)) {
+        return Some("answer of an unexpected type");
     }
     None
 }

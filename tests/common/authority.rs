@@ -591,6 +591,9 @@ pub enum Behaviour {
     /// zone, `another-name.<zone>`, in the answer section and the zone's SOA in the authority
     /// section: it looks like NODATA for the question plus a stray record, and is neither.
     AnswerAboutAnotherName,
+    /// Answer AA, NOERROR, with a record at the question name of a type that was not asked for
+    /// (TXT, or A with [`FORGED_ADDRESS`] for a TXT question) and the zone's SOA.
+    AnswerOfUnexpectedType,
 }
 
 /// The address every forged answer of [`Behaviour::SpoofFlood`] and
@@ -1024,7 +1027,9 @@ impl Shared {
             Behaviour::UpwardReferral
             | Behaviour::SidewaysReferral
             | Behaviour::ReferralLoop(_) => self.bad_referral(behaviour, query),
-            Behaviour::AnswerAboutAnotherName => self.misanswer(behaviour, query),
+            Behaviour::AnswerAboutAnotherName | Behaviour::AnswerOfUnexpectedType => {
+                self.misanswer(behaviour, query)
+            }
             Behaviour::Normal
             | Behaviour::FirstQueryOnlyAfter(_)
             | Behaviour::WrongSource(_)
@@ -1157,11 +1162,25 @@ impl Shared {
         ));
         let mut response = response_header(query);
         response.metadata.authoritative = true;
-        if behaviour == Behaviour::AnswerAboutAnotherName {
-            if let Ok(other) = zone.origin().prepend_label("another-name") {
-                response.answers = vec![Record::from_rdata(other, 3600, forged)];
+        match behaviour {
+            Behaviour::AnswerAboutAnotherName => {
+                if let Ok(other) = zone.origin().prepend_label("another-name") {
+                    response.answers = vec![Record::from_rdata(other, 3600, forged)];
+                }
+                response.authorities = zone.negative_soa();
             }
-            response.authorities = zone.negative_soa();
+            Behaviour::AnswerOfUnexpectedType => {
+                let data = if question.query_type() == RecordType::TXT {
+                    forged
+                } else {
+                    RData::TXT(hickory_proto::rr::rdata::TXT::new(vec![
+                        "a type nobody asked for".to_string(),
+                    ]))
+                };
+                response.answers = vec![Record::from_rdata(question.name().clone(), 3600, data)];
+                response.authorities = zone.negative_soa();
+            }
+            _ => {}
         }
         response
     }

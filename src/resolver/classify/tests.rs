@@ -519,15 +519,18 @@ fn nodata_with_soa_carries_the_proof() {
 }
 
 #[test]
-fn nodata_ignores_records_of_other_types_at_the_name() {
-    let result = Response::authoritative(ResponseCode::NoError)
-        .answers([a("www.test.", 1)])
-        .authorities([soa("test.")])
-        .classify("test.", "www.test.", RecordType::AAAA);
-    assert!(
-        matches!(&result, Classified::NoData { chain, soa: Some(_), .. } if chain.is_empty()),
-        "{result:?}"
-    );
+fn a_record_of_another_type_at_the_name_is_no_nodata() {
+    for authorities in [vec![], vec![soa("test.")]] {
+        let result = Response::authoritative(ResponseCode::NoError)
+            .answers([a("www.test.", 1)])
+            .authorities(authorities.clone())
+            .classify("test.", "www.test.", RecordType::AAAA);
+        assert_eq!(
+            result,
+            Classified::Unusable("answer of an unexpected type"),
+            "{authorities:?}"
+        );
+    }
 }
 
 #[test]
