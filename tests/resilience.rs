@@ -183,6 +183,14 @@ async fn an_answer_about_another_name_is_not_nodata() {
     liar_first(155, Behaviour::AnswerAboutAnotherName).await;
 }
 
+/// NOERROR with empty answer and authority sections, for a name that exists, is no proof of
+/// NODATA (RFC 2308 §2.2 wants the SOA): the server is lame for the zone, as Unbound and Knot
+/// treat it, and the zone's other server is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodata_without_soa_is_lame() {
+    liar_first(156, Behaviour::NoDataWithoutSoa).await;
+}
+
 /// A record at the question name of a type neither asked for nor CNAME answers nothing: the
 /// reply is ignored like a lame one and the question asked elsewhere.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,30 +99,31 @@ pub fn classify(response: &Message, zone: &Name, qname: &Name, qtype: RecordType
             },
         };
     }
-    if soa.is_some() {
+    if let Some(soa) = soa {
         return nodata(response, name, qtype, soa);
     }
     if let Some(referral) = referral(response, zone, qname) {
         return referral;
     }
-    if response.metadata.authoritative {
-        return nodata(response, name, qtype, soa);
-    }
-    Classified::Unusable("lame: neither answer, referral nor authoritative negative")
+    // An empty NOERROR without the SOA proves nothing, AA or not: RFC 2308 §2.2's NODATA carries
+    // the zone's SOA, without which it cannot even be cached (§5). A server that answers so for a
+    // name its zone holds is lame for the zone, as Unbound and Knot treat it: its other servers
+    // are asked.
+    Classified::Unusable("lame: neither answer, referral nor negative answer with SOA")
 }
 
 /// NODATA for `name`, unless the answer section speaks of something else: a NOERROR answer
 /// with records in it none of which answer or lead on from the question is not "no data of
 /// that type" (RFC 2308 §2.2: NODATA has an empty answer section), whatever the scrubber then
 /// keeps of it. The server answered another question, or garbage, and is asked no further.
-fn nodata(response: &Message, name: Name, qtype: RecordType, soa: Option<SoaProof>) -> Classified {
+fn nodata(response: &Message, name: Name, qtype: RecordType, soa: SoaProof) -> Classified {
     if let Some(why) = unrelated_answer(&response.answers, &name, qtype) {
         return Classified::Unusable(why);
     }
     Classified::NoData {
         chain: Vec::new(),
         name,
-        soa,
+        soa: Some(soa),
     }
 }
 

@@ -591,6 +591,9 @@ pub enum Behaviour {
     /// zone, `another-name.<zone>`, in the answer section and the zone's SOA in the authority
     /// section: it looks like NODATA for the question plus a stray record, and is neither.
     AnswerAboutAnotherName,
+    /// Answer AA, NOERROR, with every section empty: NODATA without the SOA that would prove it
+    /// (RFC 2308 §2.2), whatever the question.
+    NoDataWithoutSoa,
     /// Answer AA, NOERROR, with a record at the question name of a type that was not asked for
     /// (TXT, or A with [`FORGED_ADDRESS`] for a TXT question) and the zone's SOA.
     AnswerOfUnexpectedType,
@@ -1027,9 +1030,9 @@ impl Shared {
             Behaviour::UpwardReferral
             | Behaviour::SidewaysReferral
             | Behaviour::ReferralLoop(_) => self.bad_referral(behaviour, query),
-            Behaviour::AnswerAboutAnotherName | Behaviour::AnswerOfUnexpectedType => {
-                self.misanswer(behaviour, query)
-            }
+            Behaviour::AnswerAboutAnotherName
+            | Behaviour::NoDataWithoutSoa
+            | Behaviour::AnswerOfUnexpectedType => self.misanswer(behaviour, query),
             Behaviour::Normal
             | Behaviour::FirstQueryOnlyAfter(_)
             | Behaviour::WrongSource(_)

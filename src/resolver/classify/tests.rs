@@ -520,50 +520,42 @@ fn nodata_with_soa_carries_the_proof() {
 
 #[test]
 fn a_record_of_another_type_at_the_name_is_no_nodata() {
-    for authorities in [vec![], vec![soa("test.")]] {
-        let result = Response::authoritative(ResponseCode::NoError)
-            .answers([a("www.test.", 1)])
-            .authorities(authorities.clone())
-            .classify("test.", "www.test.", RecordType::AAAA);
-        assert_eq!(
-            result,
-            Classified::Unusable("answer of an unexpected type"),
-            "{authorities:?}"
-        );
-    }
+    let with_soa = Response::authoritative(ResponseCode::NoError)
+        .answers([a("www.test.", 1)])
+        .authorities([soa("test.")])
+        .classify("test.", "www.test.", RecordType::AAAA);
+    assert_eq!(
+        with_soa,
+        Classified::Unusable("answer of an unexpected type")
+    );
+    let without = Response::authoritative(ResponseCode::NoError)
+        .answers([a("www.test.", 1)])
+        .classify("test.", "www.test.", RecordType::AAAA);
+    assert_unusable(&without);
 }
 
 #[test]
-fn authoritative_empty_answer_without_soa_is_nodata_without_proof() {
+fn authoritative_empty_answer_without_soa_is_lame() {
     let result = Response::authoritative(ResponseCode::NoError).classify(
         "test.",
         "www.test.",
         RecordType::A,
     );
-    assert_eq!(
-        result,
-        Classified::NoData {
-            chain: vec![],
-            name: name("www.test."),
-            soa: None,
-        }
-    );
+    assert_unusable(&result);
 }
 
 #[test]
 fn an_answer_about_another_name_is_not_nodata() {
-    for authorities in [vec![], vec![soa("test.")]] {
-        for other in [a("other.test.", 66), a("www.example.", 66)] {
-            let result = Response::authoritative(ResponseCode::NoError)
-                .answers([other])
-                .authorities(authorities.clone())
-                .classify("test.", "www.test.", RecordType::A);
-            assert_eq!(
-                result,
-                Classified::Unusable("answer about another name"),
-                "{authorities:?}"
-            );
-        }
+    for other in [a("other.test.", 66), a("www.example.", 66)] {
+        let with_soa = Response::authoritative(ResponseCode::NoError)
+            .answers([other.clone()])
+            .authorities([soa("test.")])
+            .classify("test.", "www.test.", RecordType::A);
+        assert_eq!(with_soa, Classified::Unusable("answer about another name"));
+        let without = Response::authoritative(ResponseCode::NoError)
+            .answers([other])
+            .classify("test.", "www.test.", RecordType::A);
+        assert_unusable(&without);
     }
 }
 
@@ -769,13 +761,17 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
 fn answer_records_of_another_class_are_ignored() {
     let result = Response::authoritative(ResponseCode::NoError)
         .answers([in_class(a("www.test.", 1), DNSClass::CH)])
+        .authorities([soa("test.")])
         .classify("test.", "www.test.", RecordType::A);
     assert_eq!(
         result,
         Classified::NoData {
             chain: vec![],
             name: name("www.test."),
-            soa: None,
+            soa: Some(SoaProof {
+                soa: soa("test."),
+                rrsigs: vec![],
+            }),
         }
     );
 }
