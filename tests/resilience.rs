@@ -197,3 +197,54 @@ async fn nodata_without_soa_is_lame() {
 async fn an_answer_of_an_unexpected_type_is_ignored() {
     liar_first(157, Behaviour::AnswerOfUnexpectedType).await;
 }
+
+/// test. delegates example.test. to ns1.hosting.test. with glue pointing at a server that never
+/// answers (stale sibling glue), while hosting.test.'s own servers give ns1.hosting.test. its
+/// real address. When the glue fails, ferret looks the server name up and asks there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_glue_is_replaced_by_the_server_names_real_addresses() {
+    let block = 158;
+    let (stale, hosting, example) = (net(block, 3, 9), net(block, 4, 1), net(block, 5, 1));
+    let world = root_and_tld(
+        block,
+        &format!(
+            "example NS ns1.hosting.test.\nhosting NS ns.hosting.test.\n\
+             ns.hosting A {hosting}\nns1.hosting A {stale}\n"
+        ),
+    )
+    .server(&stale, vec![lone_zone("example.test.", &stale)])
+    .behaviour(&stale, Behaviour::Drop)
+    .server(
+        &hosting,
+        vec![zone(
+            "hosting.test.",
+            "ns.hosting.test.",
+            &format!("ns A {hosting}\nns1 A {example}\n"),
+        )],
+    )
+    .server(
+        &example,
+        vec![zone(
+            "example.test.",
+            "ns1.hosting.test.",
+            &format!("www A {WWW}\n"),
+        )],
+    )
+    .start()
+    .await;
+    let ferret = start(&test_config(block, &world.root_hints_path())).await;
+
+    assert_resolves(&ferret, "www.example.test.").await;
+    assert!(
+        world.server(&stale).query_count() >= 1,
+        "the glue was tried"
+    );
+    assert!(
+        world
+            .server(&hosting)
+            .count_for("ns1.hosting.test.", RecordType::A)
+            >= 1,
+        "the server name was looked up"
+    );
+    world.stop().await;
+}

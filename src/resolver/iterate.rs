@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::classify::{Classified, SoaProof, classify};
 use super::delegation::{DelegationPoint, ServerRole, address_of, cached_addresses};
 use super::listening::Listening;
-use super::qmin::Minimiser;
+use super::qmin::{Minimiser, Question};
 use super::upstream_inflight::{Followed, SharedResponse, Turn, UpstreamQuestion};
 use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
@@ -123,13 +123,7 @@ impl Resolver {
                 Err(error) => return Err(error),
             };
             let outcome = self
-                .ask_zone_merged(
-                    &delegation,
-                    &servers,
-                    &question.name,
-                    question.rtype,
-                    budget,
-                )
+                .ask_delegation(&delegation, &servers, &question, budget, depth)
                 .await;
             let (authoritative, classified) = match outcome {
                 Ok(found) => take_classified(found),
@@ -310,12 +304,6 @@ impl Resolver {
     ) -> Result<Vec<SocketAddr>, ResolveError> {
         let ipv6 = self.settings.ipv6_upstream;
         let policy = self.upstream.policy();
-        let permitted = |ips: Vec<IpAddr>| -> Vec<SocketAddr> {
-            ips.into_iter()
-                .filter(|ip| policy.permits(*ip))
-                .map(|ip| SocketAddr::new(ip, DNS_PORT))
-                .collect()
-        };
         let mut addresses: Vec<SocketAddr> = delegation
             .known_addresses
             .iter()
@@ -326,7 +314,7 @@ impl Resolver {
             })
             .collect();
         for ns in &delegation.ns_names {
-            addresses.extend(permitted(cached_addresses(&self.cache, ns, ipv6)));
+            addresses.extend(self.permitted(cached_addresses(&self.cache, ns, ipv6)));
         }
         if addresses.is_empty() && delegation.zone.is_root() && !delegation.configured {
             // The root's glue was evicted or expired: the hints still say where the root is.
@@ -335,13 +323,26 @@ impl Resolver {
         if !addresses.is_empty() {
             return Ok(addresses);
         }
+        self.look_up_server_names(delegation, &[], budget, depth)
+            .await
+    }
+
+    /// The addresses, other than `asked`, of the first of `delegation`'s server names that
+    /// resolves to some, looking up at most `--max-ns-lookups-per-referral` names (an
+    /// NXNSAttack bound). A server name inside the zone it serves is not looked up: asking the
+    /// zone for it would need the very servers we are looking for.
+    async fn look_up_server_names(
+        self: &Arc<Self>,
+        delegation: &DelegationPoint,
+        asked: &[SocketAddr],
+        budget: &Budget,
+        depth: u32,
+    ) -> Result<Vec<SocketAddr>, ResolveError> {
         let _finding = budget.finding_servers_of(&delegation.zone)?;
         let limits = &self.settings.limits;
         if depth >= limits.max_glueless_depth {
             return Err(ResolveError::GluelessDepth(limits.max_glueless_depth));
         }
-        // A server name inside the zone it serves cannot be found without glue: asking the zone
-        // for it would need the very addresses we are missing.
         let resolvable: Vec<&Name> = delegation
             .ns_names
             .iter()
@@ -352,15 +353,15 @@ impl Resolver {
             self.metrics
                 .record_limit(crate::metrics::labels::Limit::NsLookupsPerReferral);
         }
+        let types: &[RecordType] = if self.settings.ipv6_upstream {
+            &[RecordType::A, RecordType::AAAA]
+        } else {
+            &[RecordType::A]
+        };
         // A lookup that ran into a cycle fails the delegation only if no other name helps: the
         // other names may lead elsewhere.
         let mut cycle = None;
         for ns in resolvable.into_iter().take(cap) {
-            let types: &[RecordType] = if ipv6 {
-                &[RecordType::A, RecordType::AAAA]
-            } else {
-                &[RecordType::A]
-            };
             for rtype in types {
                 let lookup = Box::pin(self.resolve_chain(ns.clone(), *rtype, budget, depth + 1));
                 let answer = match lookup.await {
@@ -371,13 +372,57 @@ impl Resolver {
                     }
                     Err(_) => continue,
                 };
-                let found = permitted(answer.answers.iter().filter_map(address_of).collect());
+                let mut found =
+                    self.permitted(answer.answers.iter().filter_map(address_of).collect());
+                found.retain(|addr| !asked.contains(addr));
                 if !found.is_empty() {
                     return Ok(found);
                 }
             }
         }
         Err(cycle.unwrap_or_else(|| ResolveError::NoServers(delegation.zone.clone())))
+    }
+
+    /// The addresses of `ips` that the upstream policy lets us query, on port 53.
+    fn permitted(&self, ips: Vec<IpAddr>) -> Vec<SocketAddr> {
+        let policy = self.upstream.policy();
+        ips.into_iter()
+            .filter(|ip| policy.permits(*ip))
+            .map(|ip| SocketAddr::new(ip, DNS_PORT))
+            .collect()
+    }
+
+    /// Asks the servers of `delegation` at `servers` ([`Resolver::ask_zone_merged`]). When every
+    /// one of them has failed, the delegation's server names outside its zone are looked up
+    /// through the DNS and the addresses found that were not asked yet are asked in turn. Glue
+    /// is only the parent's copy of the child's data, ranked below it (RFC 2181 §5.4.1), and goes
+    /// stale: a renumbered server whose sibling glue nobody updated still resolves through its
+    /// own zone. Configured servers are the only ones to ask.
+    async fn ask_delegation(
+        self: &Arc<Self>,
+        delegation: &DelegationPoint,
+        servers: &[SocketAddr],
+        question: &Question,
+        budget: &Budget,
+        depth: u32,
+    ) -> Result<SharedResponse, ResolveError> {
+        let (name, rtype) = (&question.name, question.rtype);
+        let failed = match self
+            .ask_zone_merged(delegation, servers, name, rtype, budget)
+            .await
+        {
+            Err(ResolveError::ServersFailed(zone)) if !delegation.configured => zone,
+            outcome => return outcome,
+        };
+        let Ok(looked_up) = self
+            .look_up_server_names(delegation, servers, budget, depth)
+            .await
+        else {
+            return Err(ResolveError::ServersFailed(failed));
+        };
+        tracing::debug!(zone = %failed, servers = ?looked_up, "the zone's servers failed; asking where its server names resolve to");
+        self.ask_zone_merged(delegation, &looked_up, name, rtype, budget)
+            .await
     }
 
     /// [`Resolver::ask_zone`] for the zone of `delegation`, unless another resolution is asking
