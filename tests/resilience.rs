@@ -248,3 +248,43 @@ async fn bad_glue_is_replaced_by_the_server_names_real_addresses() {
     );
     world.stop().await;
 }
+
+/// The parent says example.test. is served by ns1.example.test. (a good server); the child's own
+/// NS set says ns.moved.test., which test. places at a server that answers SERVFAIL. Once
+/// ferret has learnt the child's NS set, the child's servers fail, and ferret goes back to the
+/// servers the parent gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_childs_servers_fail_the_parents_are_asked() {
+    let block = 159;
+    let (good, moved) = (net(block, 3, 1), net(block, 4, 1));
+    let world = root_and_tld(
+        block,
+        &format!("example NS ns1.example.test.\nns1.example A {good}\nns.moved A {moved}\n"),
+    )
+    .server(
+        &good,
+        vec![zone(
+            "example.test.",
+            "ns.moved.test.",
+            &format!("www A {WWW}\n"),
+        )],
+    )
+    .server(&moved, vec![lone_zone("example.test.", &moved)])
+    .behaviour(&moved, Behaviour::ServFail)
+    .start()
+    .await;
+    let ferret = start(&test_config(block, &world.root_hints_path())).await;
+
+    let ns = query_udp(addr(&ferret), "example.test.", RecordType::NS).await;
+    assert_eq!(
+        answer_strings(&ns),
+        ["example.test. NS ns.moved.test."],
+        "the child's own NS set: {ns}"
+    );
+    assert_resolves(&ferret, "www.example.test.").await;
+    assert!(
+        world.server(&moved).query_count() >= 1,
+        "the child's server was asked"
+    );
+    world.stop().await;
+}

@@ -132,12 +132,15 @@ impl Resolver {
                     continue;
                 }
                 // Only some of the zone's servers had addresses and those failed: the others'
-                // glue may have expired or been evicted. The parent's referral brings it back.
+                // glue may have expired or been evicted. Or the servers were the child's own NS
+                // set, which need not be the parent's. Either way the parent's referral, used
+                // as it comes, gives the servers the parent knows.
                 Err(ResolveError::ServersFailed(zone))
                     if !zone.is_root()
                         && !delegation.configured
                         && !refetched.contains(&zone)
-                        && self.lacks_addresses(&delegation) =>
+                        && (self.lacks_addresses(&delegation)
+                            || self.has_child_ns_set(&delegation)) =>
                 {
                     referrals += 1;
                     refetched.push(zone.clone());
@@ -194,6 +197,16 @@ impl Resolver {
                 .ns_names
                 .iter()
                 .any(|ns| cached_addresses(&self.cache, ns, self.settings.ipv6_upstream).is_empty())
+    }
+
+    /// Whether the NS set the cache holds for `delegation`'s zone came from the zone's own
+    /// servers (an answer) rather than from its parent's referral. The two sets may differ, and
+    /// the child's wins in the cache (RFC 2181 §5.4.1); when the servers it names fail, those
+    /// the parent named may still answer, and Unbound falls back to them.
+    fn has_child_ns_set(&self, delegation: &DelegationPoint) -> bool {
+        self.cache
+            .get_rrset(&delegation.zone, RecordType::NS, Rank::NonAuthAnswer)
+            .is_some()
     }
 
     /// The closest cached delegation strictly above `zone`, or the root.
