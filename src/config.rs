@@ -225,7 +225,10 @@ pub struct Limits {
     #[arg(long, value_name = "MS", default_value_t = 4_000)]
     pub resolution_timeout_ms: u64,
 
-    /// Time to wait for one upstream server to answer one query, in milliseconds.
+    /// Longest first try at one upstream server, in milliseconds (measured servers get less).
+    /// A server that does not answer is asked again, up to three tries, each waiting twice as
+    /// long as the one before (RFC 6298 §5.5) while the earlier ones keep listening, all within
+    /// the resolution timeout.
     #[arg(long, value_name = "MS", default_value_t = 800)]
     pub upstream_timeout_ms: u64,
 

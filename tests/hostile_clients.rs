@@ -5,7 +5,8 @@
 //! just another 127.x.y.z: ferret is told to allow only part of the block, and a client outside
 //! that part is the stranger.
 //!
-//! Address blocks 140–159 (127.140.x.y – 127.159.x.y) belong to this file.
+//! Address blocks 141–150 and 152–154 (127.141.x.y – 127.154.x.y but 127.151.x.y) belong to this
+//! file; the rest of 140–159 belongs to tests/resilience.rs.
 
 mod common;
 

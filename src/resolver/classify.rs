@@ -99,16 +99,54 @@ pub fn classify(response: &Message, zone: &Name, qname: &Name, qtype: RecordType
             },
         };
     }
-    if soa.is_some() {
-        return Classified::NoData { chain, name, soa };
+    if let Some(soa) = soa {
+        return nodata(response, name, qtype, soa);
     }
     if let Some(referral) = referral(response, zone, qname) {
         return referral;
     }
-    if response.metadata.authoritative {
-        return Classified::NoData { chain, name, soa };
+    // An empty NOERROR without the SOA proves nothing, AA or not: RFC 2308 §2.2's NODATA carries
+    // the zone's SOA, without which it cannot even be cached (§5). A server that answers so for a
+    // name its zone holds is lame for the zone, as Unbound and Knot treat it: its other servers
+    // are asked.
+    Classified::Unusable("lame: neither answer, referral nor negative answer with SOA")
+}
+
+/// NODATA for `name`, unless the answer section speaks of something else: a NOERROR answer
+/// with records in it none of which answer or lead on from the question is not "no data of
+/// that type" (RFC 2308 §2.2: NODATA has an empty answer section), whatever the scrubber then
+/// keeps of it. The server answered another question, or garbage, and is asked no further.
+fn nodata(response: &Message, name: Name, qtype: RecordType, soa: SoaProof) -> Classified {
+    if let Some(why) = unrelated_answer(&response.answers, &name, qtype) {
+        return Classified::Unusable(why);
     }
-    Classified::Unusable("lame: neither answer, referral nor authoritative negative")
+    Classified::NoData {
+        chain: Vec::new(),
+        name,
+        soa: Some(soa),
+    }
+}
+
+/// Why the answer section of a would-be NODATA for `qname`/`qtype` is no NODATA, if it is not:
+/// records only for other names, or a record at the name of a type that neither answers nor
+/// leads on (not the type asked, a CNAME, a DNAME or a signature).
+fn unrelated_answer(answers: &[Record], qname: &Name, qtype: RecordType) -> Option<&'static str> {
+    if !answers.is_empty() && answers.iter().all(|r| r.name != *qname) {
+        return Some("answer about another name");
+    }
+    let unexpected = |r: &&Record| {
+        let rtype = r.record_type();
+        r.name == *qname
+            && rtype != qtype
+            && !matches!(
+                rtype,
+                RecordType::CNAME | RecordType::DNAME | RecordType::RRSIG
+            )
+    };
+    if answers.iter().any(|r| unexpected(&r)) {
+        return Some("answer of an unexpected type");
+    }
+    None
 }
 
 fn matches_type(record: &Record, qtype: RecordType) -> bool {

@@ -11,22 +11,48 @@ use tokio::time::Instant;
 
 use super::classify::{Classified, SoaProof, classify};
 use super::delegation::{DelegationPoint, ServerRole, address_of, cached_addresses};
-use super::qmin::Minimiser;
+use super::listening::Listening;
+use super::qmin::{Minimiser, Question};
 use super::upstream_inflight::{Followed, SharedResponse, Turn, UpstreamQuestion};
 use super::{Budget, ResolveError, Resolver};
 use crate::answer::Answer;
 use crate::cache::{NegativeProof, Rank, Validation};
 use crate::metrics::ValidationOutcome;
 use crate::records::rrsig_covers;
-use crate::upstream::{DNS_PORT, Try, Upstream, UpstreamError};
+use crate::upstream::{DNS_PORT, QuerySlot, Retransmissions, Try, Upstream, UpstreamError};
 
-/// How one try at one server went.
+/// How one try at one server ended.
 enum Asked {
-    Usable(Box<(Message, Classified)>),
-    /// No answer within the try's timeout.
+    /// A usable answer, `rtt` after the query was sent.
+    Usable {
+        found: Box<(Message, Classified)>,
+        server: SocketAddr,
+        rtt: Duration,
+    },
+    /// No answer while the try listened, which it does until the client's budget runs out.
+    Silent,
+    /// An error, or an answer that does not parse, match or mean anything usable; held against
+    /// the server if `penalise` (a server our policy forbids has done nothing wrong).
+    Failed { penalise: bool },
+}
+
+/// How one try went while [`Resolver::ask_zone`] waited for it.
+enum Tried {
+    /// A usable answer, to this try or a late one to an earlier try.
+    Answered(Box<(Message, Classified)>),
+    /// No answer within the try's timeout (it goes on listening).
     TimedOut,
-    /// An error, an answer that does not parse or match, or an unusable one.
+    /// The server failed, answered uselessly or was too busy to ask.
     Failed,
+}
+
+/// The question one zone's servers are asked, and how.
+#[derive(Clone, Copy)]
+struct ZoneQuestion<'a> {
+    zone: &'a Name,
+    role: ServerRole,
+    name: &'a Name,
+    rtype: RecordType,
 }
 
 /// Sends one question to `server` the way its role says: iteratively to an authority, with RD as
@@ -149,13 +175,7 @@ impl Resolver {
                 Err(error) => return Err(error),
             };
             let outcome = self
-                .ask_zone_merged(
-                    &delegation,
-                    &servers,
-                    &question.name,
-                    question.rtype,
-                    budget,
-                )
+                .ask_delegation(&delegation, &servers, &question, budget, depth)
                 .await;
             let (authoritative, classified, proof) = match outcome {
                 Ok(found) => {
@@ -168,12 +188,15 @@ impl Resolver {
                     continue;
                 }
                 // Only some of the zone's servers had addresses and those failed: the others'
-                // glue may have expired or been evicted. The parent's referral brings it back.
+                // glue may have expired or been evicted. Or the servers were the child's own NS
+                // set, which need not be the parent's. Either way the parent's referral, used
+                // as it comes, gives the servers the parent knows.
                 Err(ResolveError::ServersFailed(zone))
                     if !zone.is_root()
                         && !delegation.configured
                         && !refetched.contains(&zone)
-                        && self.lacks_addresses(&delegation) =>
+                        && (self.lacks_addresses(&delegation)
+                            || self.has_child_ns_set(&delegation)) =>
                 {
                     referrals += 1;
                     refetched.push(zone.clone());
@@ -235,6 +258,16 @@ impl Resolver {
                 .ns_names
                 .iter()
                 .any(|ns| cached_addresses(&self.cache, ns, self.settings.ipv6_upstream).is_empty())
+    }
+
+    /// Whether the NS set the cache holds for `delegation`'s zone came from the zone's own
+    /// servers (an answer) rather than from its parent's referral. The two sets may differ, and
+    /// the child's wins in the cache (RFC 2181 §5.4.1); when the servers it names fail, those
+    /// the parent named may still answer, and Unbound falls back to them.
+    fn has_child_ns_set(&self, delegation: &DelegationPoint) -> bool {
+        self.cache
+            .get_rrset(&delegation.zone, RecordType::NS, Rank::NonAuthAnswer)
+            .is_some()
     }
 
     /// The closest cached delegation strictly above `zone`, or the root.
@@ -335,6 +368,8 @@ impl Resolver {
 
     /// Addresses to ask for `delegation`: known ones, cached glue, or, for a glueless delegation,
     /// the addresses of a few of its server names resolved in turn (bounded against NXNSAttack).
+    /// A server name whose lookup would need this very delegation's servers again, however many
+    /// glueless delegations away, fails the lookup at once ([`Budget::finding_servers_of`]).
     async fn server_addresses(
         self: &Arc<Self>,
         delegation: &DelegationPoint,
@@ -343,12 +378,6 @@ impl Resolver {
     ) -> Result<Vec<SocketAddr>, ResolveError> {
         let ipv6 = self.settings.ipv6_upstream;
         let policy = self.upstream.policy();
-        let permitted = |ips: Vec<IpAddr>| -> Vec<SocketAddr> {
-            ips.into_iter()
-                .filter(|ip| policy.permits(*ip))
-                .map(|ip| SocketAddr::new(ip, DNS_PORT))
-                .collect()
-        };
         let mut addresses: Vec<SocketAddr> = delegation
             .known_addresses
             .iter()
@@ -359,7 +388,7 @@ impl Resolver {
             })
             .collect();
         for ns in &delegation.ns_names {
-            addresses.extend(permitted(cached_addresses(&self.cache, ns, ipv6)));
+            addresses.extend(self.permitted(cached_addresses(&self.cache, ns, ipv6)));
         }
         if addresses.is_empty() && delegation.zone.is_root() && !delegation.configured {
             // The root's glue was evicted or expired: the hints still say where the root is.
@@ -368,12 +397,26 @@ impl Resolver {
         if !addresses.is_empty() {
             return Ok(addresses);
         }
+        self.look_up_server_names(delegation, &[], budget, depth)
+            .await
+    }
+
+    /// The addresses, other than `asked`, of the first of `delegation`'s server names that
+    /// resolves to some, looking up at most `--max-ns-lookups-per-referral` names (an
+    /// NXNSAttack bound). A server name inside the zone it serves is not looked up: asking the
+    /// zone for it would need the very servers we are looking for.
+    async fn look_up_server_names(
+        self: &Arc<Self>,
+        delegation: &DelegationPoint,
+        asked: &[SocketAddr],
+        budget: &Budget,
+        depth: u32,
+    ) -> Result<Vec<SocketAddr>, ResolveError> {
+        let _finding = budget.finding_servers_of(&delegation.zone)?;
         let limits = &self.settings.limits;
         if depth >= limits.max_glueless_depth {
             return Err(ResolveError::GluelessDepth(limits.max_glueless_depth));
         }
-        // A server name inside the zone it serves cannot be found without glue: asking the zone
-        // for it would need the very addresses we are missing.
         let resolvable: Vec<&Name> = delegation
             .ns_names
             .iter()
@@ -384,22 +427,76 @@ impl Resolver {
             self.metrics
                 .record_limit(crate::metrics::labels::Limit::NsLookupsPerReferral);
         }
+        let types: &[RecordType] = if self.settings.ipv6_upstream {
+            &[RecordType::A, RecordType::AAAA]
+        } else {
+            &[RecordType::A]
+        };
+        // A lookup that ran into a cycle fails the delegation only if no other name helps: the
+        // other names may lead elsewhere.
+        let mut cycle = None;
         for ns in resolvable.into_iter().take(cap) {
-            let types: &[RecordType] = if ipv6 {
-                &[RecordType::A, RecordType::AAAA]
-            } else {
-                &[RecordType::A]
-            };
             for rtype in types {
                 let lookup = Box::pin(self.resolve_chain(ns.clone(), *rtype, budget, depth + 1));
-                let Ok(answer) = lookup.await else { continue };
-                let found = permitted(answer.answers.iter().filter_map(address_of).collect());
+                let answer = match lookup.await {
+                    Ok(answer) => answer,
+                    Err(error @ ResolveError::DependencyCycle(_)) => {
+                        cycle = Some(error);
+                        continue;
+                    }
+                    Err(_) => continue,
+                };
+                let mut found =
+                    self.permitted(answer.answers.iter().filter_map(address_of).collect());
+                found.retain(|addr| !asked.contains(addr));
                 if !found.is_empty() {
                     return Ok(found);
                 }
             }
         }
-        Err(ResolveError::NoServers(delegation.zone.clone()))
+        Err(cycle.unwrap_or_else(|| ResolveError::NoServers(delegation.zone.clone())))
+    }
+
+    /// The addresses of `ips` that the upstream policy lets us query, on port 53.
+    fn permitted(&self, ips: Vec<IpAddr>) -> Vec<SocketAddr> {
+        let policy = self.upstream.policy();
+        ips.into_iter()
+            .filter(|ip| policy.permits(*ip))
+            .map(|ip| SocketAddr::new(ip, DNS_PORT))
+            .collect()
+    }
+
+    /// Asks the servers of `delegation` at `servers` ([`Resolver::ask_zone_merged`]). When every
+    /// one of them has failed, the delegation's server names outside its zone are looked up
+    /// through the DNS and the addresses found that were not asked yet are asked in turn. Glue
+    /// is only the parent's copy of the child's data, ranked below it (RFC 2181 §5.4.1), and goes
+    /// stale: a renumbered server whose sibling glue nobody updated still resolves through its
+    /// own zone. Configured servers are the only ones to ask.
+    async fn ask_delegation(
+        self: &Arc<Self>,
+        delegation: &DelegationPoint,
+        servers: &[SocketAddr],
+        question: &Question,
+        budget: &Budget,
+        depth: u32,
+    ) -> Result<SharedResponse, ResolveError> {
+        let (name, rtype) = (&question.name, question.rtype);
+        let failed = match self
+            .ask_zone_merged(delegation, servers, name, rtype, budget)
+            .await
+        {
+            Err(ResolveError::ServersFailed(zone)) if !delegation.configured => zone,
+            outcome => return outcome,
+        };
+        let Ok(looked_up) = self
+            .look_up_server_names(delegation, servers, budget, depth)
+            .await
+        else {
+            return Err(ResolveError::ServersFailed(failed));
+        };
+        tracing::debug!(zone = %failed, servers = ?looked_up, "the zone's servers failed; asking where its server names resolve to");
+        self.ask_zone_merged(delegation, &looked_up, name, rtype, budget)
+            .await
     }
 
     /// [`Resolver::ask_zone`] for the zone of `delegation`, unless another resolution is asking
@@ -447,11 +544,13 @@ impl Resolver {
     }
 
     /// Asks the servers of `zone` until one gives a usable answer: in the order server selection
-    /// plans, each try with its own timeout; then once more, with the full upstream timeout, the
-    /// servers that only ran out of a shortened one (a fast server may just have lost a packet or
-    /// met a busy moment); only then the held-down servers. Held-down servers due for a probe are
-    /// asked in the background on the side. A forwarder's answer is scrubbed to `zone` like any
-    /// other: it may speak for the forward zone only.
+    /// plans, each try with its own timeout; a server whose try times out is asked again once
+    /// the others have had their turn, each time waiting twice as long (see
+    /// [`Retransmissions`]), and the held-down servers come after the first round. A try whose
+    /// timeout has passed keeps listening while the later ones are out, so a slow server's late
+    /// answer is taken whichever try it answers. Held-down servers due for a probe are asked in
+    /// the background on the side. A forwarder's answer is scrubbed to `zone` like any other: it
+    /// may speak for the forward zone only.
     async fn ask_zone(
         &self,
         zone: &Name,
@@ -463,98 +562,168 @@ impl Resolver {
     ) -> Result<(Message, Classified), ResolveError> {
         let full = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
         let plan = self.selection.plan(servers, full);
-        for probe in plan.probes {
-            self.probe(probe, role, zone, name, rtype);
+        for probe in &plan.probes {
+            self.probe(*probe, role, zone, name, rtype);
         }
-        let mut again = Vec::new();
-        for attempt in plan.tries {
+        let question = ZoneQuestion {
+            zone,
+            role,
+            name,
+            rtype,
+        };
+        let mut schedule = Retransmissions::new(plan);
+        let mut listening = Listening::new();
+        while let Some(attempt) = schedule.next_try() {
             match self
-                .ask_server(attempt, role, zone, name, rtype, budget)
+                .try_server(attempt, question, budget, &mut listening)
                 .await?
             {
-                Asked::Usable(found) => return Ok(*found),
-                Asked::TimedOut if attempt.timeout < full => again.push(Try {
-                    server: attempt.server,
-                    timeout: full,
-                }),
-                Asked::TimedOut | Asked::Failed => {}
-            }
-        }
-        for attempt in again.into_iter().chain(plan.last_resort) {
-            if let Asked::Usable(found) = self
-                .ask_server(attempt, role, zone, name, rtype, budget)
-                .await?
-            {
-                return Ok(*found);
+                Tried::Answered(found) => return Ok(*found),
+                Tried::TimedOut => schedule.timed_out(attempt),
+                Tried::Failed => {}
             }
         }
         Err(ResolveError::ServersFailed(zone.clone()))
     }
 
-    /// One try at one server, recorded in its health. Fails only when the client's budget is
-    /// spent; a try that the budget cut short says nothing about the server and is not held
-    /// against it.
-    async fn ask_server(
-        &self,
+    /// One try at one server, while the earlier tries in `listening` go on waiting for their
+    /// answers: ends with the first usable answer from any of them, when this try fails, or
+    /// when its timeout passes (it then stays in `listening`). The try's outcome is recorded in
+    /// the server's health. Fails only when the client's budget is spent; a try that the budget
+    /// cut short says nothing about the server and is not held against it.
+    async fn try_server<'a>(
+        &'a self,
         attempt: Try,
-        role: ServerRole,
-        zone: &Name,
-        name: &Name,
-        rtype: RecordType,
-        budget: &Budget,
-    ) -> Result<Asked, ResolveError> {
+        question: ZoneQuestion<'a>,
+        budget: &'a Budget,
+        listening: &mut Listening<'a, Asked>,
+    ) -> Result<Tried, ResolveError> {
         let server = attempt.server;
-        // A server with too many of our queries outstanding is waited for, at most as long as
-        // the longest try may take (a try shortened to a fast server's RTT says nothing about
-        // how soon its queue moves); if no place frees up by then it is skipped like one that
-        // does not answer, but without a penalty to its health: it is busy, not broken.
+        let claim = self.claim_slot(server, question, budget);
+        tokio::pin!(claim);
+        let slot = loop {
+            tokio::select! {
+                biased;
+                (_, earlier) = listening.next() => {
+                    if let Some(found) = self.heard(earlier)? {
+                        return Ok(Tried::Answered(found));
+                    }
+                }
+                slot = &mut claim => break slot,
+            }
+        };
+        let Some(slot) = slot else {
+            return Ok(Tried::Failed);
+        };
+        budget.spend_query()?;
+        let until = (Instant::now() + attempt.timeout).min(budget.deadline());
+        let this = listening.push(Box::pin(self.ask_server(server, slot, question, budget)));
+        loop {
+            let Some((number, outcome)) = listening.next_until(until).await else {
+                if until == budget.deadline() {
+                    return Err(ResolveError::Timeout);
+                }
+                tracing::debug!(%server, name = %question.name, rtype = %question.rtype, "try timed out; still listening");
+                self.selection.record_failure(server);
+                return Ok(Tried::TimedOut);
+            };
+            let penalise = matches!(outcome, Asked::Failed { penalise: true });
+            if let Some(found) = self.heard(outcome)? {
+                return Ok(Tried::Answered(found));
+            }
+            // An earlier try failing now changes nothing: its timeout was counted already.
+            if number == this {
+                if penalise {
+                    self.selection.record_failure(server);
+                }
+                return Ok(Tried::Failed);
+            }
+        }
+    }
+
+    /// What the outcome of any try means for the question: a usable answer (its round-trip
+    /// time recorded in its server's health), nothing, or, since every try listens until the
+    /// client's budget ends, that the budget is spent.
+    fn heard(&self, outcome: Asked) -> Result<Option<Box<(Message, Classified)>>, ResolveError> {
+        match outcome {
+            Asked::Usable { found, server, rtt } => {
+                self.selection.record_success(server, rtt);
+                Ok(Some(found))
+            }
+            Asked::Failed { .. } => Ok(None),
+            Asked::Silent => Err(ResolveError::Timeout),
+        }
+    }
+
+    /// A place among the queries outstanding at `server`. A server with too many of our queries
+    /// outstanding is waited for, at most as long as the longest try may take (a try shortened
+    /// to a fast server's RTT says nothing about how soon its queue moves); if no place frees up
+    /// by then it is skipped like one that does not answer, but without a penalty to its health:
+    /// it is busy, not broken.
+    async fn claim_slot(
+        &self,
+        server: SocketAddr,
+        question: ZoneQuestion<'_>,
+        budget: &Budget,
+    ) -> Option<QuerySlot<'_>> {
         let longest_try = Duration::from_millis(self.settings.limits.upstream_timeout_ms);
         let wait_until = budget.deadline().min(Instant::now() + longest_try);
-        let Some(_slot) = self.outstanding.acquire(server.ip(), wait_until).await else {
+        let slot = self.outstanding.acquire(server.ip(), wait_until).await;
+        if slot.is_none() {
             super::stats::Counters::count(&self.counters.busy_server_skips);
             self.metrics
                 .record_limit(crate::metrics::labels::Limit::QueriesPerServer);
-            tracing::debug!(%server, %name, %rtype, "server busy; skipped");
-            return Ok(Asked::Failed);
-        };
-        budget.spend_query()?;
+            tracing::debug!(%server, name = %question.name, rtype = %question.rtype, "server busy; skipped");
+        }
+        slot
+    }
+
+    /// Sends one try to `server` and waits for its answer, for as long as the client's budget
+    /// lasts or until [`Resolver::ask_zone`] no longer listens.
+    async fn ask_server(
+        &self,
+        server: SocketAddr,
+        _slot: QuerySlot<'_>,
+        question: ZoneQuestion<'_>,
+        budget: &Budget,
+    ) -> Asked {
+        let ZoneQuestion {
+            zone,
+            role,
+            name,
+            rtype,
+        } = question;
         let sent = Instant::now();
-        let cut_short = budget.deadline() < sent + attempt.timeout;
+        let listen = budget.deadline().saturating_duration_since(sent);
         let response = send(
             &self.upstream,
             role,
             server,
             name,
             rtype,
-            attempt.timeout,
+            listen,
             budget.deadline(),
         )
         .await;
         let response = match response {
             Ok(response) => response,
-            Err(UpstreamError::Timeout) if cut_short => return Err(ResolveError::Timeout),
+            Err(UpstreamError::Timeout) => return Asked::Silent,
             Err(error) => {
                 tracing::debug!(%server, %name, %rtype, %error, "upstream query failed");
-                if matches!(error, UpstreamError::Forbidden(_)) {
-                    return Ok(Asked::Failed);
-                }
-                self.selection.record_failure(server);
-                return Ok(match error {
-                    UpstreamError::Timeout => Asked::TimedOut,
-                    _ => Asked::Failed,
-                });
+                let penalise = !matches!(error, UpstreamError::Forbidden(_));
+                return Asked::Failed { penalise };
             }
         };
         match classify(&response, zone, name, rtype) {
             Classified::Unusable(why) => {
                 tracing::debug!(%server, %name, %rtype, why, rcode = %response.metadata.response_code, "unusable answer");
-                self.selection.record_failure(server);
-                Ok(Asked::Failed)
+                Asked::Failed { penalise: true }
             }
-            classified => {
-                self.selection.record_success(server, sent.elapsed());
-                Ok(Asked::Usable(Box::new((response, classified))))
-            }
+            classified => Asked::Usable {
+                found: Box::new((response, classified)),
+                server,
+                rtt: sent.elapsed(),
+            },
         }
     }
 

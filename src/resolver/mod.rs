@@ -10,6 +10,7 @@ mod classify;
 mod delegation;
 mod inflight;
 mod iterate;
+mod listening;
 mod qmin;
 mod stats;
 mod trust;
@@ -71,6 +72,10 @@ pub enum ResolveError {
     ChainLoop,
     #[error("server names nested deeper than {0} glueless lookups")]
     GluelessDepth(u32),
+    #[error(
+        "the servers of {0} can only be found through {0} itself (glueless delegations in a cycle)"
+    )]
+    DependencyCycle(Name),
 }
 
 impl ResolveError {
@@ -84,6 +89,7 @@ impl ResolveError {
             ResolveError::GluelessDepth(_) => Some(Limit::GluelessDepth),
             ResolveError::ServersFailed(_)
             | ResolveError::NoServers(_)
+            | ResolveError::DependencyCycle(_)
             | ResolveError::ChainLoop => None,
         }
     }

@@ -16,6 +16,7 @@ mod case;
 mod cookies;
 mod message;
 mod outstanding;
+mod retransmit;
 mod selection;
 mod tcp;
 mod udp;
@@ -34,6 +35,7 @@ use case::{mix_case, restore_case};
 pub use cookies::CookieJar;
 pub use message::{build_query, build_query_with, question_case_matches, response_matches};
 pub use outstanding::{OutstandingQueries, QuerySlot};
+pub use retransmit::{Retransmissions, TRIES_PER_SERVER};
 pub use selection::{Plan, ServerHealth, ServerSelection, Try};
 
 use crate::metrics::{Metrics, UpstreamOutcome};
@@ -204,6 +206,11 @@ impl Upstream {
         budget_deadline: Instant,
     ) -> Result<Message, UpstreamError> {
         let sent = Instant::now();
+        let mut counted = Counted {
+            metrics: &self.metrics,
+            server: addr.ip(),
+            outcome: None,
+        };
         let result = self
             .exchange(
                 addr,
@@ -214,12 +221,11 @@ impl Upstream {
                 budget_deadline,
             )
             .await;
-        let outcome = match &result {
+        counted.outcome = Some(match &result {
             Ok(_) => UpstreamOutcome::Answered(sent.elapsed()),
             Err(UpstreamError::Timeout) => UpstreamOutcome::TimedOut,
             Err(_) => UpstreamOutcome::Failed,
-        };
-        self.metrics.record_upstream(addr.ip(), outcome);
+        });
         result
     }
 
@@ -308,6 +314,23 @@ impl Upstream {
         let response = udp::exchange(addr, &query, &expected, deadline).await?;
         self.cookies.learn(addr.ip(), &response);
         Ok(response)
+    }
+}
+
+/// Counts one exchange in the metrics when it ends: with its outcome, or, when it is dropped
+/// before one (the resolver no longer needed its answer, or the client's time ran out), as a
+/// timeout, since no answer came while it was waited for. Without this a query that a later
+/// try's answer made moot would never be counted at all.
+struct Counted<'a> {
+    metrics: &'a Metrics,
+    server: IpAddr,
+    outcome: Option<UpstreamOutcome>,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        let outcome = self.outcome.unwrap_or(UpstreamOutcome::TimedOut);
+        self.metrics.record_upstream(self.server, outcome);
     }
 }
 

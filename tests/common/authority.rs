@@ -583,6 +583,20 @@ pub enum Behaviour {
     /// Answer correctly, but with the question name in lower case, like servers that do not
     /// preserve the case of the query (the 0x20 compatibility problem).
     LowercaseQuestion,
+    /// Answer only the first query for each name and type, correctly but after this long; swallow
+    /// every later one: a slow server whose answer to a retransmission would come too late, so
+    /// that only the first try's answer can be had.
+    FirstQueryOnlyAfter(Duration),
+    /// Answer AA, NOERROR, with only an A record ([`FORGED_ADDRESS`]) for another name of the
+    /// zone, `another-name.<zone>`, in the answer section and the zone's SOA in the authority
+    /// section: it looks like NODATA for the question plus a stray record, and is neither.
+    AnswerAboutAnotherName,
+    /// Answer AA, NOERROR, with every section empty: NODATA without the SOA that would prove it
+    /// (RFC 2308 §2.2), whatever the question.
+    NoDataWithoutSoa,
+    /// Answer AA, NOERROR, with a record at the question name of a type that was not asked for
+    /// (TXT, or A with [`FORGED_ADDRESS`] for a TXT question) and the zone's SOA.
+    AnswerOfUnexpectedType,
 }
 
 /// The address every forged answer of [`Behaviour::SpoofFlood`] and
@@ -957,19 +971,14 @@ impl Shared {
         if query.metadata.message_type != MessageType::Query {
             return None; // never answer responses: two servers could ping-pong forever
         }
-        if let Some(question) = query.queries.first() {
-            lock(&self.log).push(LoggedQuery {
-                name: question.name().clone(),
-                rtype: question.query_type(),
-                tcp,
-                cookie: cookie_of(&query),
-                source: peer,
-                id: query.metadata.id,
-                recursion_desired: query.metadata.recursion_desired,
-            });
+        let repeated = matches!(behaviour, Behaviour::FirstQueryOnlyAfter(_))
+            && query.queries.first().is_some_and(|q| self.asked_before(q));
+        self.log_query(&query, peer, tcp);
+        if repeated {
+            return None;
         }
         let delay = match behaviour {
-            Behaviour::Delay(delay) => delay,
+            Behaviour::Delay(delay) | Behaviour::FirstQueryOnlyAfter(delay) => delay,
             _ => Duration::ZERO,
         };
         let from = match behaviour {
@@ -982,6 +991,27 @@ impl Shared {
             outgoing.forged = forgeries(behaviour, &query);
         }
         Some(outgoing)
+    }
+
+    /// Whether a query for the name and type of `question` was logged before.
+    fn asked_before(&self, question: &hickory_proto::op::Query) -> bool {
+        lock(&self.log)
+            .iter()
+            .any(|q| q.name == *question.name() && q.rtype == question.query_type())
+    }
+
+    fn log_query(&self, query: &Message, peer: SocketAddr, tcp: bool) {
+        if let Some(question) = query.queries.first() {
+            lock(&self.log).push(LoggedQuery {
+                name: question.name().clone(),
+                rtype: question.query_type(),
+                tcp,
+                cookie: cookie_of(query),
+                source: peer,
+                id: query.metadata.id,
+                recursion_desired: query.metadata.recursion_desired,
+            });
+        }
     }
 
     /// The reply to a decoded query under `behaviour`, or `None` to stay silent.
@@ -1000,7 +1030,11 @@ impl Shared {
             Behaviour::UpwardReferral
             | Behaviour::SidewaysReferral
             | Behaviour::ReferralLoop(_) => self.bad_referral(behaviour, query),
+            Behaviour::AnswerAboutAnotherName
+            | Behaviour::NoDataWithoutSoa
+            | Behaviour::AnswerOfUnexpectedType => self.misanswer(behaviour, query),
             Behaviour::Normal
+            | Behaviour::FirstQueryOnlyAfter(_)
             | Behaviour::WrongSource(_)
             | Behaviour::Delay(_)
             | Behaviour::WrongId
@@ -1114,6 +1148,43 @@ impl Shared {
         let mut response = response_header(query);
         response.authorities = vec![Record::from_rdata(cut, 3600, RData::NS(NS(ns.clone())))];
         response.additionals = vec![Record::from_rdata(ns, 3600, address_rdata(glue))];
+        response
+    }
+
+    /// The authoritative NOERROR answer a misanswering server sends instead of the real one (see
+    /// [`Behaviour`]). Questions outside every served zone are refused as usual.
+    fn misanswer(&self, behaviour: Behaviour, query: &Message) -> Message {
+        let Some(question) = query.queries.first() else {
+            return self.respond(query);
+        };
+        let Some(zone) = self.zone_for(question.name(), question.query_type()) else {
+            return self.respond(query);
+        };
+        let forged = RData::A(hickory_proto::rr::rdata::A(
+            FORGED_ADDRESS.parse().expect("forged address"),
+        ));
+        let mut response = response_header(query);
+        response.metadata.authoritative = true;
+        match behaviour {
+            Behaviour::AnswerAboutAnotherName => {
+                if let Ok(other) = zone.origin().prepend_label("another-name") {
+                    response.answers = vec![Record::from_rdata(other, 3600, forged)];
+                }
+                response.authorities = zone.negative_soa();
+            }
+            Behaviour::AnswerOfUnexpectedType => {
+                let data = if question.query_type() == RecordType::TXT {
+                    forged
+                } else {
+                    RData::TXT(hickory_proto::rr::rdata::TXT::new(vec![
+                        "a type nobody asked for".to_string(),
+                    ]))
+                };
+                response.answers = vec![Record::from_rdata(question.name().clone(), 3600, data)];
+                response.authorities = zone.negative_soa();
+            }
+            _ => {}
+        }
         response
     }
 

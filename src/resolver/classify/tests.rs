@@ -519,32 +519,44 @@ fn nodata_with_soa_carries_the_proof() {
 }
 
 #[test]
-fn nodata_ignores_records_of_other_types_at_the_name() {
-    let result = Response::authoritative(ResponseCode::NoError)
+fn a_record_of_another_type_at_the_name_is_no_nodata() {
+    let with_soa = Response::authoritative(ResponseCode::NoError)
         .answers([a("www.test.", 1)])
         .authorities([soa("test.")])
         .classify("test.", "www.test.", RecordType::AAAA);
-    assert!(
-        matches!(&result, Classified::NoData { chain, soa: Some(_), .. } if chain.is_empty()),
-        "{result:?}"
+    assert_eq!(
+        with_soa,
+        Classified::Unusable("answer of an unexpected type")
     );
+    let without = Response::authoritative(ResponseCode::NoError)
+        .answers([a("www.test.", 1)])
+        .classify("test.", "www.test.", RecordType::AAAA);
+    assert_unusable(&without);
 }
 
 #[test]
-fn authoritative_empty_answer_without_soa_is_nodata_without_proof() {
+fn authoritative_empty_answer_without_soa_is_lame() {
     let result = Response::authoritative(ResponseCode::NoError).classify(
         "test.",
         "www.test.",
         RecordType::A,
     );
-    assert_eq!(
-        result,
-        Classified::NoData {
-            chain: vec![],
-            name: name("www.test."),
-            soa: None,
-        }
-    );
+    assert_unusable(&result);
+}
+
+#[test]
+fn an_answer_about_another_name_is_not_nodata() {
+    for other in [a("other.test.", 66), a("www.example.", 66)] {
+        let with_soa = Response::authoritative(ResponseCode::NoError)
+            .answers([other.clone()])
+            .authorities([soa("test.")])
+            .classify("test.", "www.test.", RecordType::A);
+        assert_eq!(with_soa, Classified::Unusable("answer about another name"));
+        let without = Response::authoritative(ResponseCode::NoError)
+            .answers([other])
+            .classify("test.", "www.test.", RecordType::A);
+        assert_unusable(&without);
+    }
 }
 
 #[test]
@@ -694,18 +706,22 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
             cname("bank.example.", "evil.test."),
         ]
     };
+    // A NOERROR whose answer section holds only the forged records is no NODATA (see
+    // `an_answer_about_another_name_is_not_nodata`); the other kinds survive the forgery.
     let cases = [
         (
             Response::authoritative(ResponseCode::NXDomain)
                 .answers(forged())
                 .authorities([soa("test.")]),
             "www.test.",
+            true,
         ),
         (
             Response::authoritative(ResponseCode::NoError)
                 .answers(forged())
                 .authorities([soa("test.")]),
             "www.test.",
+            false,
         ),
         (
             Response::authoritative(ResponseCode::NoError).answers(
@@ -714,6 +730,7 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
                     .chain([cname("www.test.", "www.example.")]),
             ),
             "www.test.",
+            true,
         ),
         (
             Response::not_authoritative(ResponseCode::NoError)
@@ -721,11 +738,16 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
                 .authorities([ns("child.test.", "ns1.child.test.")])
                 .additionals(forged()),
             "www.child.test.",
+            true,
         ),
     ];
-    for (response, qname) in cases {
+    for (response, qname, usable) in cases {
         let result = response.classify("test.", qname, RecordType::A);
-        assert!(!matches!(result, Classified::Unusable(_)), "{result:?}");
+        assert_eq!(
+            !matches!(result, Classified::Unusable(_)),
+            usable,
+            "{result:?}"
+        );
         for record in records_of(&result) {
             assert!(
                 record.name != bank && record.name != name("bank.example."),
@@ -739,13 +761,17 @@ fn forged_records_are_dropped_from_every_kind_of_result() {
 fn answer_records_of_another_class_are_ignored() {
     let result = Response::authoritative(ResponseCode::NoError)
         .answers([in_class(a("www.test.", 1), DNSClass::CH)])
+        .authorities([soa("test.")])
         .classify("test.", "www.test.", RecordType::A);
     assert_eq!(
         result,
         Classified::NoData {
             chain: vec![],
             name: name("www.test."),
-            soa: None,
+            soa: Some(SoaProof {
+                soa: soa("test."),
+                rrsigs: vec![],
+            }),
         }
     );
 }
