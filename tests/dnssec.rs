@@ -1084,3 +1084,111 @@ async fn ed448_zone_is_insecure_to_ferret() {
         summary(&m)
     );
 }
+
+// -------------------------------------------------------------------------------------------
+// Operating it: ferret ctl and the counters
+// -------------------------------------------------------------------------------------------
+
+/// The binary, as an operator runs it: `ferret ctl stats` counts validation outcomes, a bogus
+/// answer is logged with its zone, and `ferret ctl flush-bogus` drops the bogus data so the
+/// next query validates afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_counts_outcomes_and_flushes_bogus_data() {
+    use common::process::{FerretProcess, ctl, free_port};
+    if !peers_present(false) {
+        return;
+    }
+    let block = 216;
+    let h = hierarchy(block);
+    let ip = IpAddr::V4(v4(block, 200, 1));
+    let server = SocketAddr::new(ip, free_port(ip));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("control.sock");
+    let log = dir.path().join("ferret.log");
+    let args: Vec<String> = vec![
+        "--listen".into(),
+        server.to_string(),
+        "--root-hints".into(),
+        h.root_hints().display().to_string(),
+        "--trust-anchor".into(),
+        h.trust_anchor().display().to_string(),
+        "--allow-loopback-upstream".into(),
+        "--no-ipv6-upstream".into(),
+        "--local-zone-nodefault".into(),
+        "test.".into(),
+        "--control-socket".into(),
+        socket.display().to_string(),
+    ];
+    let mut ferret = FerretProcess::spawn(FerretProcess::command(&args), &log);
+    ferret.wait_until_serving(server).await;
+
+    let secure = query_dnssec(server, "www.secure.test.", A, DnssecQuery::do_bit()).await;
+    assert!(authentic(&secure), "secure: {}", summary(&secure));
+    let bogus = query_dnssec(server, "www.badsig.test.", A, DnssecQuery::do_bit()).await;
+    assert_eq!(rcode(&bogus), ServFail, "bogus: {}", summary(&bogus));
+
+    let (ok, stats) = ctl(&socket, &["stats"]).await;
+    assert!(ok, "{stats}");
+    let count = |key: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in:\n{stats}"))
+    };
+    assert!(count("dnssec.secure") >= 1, "{stats}");
+    assert!(count("dnssec.bogus") >= 1, "{stats}");
+
+    let (ok, flushed) = ctl(&socket, &["flush-bogus"]).await;
+    assert!(ok, "{flushed}");
+    assert!(
+        flushed.contains("ok: flushed") && !flushed.contains("flushed 0 bogus entries"),
+        "flush-bogus dropped nothing: {flushed}"
+    );
+    // Flushed, the bogus name is fetched and found bogus again; the secure one is untouched.
+    let again = query_dnssec(server, "www.badsig.test.", A, DnssecQuery::do_bit()).await;
+    assert_eq!(rcode(&again), ServFail, "bogus again: {}", summary(&again));
+    let secure = query_dnssec(server, "www.secure.test.", A, DnssecQuery::do_bit()).await;
+    assert!(
+        authentic(&secure),
+        "secure after flush: {}",
+        summary(&secure)
+    );
+    let logged = ferret.log();
+    assert!(
+        logged.contains("badsig.test") && logged.contains("DNSSEC validation failed"),
+        "the bogus zone is not logged:\n{logged}"
+    );
+}
+
+/// A reload that changes what validation starts from (here: turns it off) empties the cache:
+/// answers validated against the old anchors must not keep their AD.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_changes_the_anchors_forgets_what_they_validated() {
+    if !peers_present(false) {
+        return;
+    }
+    let block = 217;
+    let h = hierarchy(block);
+    let config = dnssec_config(block, &h);
+    let mut ferret = common::ferret::start(&config).await;
+    let server = common::ferret::addr(&ferret);
+    let m = query_dnssec(server, "www.secure.test.", A, DnssecQuery::do_bit()).await;
+    assert!(authentic(&m), "before the reload: {}", summary(&m));
+    let same = ferret.reload(&config).expect("reload");
+    let m = query_dnssec(server, "www.secure.test.", A, DnssecQuery::do_bit()).await;
+    assert!(
+        authentic(&m),
+        "after a reload that changed nothing ({same}): {}",
+        summary(&m)
+    );
+    let mut off = config.clone();
+    off.dnssec = false;
+    ferret.reload(&off).expect("reload");
+    let m = query_dnssec(server, "www.secure.test.", A, DnssecQuery::do_bit()).await;
+    assert!(
+        rcode(&m) == NoError && !authentic(&m),
+        "validation off: still AD from the old cache: {}",
+        summary(&m)
+    );
+}

@@ -132,6 +132,9 @@ impl Resolver {
         {
             self.metrics.record_validation(outcome);
         }
+        if let Validation::Bogus(reason) = security {
+            self.log_bogus(&fetched.zone, name, qtype, reason);
+        }
         Ok(self.conclude(qtype, fetched, security))
     }
 

@@ -199,6 +199,14 @@ impl Resolver {
             let removed = self.cache.remove_zone(&zone);
             tracing::info!(%zone, removed, "zone configured differently; its cache entries dropped");
         }
+        let now = self.dnssec.as_ref().map(Dnssec::trust_points);
+        let before = previous.dnssec.as_ref().map(Dnssec::trust_points);
+        if now != before {
+            // What was validated was validated against other anchors (or not at all).
+            let removed = self.cache.len();
+            self.cache.clear();
+            tracing::info!(removed, "DNSSEC settings changed; the cache was emptied");
+        }
     }
 
     fn with_kept(config: &Config, kept: Kept) -> Result<Arc<Self>, SetupError> {

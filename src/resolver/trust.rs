@@ -61,6 +61,8 @@ pub struct Dnssec {
     anchors: TrustAnchors,
     negative: NegativeAnchors,
     keys: Mutex<LruCache<Name, KeyEntry>>,
+    /// When each zone's last bogus answer was logged: once per zone and BAD-cache period.
+    logged_bogus: Mutex<LruCache<Name, Millis>>,
     pub(super) caps: WorkCaps,
     pub(super) aggressive_nsec: bool,
     clock: Clock,
@@ -80,10 +82,17 @@ impl Dnssec {
             anchors: TrustAnchors::load(&config.trust_anchors)?,
             negative: NegativeAnchors::new(&config.negative_trust_anchors),
             keys: Mutex::new(crate::cache::bounded_lru(capacity)),
+            logged_bogus: Mutex::new(crate::cache::bounded_lru(capacity)),
             caps: WorkCaps::from_limits(&config.limits),
             aggressive_nsec: config.aggressive_nsec,
             clock,
         }))
+    }
+
+    /// The anchors and negative anchors, to tell whether a reload changed what validation
+    /// starts from.
+    pub fn trust_points(&self) -> (&TrustAnchors, &NegativeAnchors) {
+        (&self.anchors, &self.negative)
     }
 
     /// Seconds since the epoch on the resolver's clock, for signature validity periods.
@@ -116,6 +125,19 @@ impl Dnssec {
                 expires_ms,
             },
         );
+    }
+
+    /// Whether a bogus answer from `zone` should be logged now: the first in a BAD-cache
+    /// period, so a broken zone that clients keep asking for does not flood the log.
+    pub fn should_log_bogus(&self, zone: &Name) -> bool {
+        let now = self.clock.now_ms();
+        let mut logged = self.logged_bogus.lock().unwrap_or_else(|p| p.into_inner());
+        let period = u64::from(BOGUS_KEYS_SECONDS) * 1000;
+        if logged.get(zone).is_some_and(|at| now < at + period) {
+            return false;
+        }
+        logged.put(zone.clone(), now);
+        true
     }
 
     /// Forgets every zone's key status (`ferret ctl flush-bogus` and `flush`).
@@ -172,7 +194,7 @@ impl Resolver {
             Box::pin(self.keys_below_anchor(&zone, budget, depth)).await?
         };
         if let ZoneSecurity::Bogus(reason) = &security {
-            self.log_bogus_zone(&zone, *reason);
+            self.log_bogus(&zone, &zone, RecordType::DNSKEY, *reason);
         }
         dnssec.remember(zone, security.clone(), ttl);
         Ok(security)
@@ -350,10 +372,23 @@ impl Resolver {
         }
     }
 
-    /// A zone found bogus is logged once per time its status is worked out, which the key cache
-    /// limits to once per zone and BAD-cache period.
-    fn log_bogus_zone(&self, zone: &Name, reason: BogusReason) {
-        tracing::warn!(%zone, ?reason, ede = reason.ede_code(), "DNSSEC validation failed: zone is bogus");
+    /// Logs bogus data from `zone` (`name`/`rtype` the question that found it) with the
+    /// reason, once per zone and BAD-cache period.
+    pub(super) fn log_bogus(
+        &self,
+        zone: &Name,
+        name: &Name,
+        rtype: RecordType,
+        reason: BogusReason,
+    ) {
+        let zone = zone.to_lowercase();
+        if self
+            .dnssec
+            .as_ref()
+            .is_some_and(|d| d.should_log_bogus(&zone))
+        {
+            tracing::warn!(%zone, %name, %rtype, ?reason, ede = reason.ede_code(), "DNSSEC validation failed: bogus data");
+        }
     }
 }
 

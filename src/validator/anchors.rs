@@ -36,7 +36,7 @@ pub struct TrustAnchor {
 }
 
 /// Every configured trust anchor, by zone.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustAnchors {
     by_zone: HashMap<Name, TrustAnchor>,
 }
@@ -228,7 +228,7 @@ fn parse_dnskey_entry(entry: &str) -> Option<Result<(Name, DNSKEY), String>> {
 
 /// Zones an operator has declared unsigned whatever their parents say (RFC 7646): a zone whose
 /// signatures broke is answered insecurely instead of with SERVFAIL until it is fixed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NegativeAnchors {
     zones: Vec<Name>,
 }
