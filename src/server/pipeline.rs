@@ -489,10 +489,11 @@ pub(crate) fn respond(
 ) -> Vec<u8> {
     remember(query, answer, service.resolver.cache().messages());
     let bytes = encode(query, answer, exchange.transport);
+    let rcode = served_rcode(query, answer);
     let latency = exchange.received.elapsed();
     let protocol = exchange.transport.protocol();
     let metrics = service.metrics();
-    metrics.record_response(protocol, answer.rcode);
+    metrics.record_response(protocol, rcode);
     metrics.record_latency(latency);
     if service.query_log.is_enabled() {
         service.query_log.write(&QueryLogLine {
@@ -500,7 +501,7 @@ pub(crate) fn respond(
             protocol,
             name: query.name(),
             rtype: query.rtype(),
-            rcode: answer.rcode,
+            rcode,
             latency,
             cache_hit,
         });
@@ -556,7 +557,7 @@ fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
 /// SERVFAIL with the reason as an Extended DNS Error (RFC 8914).
 pub fn encode(query: &ClientQuery, answer: &Answer, transport: Transport) -> Vec<u8> {
     if let Validation::Bogus(reason) = answer.security
-        && !query.checking_disabled
+        && served_rcode(query, answer) == ResponseCode::ServFail
     {
         let mut response = response_for(query, ResponseCode::ServFail);
         if let Some(edns) = response.edns.as_mut() {
@@ -579,6 +580,15 @@ pub fn encode(query: &ClientQuery, answer: &Answer, transport: Transport) -> Vec
         return truncated(response);
     }
     bytes
+}
+
+/// The rcode the client gets for `answer`: SERVFAIL for bogus data unless it set CD.
+fn served_rcode(query: &ClientQuery, answer: &Answer) -> ResponseCode {
+    if answer.security.is_bogus() && !query.checking_disabled {
+        ResponseCode::ServFail
+    } else {
+        answer.rcode
+    }
 }
 
 /// An Extended DNS Error option (RFC 8914 §2): option code 15, the INFO-CODE, no extra text.

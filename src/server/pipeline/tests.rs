@@ -424,6 +424,84 @@ fn dnssec_records_are_removed_unless_the_client_set_do() {
 }
 
 #[test]
+fn ad_cd_and_extended_errors_follow_the_validation_status() {
+    use crate::cache::Validation;
+    use crate::validator::BogusReason;
+    let with = |security: Validation| Answer {
+        security,
+        ..answer(ResponseCode::NoError, vec![a("www.example.", 1)], vec![])
+    };
+    let plain = query("www.example.", RecordType::A);
+    let with_do = with_edns(plain.clone(), 1232, true);
+    let mut with_ad = plain.clone();
+    with_ad.metadata.authentic_data = true;
+    let mut with_cd = with_do.clone();
+    with_cd.metadata.checking_disabled = true;
+    let respond = |message: &Message, security| {
+        decode(&encode(
+            &client_query(message),
+            &with(security),
+            Transport::Udp,
+        ))
+    };
+    // RFC 6840 §5.7: AD for DO=1 or AD=1 on secure data only, and never with CD=1.
+    assert!(
+        respond(&with_do, Validation::Secure)
+            .metadata
+            .authentic_data
+    );
+    assert!(
+        respond(&with_ad, Validation::Secure)
+            .metadata
+            .authentic_data
+    );
+    assert!(!respond(&plain, Validation::Secure).metadata.authentic_data);
+    assert!(
+        !respond(&with_cd, Validation::Secure)
+            .metadata
+            .authentic_data
+    );
+    assert!(
+        !respond(&with_do, Validation::Insecure)
+            .metadata
+            .authentic_data
+    );
+    assert!(
+        !respond(&with_do, Validation::Unchecked)
+            .metadata
+            .authentic_data
+    );
+    // Bogus: SERVFAIL with the EDE (RFC 8914) unless CD=1, which gets the data.
+    let bogus = Validation::Bogus(BogusReason::SignatureExpired);
+    let failed = respond(&with_do, bogus);
+    assert_eq!(failed.metadata.response_code, ResponseCode::ServFail);
+    assert!(failed.answers.is_empty());
+    let ede = failed.edns.as_ref().and_then(|e| {
+        e.options()
+            .as_ref()
+            .iter()
+            .find(|(code, _)| u16::from(*code) == 15)
+            .map(|(_, o)| o.clone())
+    });
+    assert_eq!(
+        ede,
+        Some(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
+            15,
+            vec![0, 7]
+        ))
+    );
+    let without_edns = respond(&plain, bogus);
+    assert_eq!(without_edns.metadata.response_code, ResponseCode::ServFail);
+    let checking_disabled = respond(&with_cd, bogus);
+    assert_eq!(
+        checking_disabled.metadata.response_code,
+        ResponseCode::NoError
+    );
+    assert_eq!(checking_disabled.answers, vec![a("www.example.", 1)]);
+    assert!(!checking_disabled.metadata.authentic_data);
+}
+
+#[test]
 fn dnssec_records_asked_for_by_type_are_kept_without_do() {
     let answer = answer(
         ResponseCode::NoError,
