@@ -98,6 +98,25 @@ pub(super) struct Fetched {
     pub proof: Vec<Record>,
 }
 
+impl Fetched {
+    /// Lowers every TTL of the answer to at most `cap` seconds (the time its signatures allow).
+    fn cap_ttls(&mut self, cap: u32) {
+        if cap == u32::MAX {
+            return;
+        }
+        let chain = match &mut self.classified {
+            Classified::Answer { chain }
+            | Classified::Alias { chain, .. }
+            | Classified::NxDomain { chain, .. }
+            | Classified::NoData { chain, .. } => chain,
+            Classified::Referral { .. } | Classified::Unusable(_) => return,
+        };
+        for record in chain.iter_mut() {
+            record.ttl = record.ttl.min(cap);
+        }
+    }
+}
+
 impl Resolver {
     /// Walks from the closest known delegation to the servers authoritative for `name` and asks
     /// them for `qtype`, caching what it learns on the way; the answer is validated (when DNSSEC
@@ -109,8 +128,12 @@ impl Resolver {
         budget: &Budget,
         depth: u32,
     ) -> Result<Step, ResolveError> {
-        let fetched = self.fetch(name, qtype, budget, depth).await?;
-        let security = match self.validate(&fetched, qtype, budget, depth).await {
+        let mut fetched = self.fetch(name, qtype, budget, depth).await?;
+        let ttl_cap = std::sync::atomic::AtomicU32::new(u32::MAX);
+        let security = match self
+            .validate(&fetched, qtype, budget, depth, &ttl_cap)
+            .await
+        {
             Ok(security) => security,
             Err(error) => {
                 self.metrics
@@ -135,6 +158,7 @@ impl Resolver {
         if let Validation::Bogus(reason) = security {
             self.log_bogus(&fetched.zone, name, qtype, reason);
         }
+        fetched.cap_ttls(ttl_cap.into_inner());
         Ok(self.conclude(qtype, fetched, security))
     }
 

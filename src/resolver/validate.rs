@@ -3,6 +3,7 @@
 //! NSEC3 proofs. The chain of trust behind the keys is [`super::trust`]'s.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
@@ -35,12 +36,17 @@ pub(super) fn proof_records(response: &Message, zone: &Name) -> Vec<Record> {
 impl Resolver {
     /// The status of everything in `fetched`, the answer to `qtype` at `qname`. Referrals and
     /// unusable answers are not validated (they are never answers).
+    ///
+    /// `ttl_cap` is lowered to the longest time any verified signature allows the data to be
+    /// cached (RFC 4035 §5.3.3: no longer than the RRSIG's TTL, its original TTL, or the time
+    /// left until it expires).
     pub(super) async fn validate(
         self: &Arc<Self>,
         fetched: &Fetched,
         qtype: RecordType,
         budget: &Budget,
         depth: u32,
+        ttl_cap: &AtomicU32,
     ) -> Result<Validation, ResolveError> {
         if self.dnssec.is_none() {
             return Ok(Validation::Unchecked);
@@ -49,12 +55,12 @@ impl Resolver {
         let proof = &fetched.proof;
         match &fetched.classified {
             Classified::Answer { chain } | Classified::Alias { chain, .. } => {
-                self.validate_rrsets(chain, zone, proof, budget, depth)
+                self.validate_rrsets(chain, zone, proof, budget, depth, ttl_cap)
                     .await
             }
             Classified::NxDomain { chain, name, soa } => {
                 let links = self
-                    .validate_rrsets(chain, zone, proof, budget, depth)
+                    .validate_rrsets(chain, zone, proof, budget, depth, ttl_cap)
                     .await?;
                 let denial = self
                     .validate_denial(name, None, soa.as_ref(), zone, proof, budget, depth)
@@ -63,7 +69,7 @@ impl Resolver {
             }
             Classified::NoData { chain, name, soa } => {
                 let links = self
-                    .validate_rrsets(chain, zone, proof, budget, depth)
+                    .validate_rrsets(chain, zone, proof, budget, depth, ttl_cap)
                     .await?;
                 let denial = self
                     .validate_denial(name, Some(qtype), soa.as_ref(), zone, proof, budget, depth)
@@ -82,6 +88,7 @@ impl Resolver {
         proof: &[Record],
         budget: &Budget,
         depth: u32,
+        ttl_cap: &AtomicU32,
     ) -> Result<Validation, ResolveError> {
         let mut status = Validation::Secure;
         for rrset in rrsets_of(chain) {
@@ -91,7 +98,7 @@ impl Resolver {
                 continue;
             }
             let verdict = self
-                .validate_rrset(&rrset, chain, zone, proof, budget, depth)
+                .validate_rrset(&rrset, chain, zone, proof, budget, depth, ttl_cap)
                 .await?;
             status = status.and(verdict);
             if status.is_bogus() {
@@ -101,6 +108,7 @@ impl Resolver {
         Ok(status)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn validate_rrset(
         self: &Arc<Self>,
         rrset: &[Record],
@@ -109,6 +117,7 @@ impl Resolver {
         proof: &[Record],
         budget: &Budget,
         depth: u32,
+        ttl_cap: &AtomicU32,
     ) -> Result<Validation, ResolveError> {
         let owner = &rrset[0].name;
         let rtype = rrset[0].record_type();
@@ -139,6 +148,7 @@ impl Resolver {
                 return Ok(Validation::Bogus(error.reason()));
             }
         };
+        ttl_cap.fetch_min(verified.ttl, Ordering::Relaxed);
         let Some(labels) = verified.wildcard_labels else {
             return Ok(Validation::Secure);
         };

@@ -188,7 +188,10 @@ fn verify_one(
             .verify_rrsig(&first.name, first.dns_class, sig, rrset.iter())
             .is_ok()
         {
-            let expires_in = input.sig_expiration.get().wrapping_sub(now);
+            // Serial arithmetic again; a signature accepted within the skew after its
+            // expiration may be used now but not cached.
+            let expires_in =
+                u32::try_from(input.sig_expiration.get().wrapping_sub(now) as i32).unwrap_or(0);
             let ttl = first
                 .ttl
                 .min(record.ttl)

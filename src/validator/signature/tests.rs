@@ -46,6 +46,21 @@ fn a_good_signature_verifies_with_each_algorithm() {
 }
 
 #[test]
+fn the_ttl_is_capped_by_what_the_signature_allows() {
+    let key = ZoneKey::generate("example.", Algorithm::ECDSAP256SHA256, false);
+    let rrset = a_rrset("www.example.");
+    let keys = std::slice::from_ref(&key.dnskey);
+    // RFC 4035 §5.3.3: no longer than until the signature expires...
+    let soon = key.sign(&rrset, NOW - DAY, NOW + 100);
+    let verified = verify_rrset(&rrset, &[soon], &key.zone, keys, NOW, &budget()).unwrap();
+    assert_eq!(verified.ttl, 100);
+    // ... and not at all once it has (accepted within the skew, but not cached).
+    let expired = key.sign(&rrset, NOW - 30 * DAY, NOW - 60);
+    let verified = verify_rrset(&rrset, &[expired], &key.zone, keys, NOW, &budget()).unwrap();
+    assert_eq!(verified.ttl, 0);
+}
+
+#[test]
 fn records_in_another_order_or_case_still_verify() {
     let key = ZoneKey::generate("example.", Algorithm::ECDSAP256SHA256, false);
     let rrset = a_rrset("www.example.");
