@@ -9,5 +9,6 @@ pub mod ferret;
 pub mod hierarchy;
 pub mod nsd;
 pub mod process;
+pub mod tls;
 pub mod unbound;
 pub mod world;
