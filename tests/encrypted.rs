@@ -724,3 +724,229 @@ async fn a_missing_certificate_stops_the_start() {
     config.tls_key = None;
     assert!(RunningServer::start(&config).await.is_err());
 }
+
+/// A forward zone over TLS to Unbound serving DoT on loopback with the test CA: answered when
+/// the configured name is on the certificate, refused (SERVFAIL, nothing sent) when not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_zone_over_tls_to_unbound() {
+    if !require_or_skip("unbound") {
+        return;
+    }
+    let block = 236;
+    let setup = Setup::new(block).await;
+    let unbound_ip = net(block, 9, 1);
+    let unbound_files = setup
+        .ca
+        .issue(setup.world.dir(), "unbound", &["dot.unbound.test"]);
+    let ip: std::net::IpAddr = unbound_ip.parse().unwrap();
+    let plain_port = common::process::free_port(ip);
+    let tls_port = common::process::free_port(ip);
+    let extra = format!(
+        "    interface: {unbound_ip}@{tls_port}
+    tls-port: {tls_port}
+    tls-service-key: \"{}\"
+    tls-service-pem: \"{}\"
+    local-zone: \"example.test.\" transparent
+    local-data: \"tls-only.example.test. 300 IN A 192.0.2.99\"",
+        unbound_files.key.display(),
+        unbound_files.chain.display()
+    );
+    let unbound = common::unbound::UnboundServer::start_with(
+        ip,
+        plain_port,
+        &setup.world.root_hints_path(),
+        &extra,
+    )
+    .expect("Unbound starts");
+    let ca = setup.ca.write_pem(setup.world.dir(), "ca.pem");
+    let zone = |name: &str| -> ferret::config::ForwardZone {
+        let text = format!(
+            "name = \"example.test.\"\ntls = true\nservers = [\"{unbound_ip}@{tls_port}#{name}\"]"
+        );
+        toml::from_str(&text).expect("a forward zone")
+    };
+
+    let mut config = setup.config(block);
+    config.tls_ca_file = Some(ca.clone());
+    config.forward_zones = vec![zone("dot.unbound.test")];
+    // Unbound resolves www.example.test. from the world itself, cold: room for that.
+    config.limits.upstream_timeout_ms = 2_000;
+    let mut ferret = start(&config).await;
+    let udp = ferret.udp_addrs()[0];
+    for name in [
+        "tls-only.example.test.",
+        "www.example.test.",
+        "tls-only.example.test.",
+    ] {
+        let response = common::client::query_udp(udp, name, RecordType::A).await;
+        assert_eq!(
+            response.metadata.response_code,
+            ResponseCode::NoError,
+            "{name}\n{}",
+            unbound.log()
+        );
+        assert_eq!(response.answers.len(), 1, "{name}");
+    }
+    let only = common::client::query_udp(udp, "tls-only.example.test.", RecordType::A).await;
+    assert_eq!(
+        answer_strings(&only),
+        vec!["tls-only.example.test. A 192.0.2.99"],
+        "answered by Unbound, not by the world"
+    );
+
+    // The name the certificate does not carry: nothing is accepted.
+    let mut wrong = config.clone();
+    wrong.forward_zones = vec![zone("other.unbound.test")];
+    ferret.reload(&wrong).expect("reload");
+    let refused = common::client::query_udp(udp, "refused.example.test.", RecordType::A).await;
+    assert_eq!(refused.metadata.response_code, ResponseCode::ServFail);
+
+    // Nor without the test CA (the system's roots do not know it).
+    let mut untrusted = config.clone();
+    untrusted.tls_ca_file = None;
+    ferret.reload(&untrusted).expect("reload");
+    let refused = common::client::query_udp(udp, "untrusted.example.test.", RecordType::A).await;
+    assert_eq!(refused.metadata.response_code, ResponseCode::ServFail);
+    drop(unbound);
+}
+
+/// A DoT server of the test's own, answering A queries with 192.0.2.53: counts the
+/// connections it accepts and closes each after `per_connection` answers.
+struct FakeDotForwarder {
+    addr: SocketAddr,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeDotForwarder {
+    async fn start(ip: &str, files: &CertificateFiles, per_connection: usize) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let chain = rustls::pki_types::CertificateDer::pem_file_iter(&files.chain)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&files.key).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&connections);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    use tokio::io::AsyncReadExt;
+                    for _ in 0..per_connection {
+                        let Ok(length) = tls.read_u16().await else {
+                            return;
+                        };
+                        let mut bytes = vec![0; usize::from(length)];
+                        if tls.read_exact(&mut bytes).await.is_err() {
+                            return;
+                        }
+                        let query = Message::from_vec(&bytes).unwrap();
+                        let mut response = query.clone();
+                        response.metadata.message_type = hickory_proto::op::MessageType::Response;
+                        response.metadata.recursion_available = true;
+                        let question = query.queries[0].clone();
+                        response.add_answer(hickory_proto::rr::Record::from_rdata(
+                            question.name().clone(),
+                            60,
+                            hickory_proto::rr::RData::A(hickory_proto::rr::rdata::A::new(
+                                192, 0, 2, 53,
+                            )),
+                        ));
+                        let bytes = response.to_vec().unwrap();
+                        let mut frame = u16::try_from(bytes.len()).unwrap().to_be_bytes().to_vec();
+                        frame.extend_from_slice(&bytes);
+                        if tls.write_all(&frame).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        FakeDotForwarder {
+            addr,
+            connections,
+            task,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for FakeDotForwarder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The connection to a TLS forwarder is kept for the next queries, shared by queries in
+/// flight together, and opened again when the forwarder closes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_forwarder_connections_are_reused_and_reopened() {
+    let block = 237;
+    let setup = Setup::new(block).await;
+    let ip = net(block, 9, 1);
+    let files = setup
+        .ca
+        .issue(setup.world.dir(), "forwarder", &["fwd.ferret.test"]);
+    let forwarder = FakeDotForwarder::start(&ip, &files, 20).await;
+    let ca = setup.ca.write_pem(setup.world.dir(), "ca.pem");
+    let text = format!(
+        "name = \"corp.example.\"\ntls = true\nservers = [\"{}#fwd.ferret.test\"]",
+        forwarder.addr
+    );
+    let mut config = setup.config(block);
+    config.tls_ca_file = Some(ca);
+    config.forward_zones = vec![toml::from_str(&text).unwrap()];
+    let ferret = start(&config).await;
+    let udp = ferret.udp_addrs()[0];
+
+    // Ten at once, then five more one by one: one connection carries them all.
+    let together: Vec<_> = (0..10)
+        .map(|i| {
+            tokio::spawn(async move {
+                common::client::query_udp(udp, &format!("h{i}.corp.example."), RecordType::A).await
+            })
+        })
+        .collect();
+    for query in together {
+        let response = query.await.unwrap();
+        assert_eq!(response.answers.len(), 1, "{response}");
+    }
+    for i in 10..15 {
+        let response =
+            common::client::query_udp(udp, &format!("h{i}.corp.example."), RecordType::A).await;
+        assert_eq!(response.answers.len(), 1);
+    }
+    assert_eq!(forwarder.connections(), 1, "the connection is reused");
+
+    // The forwarder closes after its 20th answer: the queries after it go on a new one.
+    for i in 15..30 {
+        let response =
+            common::client::query_udp(udp, &format!("h{i}.corp.example."), RecordType::A).await;
+        assert_eq!(response.answers.len(), 1, "h{i}: {response}");
+    }
+    assert_eq!(forwarder.connections(), 2, "reopened once");
+}

@@ -57,6 +57,8 @@ pub enum ServerError {
     Hints(#[from] HintsError),
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    #[error(transparent)]
+    Trust(#[from] crate::upstream::tls::TrustError),
 }
 
 /// Sockets to serve on, already bound (by [`Listeners::bind`], or by systemd).
@@ -305,6 +307,7 @@ impl RunningServer {
 
     /// Everything but the listeners.
     fn prepare(config: &Config, clock: Clock) -> Result<Self, ServerError> {
+        check_forwarder_trust(config)?;
         let service = Service::new(config, clock.clone())?;
         let resolver = Arc::clone(&service.resolver);
         let (stop, _) = watch::channel(false);
@@ -459,6 +462,7 @@ impl RunningServer {
     /// changes. Returns what was done, for the log and `ferret ctl reload`. Call it within the
     /// server's runtime.
     pub fn reload(&mut self, config: &Config) -> Result<String, ServerError> {
+        check_forwarder_trust(config)?;
         let previous = self.current.get();
         let resolver = previous.resolver.reconfigured(config)?;
         let activated = self.groups.iter().any(|g| g.configured.is_none());
@@ -685,6 +689,15 @@ fn tls_context(config: &Config, needed: bool) -> Result<Option<TlsContext>, Serv
     }
     let files = CertificateFiles::of(config).ok_or(CertificateError::NotConfigured)?;
     Ok(Some(TlsContext::new(&files)?))
+}
+
+/// A CA file for forwarders over TLS that does not load stops a start or a reload here, rather
+/// than leaving those forwarders failing.
+fn check_forwarder_trust(config: &Config) -> Result<(), ServerError> {
+    if config.forward_zones.iter().any(|zone| !zone.tls.is_empty()) {
+        crate::upstream::tls::roots(config.tls_ca_file.as_deref())?;
+    }
+    Ok(())
 }
 
 /// The sockets for one configured address.

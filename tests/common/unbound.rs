@@ -35,6 +35,17 @@ impl UnboundServer {
     ///
     /// The config is checked with `unbound-checkconf` first when that tool is installed.
     pub fn start(listen_ip: IpAddr, port: u16, root_hints: &Path) -> Result<Self, String> {
+        Self::start_with(listen_ip, port, root_hints, "")
+    }
+
+    /// As [`UnboundServer::start`], with more lines for the `server:` clause (indented by four
+    /// spaces), e.g. a DoT interface or local data.
+    pub fn start_with(
+        listen_ip: IpAddr,
+        port: u16,
+        root_hints: &Path,
+        extra: &str,
+    ) -> Result<Self, String> {
         let addr = SocketAddr::new(listen_ip, port);
         if !listen_ip.is_loopback() {
             return Err(format!("refusing to run Unbound on non-loopback {addr}"));
@@ -49,7 +60,7 @@ impl UnboundServer {
             .tempdir()
             .map_err(|e| format!("creating tempdir: {e}"))?;
         let conf = dir.path().join("unbound.conf");
-        fs::write(&conf, unbound_conf(addr, dir.path(), &root_hints)?)
+        fs::write(&conf, unbound_conf(addr, dir.path(), &root_hints, extra)?)
             .map_err(|e| format!("writing {conf:?}: {e}"))?;
         let conf_arg = conf
             .to_str()
@@ -105,7 +116,12 @@ impl UnboundServer {
     }
 }
 
-fn unbound_conf(addr: SocketAddr, dir: &Path, root_hints: &Path) -> Result<String, String> {
+fn unbound_conf(
+    addr: SocketAddr,
+    dir: &Path,
+    root_hints: &Path,
+    extra: &str,
+) -> Result<String, String> {
     let d = dir
         .to_str()
         .ok_or_else(|| format!("path is not UTF-8: {dir:?}"))?;
@@ -155,6 +171,7 @@ server:
     log-time-ascii: yes
     verbosity: 1
     num-threads: 1
+{extra}
 
 remote-control:
     control-enable: no
