@@ -176,6 +176,24 @@ def response_seeds():
     return seeds
 
 
+def doh_seeds():
+    """DoH inputs: a pick byte (method % 3: GET, POST, other; bit 7: the right content type),
+    the URL's query string up to a NUL, then the body."""
+    rfc = b"AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB"  # RFC 8484 section 4.1.1
+    query = header(0, 0x0100, 1, 0) + question("www.example.test.", "A")
+    return {
+        "get_rfc_example": b"\x00dns=" + rfc,
+        "get_two_params": b"\x00ct=x&dns=" + rfc + b"&z=1",
+        "get_padded_base64": b"\x00dns=" + rfc + b"==",
+        "get_no_dns": b"\x00name=www.example.com",
+        "post_query": b"\x81\x00" + query,
+        "post_wrong_type": b"\x01\x00" + query,
+        "post_short": b"\x81\x00" + b"\x00\x01\x02",
+        "put": b"\x82\x00" + query,
+        "response_bytes": b"\x81\x00" + response(1, "www.example.test.", "A", [a("www.example.test.", 1)]),
+    }
+
+
 def write(target, seeds):
     directory = os.path.join(HERE, "seeds", target)
     os.makedirs(directory, exist_ok=True)
@@ -187,3 +205,4 @@ def write(target, seeds):
 if __name__ == "__main__":
     write("query_path", query_seeds())
     write("upstream_response", response_seeds())
+    write("doh_request", doh_seeds())

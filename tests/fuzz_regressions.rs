@@ -14,7 +14,7 @@ use ferret::server::pipeline::Transport;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
-use harness::{QueryPath, UpstreamResponse};
+use harness::{DohRequest, QueryPath, UpstreamResponse};
 
 /// Every file in `dir`, sorted, so a failure names the same input on every run. A target with
 /// no saved crash has no directory (git keeps no empty ones).
@@ -73,6 +73,19 @@ fn upstream_response_inputs_pass() {
         |bytes| harness.check(bytes),
     );
     assert!(count >= 10, "only {count} inputs found");
+}
+
+#[test]
+fn doh_request_inputs_pass() {
+    let harness = DohRequest::new();
+    let count = replay(
+        &[
+            "fuzz/seeds/doh_request",
+            "tests/fuzz_regressions/doh_request",
+        ],
+        |bytes| harness.check(bytes),
+    );
+    assert!(count >= 9, "only {count} inputs found");
 }
 
 fn answer(harness: &QueryPath, seed: &str, transport: Transport) -> Message {
