@@ -572,7 +572,10 @@ impl DohRequest {
         let _ = ferret::server::padding::query_is_padded(rest);
         let padded = ferret::server::padding::pad(rest.to_vec());
         assert!(
-            padded == rest || padded.len() % ferret::server::padding::RESPONSE_BLOCK == 0,
+            padded == rest
+                || padded
+                    .len()
+                    .is_multiple_of(ferret::server::padding::RESPONSE_BLOCK),
             "padding gives whole blocks or leaves the message alone"
         );
     }

@@ -11,9 +11,11 @@ mod freshness;
 pub mod request;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,7 +24,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
@@ -35,15 +37,22 @@ use request::{DNS_MESSAGE, Head, Wanted};
 use super::Service;
 use super::padding;
 use super::pipeline::{self, Exchange, Transport};
-use super::tcp::{Connection, MAX_QUERY_LEN, QUERIES_PER_CONNECTION};
+use super::tcp::{Connection, MAX_QUERY_LEN};
 
 /// The largest request header block, HTTP/2 (after HPACK) or HTTP/1.1. A DoH GET is a path of
 /// at most a few hundred octets and a handful of headers; browsers send cookies to other origins
 /// only.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// HTTP/2 streams reset by the client, or in error, tolerated before the connection is closed.
+/// HTTP/2 streams reset by the client before they were answered, tolerated at once before the
+/// connection is closed (CVE-2023-44487). Streams the server refuses for being over the stream
+/// limit do not count: a client may open more before it has read the server's SETTINGS.
 const MAX_RESET_STREAMS: usize = 32;
+
+/// Requests in progress on one HTTP/2 connection, as Unbound's `http-max-streams`. More than
+/// the 32 queries of a DoT connection: HTTP/2 clients (dnsperf, browsers) open their streams
+/// before they learn the limit, and each stream over it is refused and lost.
+const STREAMS_PER_CONNECTION: u32 = 100;
 
 /// Serves HTTP on one TLS connection until the client closes it, it stays idle past the idle
 /// timeout, or the server stops (then requests already received are still answered).
@@ -56,7 +65,8 @@ pub(super) async fn serve(
     let settings = connection.view.get().tcp;
     let current = connection.view.current().clone();
     let activity = Arc::new(Activity::default());
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let connection_task = Arc::new(ConnectionTask::default());
+    let mut builder = auto::Builder::new(InlineFirst(Arc::clone(&connection_task)));
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -66,10 +76,9 @@ pub(super) async fn serve(
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(u32::try_from(QUERIES_PER_CONNECTION).unwrap_or(u32::MAX))
+        .max_concurrent_streams(STREAMS_PER_CONNECTION)
         .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX))
-        .max_pending_accept_reset_streams(MAX_RESET_STREAMS)
-        .max_local_error_reset_streams(MAX_RESET_STREAMS);
+        .max_pending_accept_reset_streams(MAX_RESET_STREAMS);
     let service = {
         let activity = Arc::clone(&activity);
         service_fn(move |request| {
@@ -85,8 +94,13 @@ pub(super) async fn serve(
     tokio::pin!(served);
     let mut stopping = false;
     loop {
+        let serving = std::future::poll_fn(|cx| {
+            // For streams answered inline while this very future is polled (InlineFirst).
+            connection_task.set(cx.waker());
+            served.as_mut().poll(cx)
+        });
         tokio::select! {
-            _ = served.as_mut() => break,
+            _ = serving => break,
             _ = stop.wait_for(|stopping| *stopping), if !stopping => {
                 stopping = true;
                 served.as_mut().graceful_shutdown();
@@ -100,6 +114,55 @@ pub(super) async fn serve(
     }
     // Only now is the connection's place under the cap given back.
     drop(connection);
+}
+
+/// Runs each HTTP/2 stream's work at once where it can, and in a task only if it has to wait.
+///
+/// A stream answered from the cache is then answered right away, in the order the streams
+/// came, without a task: as the stream listener answers cache hits inline. (With a task each,
+/// tokio runs the newest first, and dnsperf 2.10's DoH client loses answers that come out of
+/// order; RFC 8484 allows any order, but there is no reason to make one up.)
+///
+/// A stream's work is run from inside the connection's own poll, where h2's wake-up of the
+/// connection (to write the response out) does not take: the connection is woken here instead.
+#[derive(Debug, Clone)]
+struct InlineFirst(Arc<ConnectionTask>);
+
+/// The waker of the task that polls the connection.
+#[derive(Debug, Default)]
+struct ConnectionTask(std::sync::Mutex<Option<Waker>>);
+
+impl ConnectionTask {
+    fn set(&self, waker: &Waker) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(waker) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+impl<F> hyper::rt::Executor<F> for InlineFirst
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, future: F) {
+        let mut future = Box::pin(future);
+        // A future that is not ready has registered this (no-op) waker only; in its task it is
+        // polled again at once and registers the task's.
+        let mut context = Context::from_waker(Waker::noop());
+        if future.as_mut().poll(&mut context).is_pending() {
+            tokio::spawn(future);
+        } else {
+            self.0.wake();
+        }
+    }
 }
 
 /// Requests in progress on one connection, so that it is only closed as idle between them.

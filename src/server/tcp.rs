@@ -27,7 +27,7 @@ use super::{doh, padding};
 use crate::metrics::labels::Limit;
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
-pub(super) const QUERIES_PER_CONNECTION: usize = 32;
+const QUERIES_PER_CONNECTION: usize = 32;
 
 /// The largest query accepted over TCP. A query is one question (a name of at most 255 octets)
 /// plus an OPT record; EDNS padding (RFC 8467 pads queries to 128-octet blocks), a cookie and a
