@@ -946,3 +946,82 @@ async fn tls_forwarder_connections_are_reused_and_reopened() {
     }
     assert_eq!(forwarder.connections(), 2, "reopened once");
 }
+
+/// Socket activation: stream sockets named `dot` and `doh` (LISTEN_FDNAMES, from
+/// FileDescriptorName= in the socket unit) serve DoT and DoH, through the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_activation_passes_dot_and_doh_sockets() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let block = 238;
+    let setup = Setup::new(block).await;
+    let ip: std::net::IpAddr = net(block, 200, 1).parse().unwrap();
+    let plain = SocketAddr::new(ip, common::process::free_port(ip));
+    let udp = std::net::UdpSocket::bind(plain).unwrap();
+    let tcp = std::net::TcpListener::bind(plain).unwrap();
+    let dot = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let doh = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let (dot_addr, doh_addr) = (dot.local_addr().unwrap(), doh.local_addr().unwrap());
+    let mut args = common::process::world_args(&setup.world);
+    args.extend(
+        [
+            "--no-control-socket",
+            "--tls-certificate",
+            setup.files.chain.to_str().unwrap(),
+            "--tls-key",
+            setup.files.key.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_ferret"))
+        .args(&args)
+        .env("LISTEN_FDS", "4")
+        .env("LISTEN_FDNAMES", "dns:dns:dot:doh")
+        .env_remove("LISTEN_PID");
+    let fds = [
+        udp.as_raw_fd(),
+        tcp.as_raw_fd(),
+        dot.as_raw_fd(),
+        doh.as_raw_fd(),
+    ];
+    // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) on descriptors
+    // this process owns, and no allocation.
+    unsafe {
+        command.pre_exec(move || {
+            // All above 10 first, so that putting one on 3..6 cannot close another.
+            let mut high = [0; 4];
+            for (i, fd) in fds.iter().enumerate() {
+                high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 10);
+                if high[i] < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            for (i, fd) in high.iter().enumerate() {
+                if libc::dup2(*fd, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut ferret =
+        common::process::FerretProcess::spawn(command, &setup.world.dir().join("ferret.log"));
+    drop((udp, tcp, dot, doh));
+    ferret.wait_until_serving(plain).await;
+
+    let mut stream = connect(dot_addr, setup.dot_client()).await;
+    let response = dot_exchange(&mut stream, &query("www.example.test.", RecordType::A)).await;
+    assert_eq!(answer_strings(&response), vec![WWW], "{}", ferret.log());
+    let mut client = HttpClient::connect(doh_addr, &setup.ca, Http::H2).await;
+    let body = query("www.example.test.", RecordType::A).to_vec().unwrap();
+    let reply = client
+        .post("/dns-query", Some("application/dns-message"), body)
+        .await;
+    assert_eq!(answer_strings(&reply.message()), vec![WWW]);
+    ferret.assert_running();
+}
