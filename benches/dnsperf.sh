@@ -14,6 +14,11 @@
 #   udp/dnsperf   dnsperf over UDP, DNSPERF_CLIENTS sockets, DNSPERF_OUTSTANDING in flight
 #   udp/loadgen   benches/loadgen.rs (sendmmsg/recvmmsg), LOADGEN_SOCKETS x LOADGEN_WINDOW in flight
 #   tcp/dnsperf   dnsperf -m tcp, TCP_CLIENTS connections kept open for the whole run
+#   dot/dnsperf   dnsperf -m dot (DNS over TLS, port 853), TCP_CLIENTS connections
+#   doh/dnsperf   dnsperf -m doh (DNS over HTTPS, HTTP/2 POST to /dns-query, port 443),
+#                 TCP_CLIENTS connections
+# (both servers use the same certificate, an EC P-256 one made with openssl for the run; Unbound
+# serves DoT with tls-port and DoH with https-port)
 # and reports for each: the median over REPS rounds of answers per second, of answers per CPU
 # second of the server (answers / the utime+stime it used during the run, from /proc/PID/stat),
 # the ratio ferret/Unbound, lost queries (all rounds), and latency. dnsperf 2.10 has no latency
@@ -22,7 +27,7 @@
 # full load.
 #
 # Settings (environment): DURATION (s, 20), REPS (3), PHASES (which of udp-dnsperf udp-loadgen
-# tcp-dnsperf latency to run; all by default), DNSPERF_CLIENTS (8), DNSPERF_OUTSTANDING
+# tcp-dnsperf dot-dnsperf doh-dnsperf latency to run; all by default), DNSPERF_CLIENTS (8), DNSPERF_OUTSTANDING
 # (128), LOADGEN_SOCKETS (16), LOADGEN_WINDOW (8), LOADGEN_BATCH (32), TCP_CLIENTS (8),
 # LATENCY_QPS (10000), LATENCY_SECONDS (5), NAMES (hosts per zone, 1500), ZONES (4), QUERIES
 # (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
@@ -31,7 +36,7 @@
 # RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then one more loadgen run per
 # server under `perf record`, and the hottest symbols of each are printed at the end).
 #
-# Needs: nsd, unbound, dnsperf, dig, taskset, python3, root (port 53). Every process started is
+# Needs: nsd, unbound, dnsperf, dig, taskset, python3, openssl, root (ports 53, 443, 853). Every process started is
 # stopped on exit, failure and Ctrl-C included.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,7 +55,7 @@ LOADGEN_SOCKETS=${LOADGEN_SOCKETS:-16}
 LOADGEN_WINDOW=${LOADGEN_WINDOW:-8}
 LOADGEN_BATCH=${LOADGEN_BATCH:-32}
 TCP_CLIENTS=${TCP_CLIENTS:-8}
-PHASES=${PHASES:-udp-dnsperf udp-loadgen tcp-dnsperf latency}
+PHASES=${PHASES:-udp-dnsperf udp-loadgen tcp-dnsperf dot-dnsperf doh-dnsperf latency}
 LATENCY_QPS=${LATENCY_QPS:-10000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-5}
 FERRET_IP=127.$BLOCK.9.1
@@ -58,12 +63,21 @@ UNBOUND_IP=127.$BLOCK.9.2
 LOADGEN_SOURCE=127.$BLOCK.250.1
 RESULTS_TSV=$BENCH_TMP/results.tsv
 
-require_tools nsd unbound unbound-checkconf dnsperf dig taskset setsid python3
+require_tools nsd unbound unbound-checkconf dnsperf dig taskset setsid python3 openssl
 build_release --example loadgen
 
 DATA=$BENCH_TMP/data
 python3 "$BENCH_DIR/gen_data.py" dnsperf --out "$DATA" --block "$BLOCK" \
     --zones "${ZONES:-4}" --names "${NAMES:-1500}" --queries "${QUERIES:-100000}" --zipf "${ZIPF:-1.0}"
+
+# One certificate for both servers' DoT and DoH (dnsperf does not verify it).
+CERT=$BENCH_TMP/tls/cert.pem
+KEY=$BENCH_TMP/tls/key.pem
+mkdir -p "$BENCH_TMP/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=bench.ferret.test -addext "subjectAltName=IP:$FERRET_IP,IP:$UNBOUND_IP" \
+    -keyout "$KEY" -out "$CERT" >"$BENCH_TMP/tls/openssl.log" 2>&1 ||
+    die "openssl failed: $(cat "$BENCH_TMP/tls/openssl.log")"
 
 start_hierarchy() {
     local leaf_ips="" leaf_zones="" zone ip
@@ -107,10 +121,18 @@ run_dnsperf() {
     local mode=$1 server=$2 ip=$3 pid=$4 rep=$5
     local out=$BENCH_TMP/$mode-dnsperf-$server-$rep.txt clients=$DNSPERF_CLIENTS
     local before after answered lost qps lat cpu
-    [ "$mode" = tcp ] && clients=$TCP_CLIENTS
+    local transport=()
+    case $mode in
+    tcp) clients=$TCP_CLIENTS ;;
+    dot) clients=$TCP_CLIENTS transport=(-p 853) ;;
+    doh)
+        clients=$TCP_CLIENTS
+        transport=(-p 443 -O "doh-uri=https://$ip:443/dns-query" -O doh-method=POST)
+        ;;
+    esac
     before=$(cpu_ticks "$pid")
-    taskset -c "$CLIENT_CORE" dnsperf -m "$mode" -s "$ip" -d "$DATA/queries.txt" -l "$DURATION" \
-        -c "$clients" -q "$DNSPERF_OUTSTANDING" -t 2 >"$out" 2>&1 ||
+    taskset -c "$CLIENT_CORE" dnsperf -m "$mode" -s "$ip" "${transport[@]}" -d "$DATA/queries.txt" \
+        -l "$DURATION" -c "$clients" -q "$DNSPERF_OUTSTANDING" -t 2 >"$out" 2>&1 ||
         die "dnsperf failed: $(cat "$out")"
     after=$(cpu_ticks "$pid")
     answered=$(dnsperf_field "Queries completed" "$out")
@@ -155,9 +177,16 @@ log "$(machine_summary | tr '\n' ';')"
 start_hierarchy
 # FERRET_ARGS is split into words on purpose.
 # shellcheck disable=SC2086
-start_ferret "$FERRET_IP" "$DATA/root.hints" --cache-size 1000000 ${FERRET_ARGS:-}
+start_ferret "$FERRET_IP" "$DATA/root.hints" --cache-size 1000000 \
+    --tls-listen "$FERRET_IP:853" --https-listen "$FERRET_IP:443" \
+    --tls-certificate "$CERT" --tls-key "$KEY" ${FERRET_ARGS:-}
 FERRET_PID=$STARTED_PID
-start_unbound "$UNBOUND_IP" "$DATA/root.hints"
+start_unbound "$UNBOUND_IP" "$DATA/root.hints" "    interface: $UNBOUND_IP@853
+    interface: $UNBOUND_IP@443
+    tls-port: 853
+    https-port: 443
+    tls-service-key: \"$KEY\"
+    tls-service-pem: \"$CERT\""
 UNBOUND_PID=$STARTED_PID
 
 ferret_counts=$(warm ferret "$FERRET_IP")
@@ -185,6 +214,13 @@ for rep in $(seq 1 "$REPS"); do
     wanted tcp-dnsperf || break
     run_dnsperf tcp ferret "$FERRET_IP" "$FERRET_PID" "$rep"
     run_dnsperf tcp unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
+done
+for mode in dot doh; do
+    wanted "$mode-dnsperf" || continue
+    for rep in $(seq 1 "$REPS"); do
+        run_dnsperf "$mode" ferret "$FERRET_IP" "$FERRET_PID" "$rep"
+        run_dnsperf "$mode" unbound "$UNBOUND_IP" "$UNBOUND_PID" "$rep"
+    done
 done
 for mode in udp tcp; do
     wanted latency || break

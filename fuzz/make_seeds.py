@@ -283,3 +283,4 @@ if __name__ == "__main__":
     write("query_path", query_seeds())
     write("upstream_response", response_seeds())
     write("denial_proof", denial_seeds())
+    write("doh_request", doh_seeds())

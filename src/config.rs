@@ -28,7 +28,8 @@ use serde::Deserialize;
 pub use command_line::{CommandLine, DEFAULT_CONFIG_PATH, Subcommand};
 pub use file::{ConfigError, KeyPath};
 pub use zones::{
-    ForwardZone, LocalZone, LocalZoneType, StubZone, parse_local_record, parse_server,
+    DOT_PORT, ForwardZone, LocalZone, LocalZoneType, StubZone, TlsServer, parse_local_record,
+    parse_server,
 };
 
 /// ferret: a recursive caching DNS resolver.
@@ -45,6 +46,34 @@ pub struct Config {
     /// Address and port to serve DNS on, over UDP and TCP (repeatable).
     #[arg(long = "listen", value_name = "ADDR:PORT", default_values_t = default_listen())]
     pub listen: Vec<SocketAddr>,
+
+    /// Address and port to serve DNS over TLS on (RFC 7858; port 853), repeatable. Needs
+    /// `--tls-certificate` and `--tls-key`.
+    #[arg(long = "tls-listen", value_name = "ADDR:PORT")]
+    pub tls_listen: Vec<SocketAddr>,
+
+    /// Address and port to serve DNS over HTTPS on (RFC 8484; HTTP/2 and HTTP/1.1, port 443),
+    /// repeatable. Needs `--tls-certificate` and `--tls-key`.
+    #[arg(long = "https-listen", value_name = "ADDR:PORT")]
+    pub https_listen: Vec<SocketAddr>,
+
+    /// The URL path DNS over HTTPS answers at; every other path gets 404.
+    #[arg(long, value_name = "PATH", default_value = "/dns-query")]
+    pub https_path: String,
+
+    /// Certificate chain for DoT and DoH, PEM, the server's certificate first (certbot's
+    /// fullchain.pem). Read again on reload; a file that does not load keeps the old one.
+    #[arg(long, value_name = "PATH")]
+    pub tls_certificate: Option<PathBuf>,
+
+    /// Private key of `--tls-certificate`, PEM (PKCS#8, or PKCS#1 RSA, or SEC1 EC).
+    #[arg(long, value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA certificates (PEM) that forwarders reached over TLS must chain to, instead of the
+    /// system's roots.
+    #[arg(long, value_name = "PATH")]
+    pub tls_ca_file: Option<PathBuf>,
 
     /// Root hints file (zone-file format, as IANA's named.root). Default: the copy built into ferret.
     #[arg(long, value_name = "PATH")]
@@ -294,6 +323,12 @@ pub struct Limits {
     #[arg(long, value_name = "MS", default_value_t = 3_000)]
     pub tcp_read_timeout_ms: u64,
 
+    /// Time a DoT or DoH client has to complete its TLS handshake, in milliseconds (the
+    /// connection counts against `max-tcp-connections` meanwhile). Unbound has no such bound
+    /// apart from its TCP timeout.
+    #[arg(long, value_name = "MS", default_value_t = 5_000)]
+    pub tls_handshake_timeout_ms: u64,
+
     /// Most DNSKEYs with the same key tag and algorithm tried against one RRSIG (a KeyTrap bound,
     /// CVE-2023-50387). PowerDNS Recursor 5's max-dnskeys is 2; Unbound 1.19 stops after 8
     /// failed validations per RRset.
@@ -368,6 +403,10 @@ impl Config {
 
     pub fn tcp_read_timeout(&self) -> Duration {
         Duration::from_millis(self.limits.tcp_read_timeout_ms)
+    }
+
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.tls_handshake_timeout_ms)
     }
 }
 

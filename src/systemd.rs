@@ -67,25 +67,38 @@ fn notify(state: &[NotifyState]) {
     }
 }
 
+/// The name (`FileDescriptorName=` in the socket unit, LISTEN_FDNAMES) of a listening stream
+/// socket that serves DNS over TLS; every other stream socket serves plain DNS unless named
+/// [`DOH_NAME`].
+pub const DOT_NAME: &str = "dot";
+/// The name of a listening stream socket that serves DNS over HTTPS.
+pub const DOH_NAME: &str = "doh";
+
 /// The sockets systemd passed to this process, sorted into UDP sockets and TCP listeners by
-/// their type; `None` when ferret was not socket-activated.
+/// their type, and the stream sockets named [`DOT_NAME`] or [`DOH_NAME`] into DNS over TLS and
+/// HTTPS; `None` when ferret was not socket-activated.
 pub fn activated_listeners() -> Result<Option<Listeners>, ActivationError> {
-    let fds = sd_notify::listen_fds().map_err(ActivationError::Environment)?;
+    let fds = sd_notify::listen_fds_with_names().map_err(ActivationError::Environment)?;
     if fds.len() == 0 {
         return Ok(None);
     }
     let mut listeners = Listeners::default();
-    for fd in fds {
+    for (fd, name) in fds {
         // SAFETY: systemd passed these descriptors to this process, LISTEN_PID says for us
-        // (checked by `listen_fds`), and nothing else in ferret uses descriptors 3 onwards by
-        // number, so each is owned here and nowhere else.
+        // (checked by `listen_fds_with_names`), and nothing else in ferret uses descriptors 3
+        // onwards by number, so each is owned here and nowhere else.
         let socket = unsafe { Socket::from_raw_fd(fd) };
-        adopt(fd, socket, &mut listeners)?;
+        adopt(fd, &name, socket, &mut listeners)?;
     }
     Ok(Some(listeners))
 }
 
-fn adopt(fd: RawFd, socket: Socket, listeners: &mut Listeners) -> Result<(), ActivationError> {
+fn adopt(
+    fd: RawFd,
+    name: &str,
+    socket: Socket,
+    listeners: &mut Listeners,
+) -> Result<(), ActivationError> {
     let inspect = |source| ActivationError::Inspect { fd, source };
     let domain = socket.domain().map_err(inspect)?;
     if domain != Domain::IPV4 && domain != Domain::IPV6 {
@@ -104,7 +117,11 @@ fn adopt(fd: RawFd, socket: Socket, listeners: &mut Listeners) -> Result<(), Act
                 what: "a stream socket that is not listening (Accept=yes is not supported)",
             });
         }
-        listeners.tcp.push(socket.into());
+        match name {
+            DOT_NAME => listeners.tls.push(socket.into()),
+            DOH_NAME => listeners.https.push(socket.into()),
+            _ => listeners.tcp.push(socket.into()),
+        }
     } else {
         return Err(ActivationError::Unsupported {
             fd,

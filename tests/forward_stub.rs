@@ -60,6 +60,7 @@ fn forward(zone: &str, server: SocketAddr) -> ForwardZone {
         name: name(zone),
         servers: vec![server],
         recursion_desired: true,
+        tls: Vec::new(),
     }
 }
 

@@ -17,7 +17,7 @@ use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use harness::{DenialProof, QueryPath, UpstreamResponse};
+use harness::{DenialProof, DohRequest, QueryPath, UpstreamResponse};
 
 /// Every file in `dir`, sorted, so a failure names the same input on every run. A target with
 /// no saved crash has no directory (git keeps no empty ones).
@@ -146,6 +146,19 @@ fn the_denial_seeds_prove_what_they_are_named_for() {
     ] {
         assert_eq!(denial_of(&seed("denial_proof", name)), expected, "{name}");
     }
+}
+
+#[test]
+fn doh_request_inputs_pass() {
+    let harness = DohRequest::new();
+    let count = replay(
+        &[
+            "fuzz/seeds/doh_request",
+            "tests/fuzz_regressions/doh_request",
+        ],
+        |bytes| harness.check(bytes),
+    );
+    assert!(count >= 9, "only {count} inputs found");
 }
 
 fn answer(harness: &QueryPath, seed: &str, transport: Transport) -> Message {

@@ -630,3 +630,82 @@ fn soa(zone: &str) -> Record {
     );
     Record::from_rdata(name(zone), 3600, RData::SOA(data))
 }
+
+/// The DoH request checks (RFC 8484 §4.1) and what the DoH and DoT listeners read from bytes
+/// (the `max-age` of a response, the padding of a query and of a response).
+///
+/// The first byte picks the method (GET, POST, another) and whether the content type is right;
+/// the bytes up to the first NUL are the URL's query string, the rest the body. A head the checks
+/// take must lead to a message of a DNS header at least and at most the length limit; the body
+/// checks agree with the limits; nothing panics on any bytes.
+#[derive(Default)]
+pub struct DohRequest;
+
+/// The largest query the listeners take (tcp.rs's MAX_QUERY_LEN).
+const DOH_MAX_LEN: usize = 4096;
+const DOH_PATH: &str = "/dns-query";
+
+impl DohRequest {
+    pub fn new() -> Self {
+        DohRequest
+    }
+
+    pub fn check(&self, input: &[u8]) {
+        use ferret::server::doh::request::{self, Head, Wanted};
+        let Some((&pick, rest)) = input.split_first() else {
+            return;
+        };
+        let method = match pick % 3 {
+            0 => http::Method::GET,
+            1 => http::Method::POST,
+            _ => http::Method::PUT,
+        };
+        let content_type: &[u8] = if pick & 0x80 != 0 {
+            b"application/dns-message"
+        } else {
+            b"text/plain"
+        };
+        let (query, body) = match rest.iter().position(|b| *b == 0) {
+            Some(at) => (&rest[..at], &rest[at + 1..]),
+            None => (rest, &[][..]),
+        };
+        let query = String::from_utf8_lossy(query);
+        let head = Head {
+            method: &method,
+            path: DOH_PATH,
+            query: Some(&query),
+            content_type: Some(content_type),
+        };
+        match request::check_head(head, DOH_PATH, DOH_MAX_LEN) {
+            Ok(Wanted::Query(message)) => {
+                assert!(
+                    method == http::Method::GET,
+                    "only GET carries the query in the URL"
+                );
+                assert!(
+                    (12..=DOH_MAX_LEN).contains(&message.len()),
+                    "{}",
+                    message.len()
+                );
+            }
+            Ok(Wanted::Body) => {
+                assert!(method == http::Method::POST && pick & 0x80 != 0);
+                let checked = request::check_body(body, DOH_MAX_LEN);
+                assert_eq!(checked.is_ok(), (12..=DOH_MAX_LEN).contains(&body.len()));
+            }
+            Err(status) => assert!(status.is_client_error(), "{status}"),
+        }
+        if let Some(age) = ferret::server::doh::max_age(rest) {
+            assert!(age <= i32::MAX as u32, "RFC 2181 §8: {age}");
+        }
+        let _ = ferret::server::padding::query_is_padded(rest);
+        let padded = ferret::server::padding::pad(rest.to_vec());
+        assert!(
+            padded == rest
+                || padded
+                    .len()
+                    .is_multiple_of(ferret::server::padding::RESPONSE_BLOCK),
+            "padding gives whole blocks or leaves the message alone"
+        );
+    }
+}

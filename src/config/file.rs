@@ -160,6 +160,10 @@ impl Config {
         if self.cache_size == 0 {
             return Err((at("cache-size"), "must be at least 1".into()));
         }
+        if !self.https_path.starts_with('/') || self.https_path.contains(['?', '#']) {
+            let message = "a URL path: starts with /, no ? or #";
+            return Err((at("https-path"), message.into()));
+        }
         let mut delegated = Vec::new();
         for (i, zone) in self.forward_zones.iter().enumerate() {
             if delegated.contains(&&zone.name) {

@@ -23,17 +23,115 @@ use crate::upstream::DNS_PORT;
 /// them, and forwarding to a local dnsmasq or a VPN's resolver is normal. The loopback policy
 /// guards against *delegations* (data from the Internet) pointing at this host.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(try_from = "ForwardZoneText")]
 pub struct ForwardZone {
-    #[serde(deserialize_with = "zone_name")]
     pub name: Name,
-    /// `ADDR`, `ADDR@PORT` or `ADDR:PORT` (`[V6]:PORT`); port 53 when none is given.
-    #[serde(deserialize_with = "server_list")]
+    /// `ADDR`, `ADDR@PORT` or `ADDR:PORT` (`[V6]:PORT`); port 53 when none is given. With
+    /// `tls = true`, `ADDR@PORT#NAME` (port 853 when none is given), as Unbound's
+    /// `forward-tls-upstream`.
     pub servers: Vec<SocketAddr>,
     /// Ask with RD=1 (the default): the servers are recursive resolvers. Off for servers that
     /// are authoritative for the zone but should still be trusted for everything in it.
-    #[serde(default = "yes")]
     pub recursion_desired: bool,
+    /// With `tls = true`: every server, reached over TLS (RFC 7858) and authenticated by the
+    /// name after its `#` (RFC 8310 §8.1). Empty for plain DNS.
+    pub tls: Vec<TlsServer>,
+}
+
+/// A forwarder reached over DNS over TLS, and the name its certificate must be valid for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TlsServer {
+    pub addr: SocketAddr,
+    /// A DNS name (or an IP address) checked against the certificate's subject alternative
+    /// names.
+    pub auth_name: String,
+}
+
+/// A forward zone as the file writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ForwardZoneText {
+    #[serde(deserialize_with = "zone_name")]
+    name: Name,
+    #[serde(deserialize_with = "forward_server_list")]
+    servers: Vec<ForwardServer>,
+    #[serde(default = "yes")]
+    recursion_desired: bool,
+    #[serde(default)]
+    tls: bool,
+}
+
+impl TryFrom<ForwardZoneText> for ForwardZone {
+    type Error = String;
+
+    fn try_from(text: ForwardZoneText) -> Result<Self, String> {
+        let mut tls = Vec::new();
+        let mut servers = Vec::new();
+        for server in text.servers {
+            let addr = match (text.tls, server.port) {
+                (_, Some(port)) => SocketAddr::new(server.ip, port),
+                (true, None) => SocketAddr::new(server.ip, DOT_PORT),
+                (false, None) => SocketAddr::new(server.ip, DNS_PORT),
+            };
+            match (text.tls, server.auth_name) {
+                (true, Some(auth_name)) => tls.push(TlsServer { addr, auth_name }),
+                (true, None) => {
+                    return Err(format!(
+                        "forward zone {}: with tls = true, server {addr} needs the name its \
+                         certificate is for, as ADDR@PORT#NAME",
+                        text.name
+                    ));
+                }
+                (false, Some(_)) => {
+                    return Err(format!(
+                        "forward zone {}: a #NAME on server {addr} needs tls = true",
+                        text.name
+                    ));
+                }
+                (false, None) => {}
+            }
+            servers.push(addr);
+        }
+        Ok(ForwardZone {
+            name: text.name,
+            servers,
+            recursion_desired: text.recursion_desired,
+            tls,
+        })
+    }
+}
+
+/// DNS over TLS servers listen on port 853 (RFC 7858 §3.1).
+pub const DOT_PORT: u16 = 853;
+
+/// A forwarder as written: an address, maybe a port, maybe the name to authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ForwardServer {
+    ip: IpAddr,
+    port: Option<u16>,
+    auth_name: Option<String>,
+}
+
+/// `SERVER` as [`parse_server`] takes it, optionally followed by `#NAME`.
+fn parse_forward_server(text: &str) -> Result<ForwardServer, String> {
+    let (address, auth_name) = match text.trim().split_once('#') {
+        Some((address, name)) => {
+            let name = name.trim();
+            rustls_pki_types::ServerName::try_from(name)
+                .map_err(|_| format!("bad server name {name:?} in {text:?}"))?;
+            (address, Some(name.to_owned()))
+        }
+        None => (text, None),
+    };
+    let addr = parse_server(address)?;
+    // parse_server fills in port 53 for a bare address; whether that was written decides
+    // whether port 853 applies instead.
+    let explicit = address.contains('@') || address.trim().parse::<SocketAddr>().is_ok();
+    Ok(ForwardServer {
+        ip: addr.ip(),
+        port: explicit.then_some(addr.port()),
+        auth_name,
+    })
 }
 
 /// Resolution of `name` and below starts at `servers` instead of at the root, and iterates down
@@ -192,6 +290,19 @@ pub(super) fn prefixes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec
         .collect())
 }
 
+fn forward_server_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ForwardServer>, D::Error> {
+    let servers: Vec<ForwardServer> = Vec::<ForwardServerText>::deserialize(deserializer)?
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    if servers.is_empty() {
+        return Err(de::Error::custom("at least one server is needed"));
+    }
+    Ok(servers)
+}
+
 fn server_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SocketAddr>, D::Error> {
     let servers: Vec<SocketAddr> = Vec::<ServerText>::deserialize(deserializer)?
         .into_iter()
@@ -226,6 +337,7 @@ macro_rules! text_newtype {
 text_newtype!(ZoneNameText, Name, parse_zone);
 text_newtype!(LocalRecordText, Record, parse_local_record);
 text_newtype!(ServerText, SocketAddr, parse_server);
+text_newtype!(ForwardServerText, ForwardServer, parse_forward_server);
 text_newtype!(PrefixText, IpNet, parse_prefix);
 
 #[cfg(test)]
@@ -256,6 +368,33 @@ mod tests {
         ] {
             assert!(parse_server(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn forward_servers_over_tls_name_what_to_authenticate() {
+        let zone = |text: &str| toml::from_str::<ForwardZone>(text).map_err(|e| e.to_string());
+        let plain = zone("name = \"a.\"\nservers = [\"192.0.2.1\"]").unwrap();
+        assert_eq!(plain.servers, ["192.0.2.1:53".parse().unwrap()]);
+        assert!(plain.tls.is_empty());
+        let tls = zone(
+            "name = \"a.\"\ntls = true\nservers = [\"192.0.2.1#dns.example\", \
+             \"192.0.2.2@8853#dns.example\", \"[2001:db8::1]:853#2001:db8::1\"]",
+        )
+        .unwrap();
+        let addrs: Vec<String> = tls.servers.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            addrs,
+            ["192.0.2.1:853", "192.0.2.2:8853", "[2001:db8::1]:853"]
+        );
+        assert_eq!(tls.tls.len(), 3);
+        assert_eq!(tls.tls[0].auth_name, "dns.example");
+        assert_eq!(tls.tls[1].addr, tls.servers[1]);
+        let unnamed = zone("name = \"a.\"\ntls = true\nservers = [\"192.0.2.1\"]");
+        assert!(unnamed.unwrap_err().contains("needs the name"));
+        let named = zone("name = \"a.\"\nservers = [\"192.0.2.1#dns.example\"]");
+        assert!(named.unwrap_err().contains("needs tls = true"));
+        let bad = zone("name = \"a.\"\ntls = true\nservers = [\"192.0.2.1#bad name\"]");
+        assert!(bad.unwrap_err().contains("bad server name"));
     }
 
     #[test]

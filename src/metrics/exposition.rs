@@ -76,6 +76,20 @@ impl Snapshot {
             let labels = [("protocol", protocol.label())];
             counter(&mut family, &labels, self.dropped[protocol.index()])?;
         }
+        let mut family = encoder.encode_descriptor(
+            "ferret_tls_handshake_failures",
+            "Client TLS handshakes (DoT, DoH, DoQ) that failed or did not finish in time",
+            None,
+            MetricType::Counter,
+        )?;
+        for protocol in Protocol::ENCRYPTED {
+            let labels = [("protocol", protocol.label())];
+            counter(
+                &mut family,
+                &labels,
+                self.handshake_failures[protocol.index()],
+            )?;
+        }
         let family = encoder.encode_descriptor(
             "ferret_query_duration_seconds",
             "Time from a client query's arrival to its response, cache hits included",

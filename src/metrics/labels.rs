@@ -10,15 +10,33 @@ use hickory_proto::rr::RecordType;
 pub enum Protocol {
     Udp,
     Tcp,
+    /// DNS over TLS (RFC 7858).
+    Dot,
+    /// DNS over HTTPS (RFC 8484).
+    Doh,
+    /// DNS over QUIC (RFC 9250).
+    Doq,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 2] = [Protocol::Udp, Protocol::Tcp];
+    pub const ALL: [Protocol; 5] = [
+        Protocol::Udp,
+        Protocol::Tcp,
+        Protocol::Dot,
+        Protocol::Doh,
+        Protocol::Doq,
+    ];
+
+    /// The encrypted transports, which count failed TLS handshakes.
+    pub const ENCRYPTED: [Protocol; 3] = [Protocol::Dot, Protocol::Doh, Protocol::Doq];
 
     pub fn label(self) -> &'static str {
         match self {
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
+            Protocol::Dot => "dot",
+            Protocol::Doh => "doh",
+            Protocol::Doq => "doq",
         }
     }
 

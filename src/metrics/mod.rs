@@ -24,6 +24,9 @@ pub use histogram::{AtomicHistogram, HistogramSnapshot};
 use labels::{Limit, Protocol, QUERY_TYPE_LABELS, RCODE_LABELS};
 pub use upstream::{ServerSnapshot, TRACKED_SERVERS, UpstreamOutcome, UpstreamStats};
 
+/// Number of protocol labels.
+const PROTOCOLS: usize = Protocol::ALL.len();
+
 fn zeroes<const N: usize>() -> [AtomicU64; N] {
     std::array::from_fn(|_| AtomicU64::new(0))
 }
@@ -36,9 +39,11 @@ fn load<const N: usize>(counters: &[AtomicU64; N]) -> [u64; N] {
 /// upstream transport.
 #[derive(Debug)]
 pub struct Metrics {
-    queries: [[AtomicU64; QUERY_TYPE_LABELS]; 2],
-    responses: [[AtomicU64; RCODE_LABELS]; 2],
-    dropped: [AtomicU64; 2],
+    queries: [[AtomicU64; QUERY_TYPE_LABELS]; PROTOCOLS],
+    responses: [[AtomicU64; RCODE_LABELS]; PROTOCOLS],
+    dropped: [AtomicU64; PROTOCOLS],
+    /// TLS (or QUIC) handshakes that failed or timed out, by protocol.
+    handshake_failures: [AtomicU64; PROTOCOLS],
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
     client_latency: AtomicHistogram,
@@ -81,6 +86,7 @@ impl Default for Metrics {
             queries: std::array::from_fn(|_| zeroes()),
             responses: std::array::from_fn(|_| zeroes()),
             dropped: zeroes(),
+            handshake_failures: zeroes(),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
             client_latency: AtomicHistogram::new(CLIENT_LATENCY_BOUNDS),
@@ -107,6 +113,11 @@ impl Metrics {
     /// A message was not worth answering (too short for a header, or itself a response).
     pub fn record_dropped(&self, protocol: Protocol) {
         self.dropped[protocol.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client's TLS handshake failed or took too long.
+    pub fn record_handshake_failure(&self, protocol: Protocol) {
+        self.handshake_failures[protocol.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A client question was (`hit`) or was not answered from the cache alone.
@@ -143,6 +154,7 @@ impl Metrics {
             queries: std::array::from_fn(|p| load(&self.queries[p])),
             responses: std::array::from_fn(|p| load(&self.responses[p])),
             dropped: load(&self.dropped),
+            handshake_failures: load(&self.handshake_failures),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             cache_misses: self.cache_misses.load(Ordering::Relaxed),
             client_latency: self.client_latency.snapshot(),
@@ -173,9 +185,10 @@ pub struct LiveValues {
 /// Every metric at one moment.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    pub queries: [[u64; QUERY_TYPE_LABELS]; 2],
-    pub responses: [[u64; RCODE_LABELS]; 2],
-    pub dropped: [u64; 2],
+    pub queries: [[u64; QUERY_TYPE_LABELS]; PROTOCOLS],
+    pub responses: [[u64; RCODE_LABELS]; PROTOCOLS],
+    pub dropped: [u64; PROTOCOLS],
+    pub handshake_failures: [u64; PROTOCOLS],
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub client_latency: HistogramSnapshot,
@@ -221,6 +234,12 @@ impl Snapshot {
             put(
                 format!("dropped.{name}"),
                 self.dropped[protocol.index()].to_string(),
+            );
+        }
+        for protocol in Protocol::ENCRYPTED {
+            put(
+                format!("handshake_failures.{}", protocol.label()),
+                self.handshake_failures[protocol.index()].to_string(),
             );
         }
         put("cache.hits".into(), self.cache_hits.to_string());

@@ -225,7 +225,8 @@ impl Resolver {
             },
             Arc::clone(&metrics),
         )
-        .with_0x20(config.use_0x20);
+        .with_0x20(config.use_0x20)
+        .with_tls_forwarders(&config.forward_zones, config.tls_ca_file.as_deref());
         let max_inflight =
             usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
         Ok(Arc::new(Resolver {

@@ -52,11 +52,12 @@ pub fn answer(
         return Served::No;
     };
     let limit = match (transport, query.payload) {
-        (Transport::Tcp, _) => usize::MAX,
         (Transport::Udp, Some(payload)) => {
             usize::from(payload.min(crate::upstream::EDNS_PAYLOAD)).max(CLASSIC_UDP_LIMIT)
         }
         (Transport::Udp, None) => CLASSIC_UDP_LIMIT,
+        // Streams (TCP, TLS, HTTPS, QUIC) take a response of any size.
+        (_, _) => usize::MAX,
     };
     let served = messages.with(&key[..key_len], now, |message| {
         message.write_response(&query.echo, now, out);

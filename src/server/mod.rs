@@ -1,12 +1,15 @@
-//! Serving clients: UDP and TCP listeners on every configured address (or on sockets handed over
-//! by systemd), and the request pipeline they share.
+//! Serving clients: UDP and TCP listeners on every configured address, DNS over TLS and over
+//! HTTPS on theirs (or on sockets handed over by systemd), and the request pipeline they share.
 
 pub mod acl;
 mod batch;
+pub mod certificates;
 pub mod cookies;
+pub mod doh;
 mod drain;
 pub mod fast_path;
 pub mod offline;
+pub mod padding;
 pub mod pipeline;
 pub mod querylog;
 pub mod ratelimit;
@@ -25,7 +28,9 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
+use tokio_rustls::TlsAcceptor;
 
+use certificates::{CertificateError, CertificateFiles, TlsContext};
 pub use drain::InProgress;
 use pipeline::ClientPolicy;
 use querylog::QueryLog;
@@ -50,6 +55,10 @@ pub enum ServerError {
     Adopt(io::Error),
     #[error(transparent)]
     Resolver(#[from] SetupError),
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    #[error(transparent)]
+    Trust(#[from] crate::upstream::tls::TrustError),
 }
 
 /// Sockets to serve on, already bound (by [`Listeners::bind`], or by systemd).
@@ -57,6 +66,10 @@ pub enum ServerError {
 pub struct Listeners {
     pub udp: Vec<std::net::UdpSocket>,
     pub tcp: Vec<std::net::TcpListener>,
+    /// DNS over TLS.
+    pub tls: Vec<std::net::TcpListener>,
+    /// DNS over HTTPS.
+    pub https: Vec<std::net::TcpListener>,
 }
 
 impl Listeners {
@@ -80,9 +93,46 @@ impl Listeners {
         Ok(listeners)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.udp.is_empty() && self.tcp.is_empty()
+    /// A listener for DNS over TLS or HTTPS on `addr`, as `kind` says.
+    fn bind_encrypted(addr: SocketAddr, kind: ListenerKind) -> Result<Self, ServerError> {
+        let listener = bind_tcp(addr)?;
+        let mut listeners = Listeners::default();
+        match kind {
+            ListenerKind::Tls => listeners.tls.push(listener),
+            ListenerKind::Https => listeners.https.push(listener),
+            ListenerKind::Dns => listeners.tcp.push(listener),
+        }
+        Ok(listeners)
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.udp.is_empty() && self.tcp.is_empty() && self.tls.is_empty() && self.https.is_empty()
+    }
+
+    fn is_encrypted(&self) -> bool {
+        !self.tls.is_empty() || !self.https.is_empty()
+    }
+}
+
+/// What a configured address serves: DNS over UDP and TCP (`listen`), over TLS (`tls-listen`)
+/// or over HTTPS (`https-listen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListenerKind {
+    Dns,
+    Tls,
+    Https,
+}
+
+/// Every address `config` asks to serve on, with what it serves there.
+fn configured_addresses(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
+    let kind = |kind: ListenerKind| move |addr: &SocketAddr| (kind, *addr);
+    config
+        .listen
+        .iter()
+        .map(kind(ListenerKind::Dns))
+        .chain(config.tls_listen.iter().map(kind(ListenerKind::Tls)))
+        .chain(config.https_listen.iter().map(kind(ListenerKind::Https)))
+        .collect()
 }
 
 /// What every listener task shares. A reload replaces it whole (see [`serving`]); the parts
@@ -98,6 +148,8 @@ pub(crate) struct Service {
     /// Open TCP client connections (each may still owe answers).
     connections: InProgress,
     tcp: tcp::TcpSettings,
+    /// Where DoH answers (`https-path`).
+    https_path: String,
 }
 
 impl std::fmt::Debug for Service {
@@ -123,6 +175,7 @@ impl Service {
             queries: InProgress::default(),
             connections: InProgress::default(),
             tcp: tcp_settings(config),
+            https_path: config.https_path.clone(),
         })
     }
 
@@ -135,9 +188,11 @@ impl Service {
 struct ListenerGroup {
     /// As configured (port 0 stays 0, so that a reload recognises the same entry); `None` for
     /// sockets from systemd, which a reload leaves alone.
-    configured: Option<SocketAddr>,
+    configured: Option<(ListenerKind, SocketAddr)>,
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
+    tls_addrs: Vec<SocketAddr>,
+    https_addrs: Vec<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -154,7 +209,11 @@ impl ListenerGroup {
 pub struct RunningServer {
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
+    tls_addrs: Vec<SocketAddr>,
+    https_addrs: Vec<SocketAddr>,
     current: CurrentService,
+    /// The certificate and TLS settings of DoT and DoH, once either is served.
+    tls: Option<TlsContext>,
     /// The resolver in `current`, kept here too so that it can be lent out by reference.
     resolver: Arc<Resolver>,
     clock: Clock,
@@ -209,11 +268,13 @@ fn tcp_settings(config: &Config) -> tcp::TcpSettings {
         max_connections: config.limits.max_tcp_connections,
         idle_timeout: config.tcp_idle_timeout(),
         read_timeout: config.tcp_read_timeout(),
+        handshake_timeout: config.tls_handshake_timeout(),
     }
 }
 
 impl RunningServer {
-    /// Binds every `--listen` address over UDP and TCP and starts serving.
+    /// Binds every `--listen` address over UDP and TCP, every `--tls-listen` and
+    /// `--https-listen` address over TCP, and starts serving.
     pub async fn start(config: &Config) -> Result<Self, ServerError> {
         Self::start_with_clock(config, Clock::system()).await
     }
@@ -221,9 +282,13 @@ impl RunningServer {
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
         let mut server = Self::prepare(config, clock)?;
-        for addr in &config.listen {
-            let listeners = Listeners::bind(&[*addr], config.threads)?;
-            server.spawn(Some(*addr), listeners)?;
+        server.tls = tls_context(
+            config,
+            !config.tls_listen.is_empty() || !config.https_listen.is_empty(),
+        )?;
+        for (kind, addr) in configured_addresses(config) {
+            let listeners = bind(kind, addr, config.threads)?;
+            server.spawn(Some((kind, addr)), listeners)?;
         }
         Ok(server)
     }
@@ -235,19 +300,24 @@ impl RunningServer {
         listeners: Listeners,
     ) -> Result<Self, ServerError> {
         let mut server = Self::prepare(config, clock)?;
+        server.tls = tls_context(config, listeners.is_encrypted())?;
         server.spawn(None, listeners)?;
         Ok(server)
     }
 
     /// Everything but the listeners.
     fn prepare(config: &Config, clock: Clock) -> Result<Self, ServerError> {
+        check_forwarder_trust(config)?;
         let service = Service::new(config, clock.clone())?;
         let resolver = Arc::clone(&service.resolver);
         let (stop, _) = watch::channel(false);
         Ok(RunningServer {
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
+            tls_addrs: Vec::new(),
+            https_addrs: Vec::new(),
             current: CurrentService::new(service),
+            tls: None,
             resolver,
             clock,
             groups: Vec::new(),
@@ -261,14 +331,21 @@ impl RunningServer {
     /// Starts serving on `listeners`, as the listeners of `configured`.
     fn spawn(
         &mut self,
-        configured: Option<SocketAddr>,
+        configured: Option<(ListenerKind, SocketAddr)>,
         listeners: Listeners,
     ) -> Result<(), ServerError> {
         let mut group = ListenerGroup {
             configured,
             udp_addrs: Vec::new(),
             tcp_addrs: Vec::new(),
+            tls_addrs: Vec::new(),
+            https_addrs: Vec::new(),
             tasks: Vec::new(),
+        };
+        let tls = match (&self.tls, listeners.is_encrypted()) {
+            (Some(tls), _) => Some(tls.clone()),
+            (None, true) => return Err(CertificateError::NotConfigured.into()),
+            (None, false) => None,
         };
         // Adopted first, spawned after: a socket that cannot be adopted leaves nothing running.
         let udp = listeners
@@ -278,6 +355,16 @@ impl RunningServer {
             .collect::<Result<Vec<_>, _>>()?;
         let tcp = listeners
             .tcp
+            .into_iter()
+            .map(adopt_tcp)
+            .collect::<Result<Vec<_>, _>>()?;
+        let dot = listeners
+            .tls
+            .into_iter()
+            .map(adopt_tcp)
+            .collect::<Result<Vec<_>, _>>()?;
+        let https = listeners
+            .https
             .into_iter()
             .map(adopt_tcp)
             .collect::<Result<Vec<_>, _>>()?;
@@ -298,9 +385,42 @@ impl RunningServer {
         for listener in tcp {
             let addr = listener.local_addr().map_err(ServerError::Adopt)?;
             group.tcp_addrs.push(addr);
-            let task = tcp::serve(listener, self.current.clone(), self.stop.subscribe());
+            let task = tcp::serve(
+                listener,
+                self.current.clone(),
+                self.stop.subscribe(),
+                tcp::Speaks::Dns,
+            );
             group.tasks.push(tokio::spawn(task));
             tracing::info!(%addr, "listening on TCP");
+        }
+        if let Some(tls) = tls {
+            for listener in dot {
+                let addr = listener.local_addr().map_err(ServerError::Adopt)?;
+                group.tls_addrs.push(addr);
+                let speaks = tcp::Speaks::Tls(TlsAcceptor::from(Arc::clone(&tls.dot)));
+                let task = tcp::serve(
+                    listener,
+                    self.current.clone(),
+                    self.stop.subscribe(),
+                    speaks,
+                );
+                group.tasks.push(tokio::spawn(task));
+                tracing::info!(%addr, "listening for DNS over TLS");
+            }
+            for listener in https {
+                let addr = listener.local_addr().map_err(ServerError::Adopt)?;
+                group.https_addrs.push(addr);
+                let speaks = tcp::Speaks::Https(TlsAcceptor::from(Arc::clone(&tls.doh)));
+                let task = tcp::serve(
+                    listener,
+                    self.current.clone(),
+                    self.stop.subscribe(),
+                    speaks,
+                );
+                group.tasks.push(tokio::spawn(task));
+                tracing::info!(%addr, "listening for DNS over HTTPS");
+            }
         }
         self.groups.push(group);
         self.note_addresses();
@@ -318,10 +438,22 @@ impl RunningServer {
             .iter()
             .flat_map(|g| g.tcp_addrs.clone())
             .collect();
+        self.tls_addrs = self
+            .groups
+            .iter()
+            .flat_map(|g| g.tls_addrs.clone())
+            .collect();
+        self.https_addrs = self
+            .groups
+            .iter()
+            .flat_map(|g| g.https_addrs.clone())
+            .collect();
     }
 
     /// Applies a new configuration without dropping the cache: listeners for new addresses are
-    /// bound and those for removed ones closed (sockets from systemd stay as they are); forward,
+    /// bound and those for removed ones closed (sockets from systemd stay as they are); the TLS
+    /// certificate is read again (a file that does not load keeps the one in use, and the
+    /// returned text says so), for new handshakes only; forward,
     /// stub and local zones, local data, limits, access list, rate limit and upstream policy
     /// take effect for the next query. Queries being resolved finish under the old settings.
     /// What the cache holds for forward and stub zones that changed is dropped, and the encoded
@@ -330,15 +462,44 @@ impl RunningServer {
     /// changes. Returns what was done, for the log and `ferret ctl reload`. Call it within the
     /// server's runtime.
     pub fn reload(&mut self, config: &Config) -> Result<String, ServerError> {
+        check_forwarder_trust(config)?;
         let previous = self.current.get();
         let resolver = previous.resolver.reconfigured(config)?;
         let activated = self.groups.iter().any(|g| g.configured.is_none());
+        let wanted = if activated {
+            Vec::new()
+        } else {
+            configured_addresses(config)
+        };
+        // A first TLS listener needs the certificate now; failing to load it fails the reload.
+        let wants_tls = wanted.iter().any(|(kind, _)| *kind != ListenerKind::Dns);
+        let new_tls = match self.tls {
+            Some(_) => None,
+            None => tls_context(config, wants_tls)?,
+        };
         let mut bound = Vec::new();
-        if !activated {
-            for addr in &config.listen {
-                if !self.groups.iter().any(|g| g.configured == Some(*addr)) {
-                    // On error the sockets bound so far are dropped, and closed, right here.
-                    bound.push((*addr, Listeners::bind(&[*addr], self.fixed.threads)?));
+        for (kind, addr) in &wanted {
+            if !self
+                .groups
+                .iter()
+                .any(|g| g.configured == Some((*kind, *addr)))
+            {
+                // On error the sockets bound so far are dropped, and closed, right here.
+                bound.push(((*kind, *addr), bind(*kind, *addr, self.fixed.threads)?));
+            }
+        }
+        // From here on nothing fails. A certificate in use is replaced by the files as they are
+        // now (renewed by certbot, say); files that do not load keep it, and the reload goes on.
+        let mut certificate_note = String::new();
+        match (&self.tls, new_tls) {
+            (None, new_tls) => self.tls = new_tls,
+            (Some(tls), _) => {
+                if let Some(files) = CertificateFiles::of(config)
+                    && let Err(error) = tls.certificates.reload(&files)
+                {
+                    tracing::warn!(%error, "TLS certificate not reloaded; the one in use is kept");
+                    certificate_note =
+                        format!("; TLS certificate not reloaded, the one in use is kept: {error}");
                 }
             }
         }
@@ -360,6 +521,7 @@ impl RunningServer {
             queries: previous.queries.clone(),
             connections: previous.connections.clone(),
             tcp: tcp_settings(config),
+            https_path: config.https_path.clone(),
         });
         resolver.cache().messages().clear();
         self.resolver = resolver;
@@ -369,7 +531,7 @@ impl RunningServer {
         for group in &mut self.groups {
             if group
                 .configured
-                .is_some_and(|addr| !config.listen.contains(&addr))
+                .is_some_and(|configured| !wanted.contains(&configured))
             {
                 group.stop();
                 tracing::info!(addrs = ?group.udp_addrs, "stopped listening");
@@ -382,7 +544,9 @@ impl RunningServer {
             self.spawn(Some(addr), listeners)?;
         }
         self.note_addresses();
-        let mut done = format!("reload done: {opened} listen address(es) opened, {closed} closed");
+        let mut done = format!(
+            "reload done: {opened} listen address(es) opened, {closed} closed{certificate_note}"
+        );
         if FixedSettings::of(config) != self.fixed {
             done.push_str(
                 "; cache-size, min-ttl, max-ttl, max-negative-ttl, serve-stale-window, log-level, \
@@ -399,6 +563,16 @@ impl RunningServer {
 
     pub fn tcp_addrs(&self) -> &[SocketAddr] {
         &self.tcp_addrs
+    }
+
+    /// Where DNS over TLS is served.
+    pub fn tls_addrs(&self) -> &[SocketAddr] {
+        &self.tls_addrs
+    }
+
+    /// Where DNS over HTTPS is served.
+    pub fn https_addrs(&self) -> &[SocketAddr] {
+        &self.https_addrs
     }
 
     pub fn clock(&self) -> &Clock {
@@ -513,6 +687,33 @@ impl ServerHandle {
 
     pub fn query_log_enabled(&self) -> bool {
         self.current.get().query_log.is_enabled()
+    }
+}
+
+/// The TLS context for `config`'s certificate when `needed`; an error if it is needed and cannot
+/// be had.
+fn tls_context(config: &Config, needed: bool) -> Result<Option<TlsContext>, ServerError> {
+    if !needed {
+        return Ok(None);
+    }
+    let files = CertificateFiles::of(config).ok_or(CertificateError::NotConfigured)?;
+    Ok(Some(TlsContext::new(&files)?))
+}
+
+/// A CA file for forwarders over TLS that does not load stops a start or a reload here, rather
+/// than leaving those forwarders failing.
+fn check_forwarder_trust(config: &Config) -> Result<(), ServerError> {
+    if config.forward_zones.iter().any(|zone| !zone.tls.is_empty()) {
+        crate::upstream::tls::roots(config.tls_ca_file.as_deref())?;
+    }
+    Ok(())
+}
+
+/// The sockets for one configured address.
+fn bind(kind: ListenerKind, addr: SocketAddr, threads: usize) -> Result<Listeners, ServerError> {
+    match kind {
+        ListenerKind::Dns => Listeners::bind(&[addr], threads),
+        kind => Listeners::bind_encrypted(addr, kind),
     }
 }
 

@@ -40,10 +40,19 @@ const HEADER_LEN: usize = 12;
 /// The largest UDP answer for a client without EDNS (RFC 1035 §4.2.1).
 const CLASSIC_UDP_LIMIT: usize = 512;
 
+/// How a query reached us. Everything but UDP is a stream or a QUIC stream: the handshake has
+/// proved the client's address (no rate limit, no reflection) and a response of any size fits
+/// (never TC=1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Udp,
     Tcp,
+    /// DNS over TLS (RFC 7858): TCP framing inside TLS.
+    Dot,
+    /// DNS over HTTPS (RFC 8484).
+    Doh,
+    /// DNS over QUIC (RFC 9250).
+    Doq,
 }
 
 impl Transport {
@@ -51,6 +60,9 @@ impl Transport {
         match self {
             Transport::Udp => Protocol::Udp,
             Transport::Tcp => Protocol::Tcp,
+            Transport::Dot => Protocol::Dot,
+            Transport::Doh => Protocol::Doh,
+            Transport::Doq => Protocol::Doq,
         }
     }
 }
@@ -231,7 +243,7 @@ impl ClientPolicy {
     /// option-free OPT records.)
     pub fn allows_fast_path(&self, client: IpAddr, transport: Transport) -> bool {
         self.acl.check(client) == Access::Allow
-            && (transport == Transport::Tcp || self.rate_limit.is_none())
+            && (transport != Transport::Udp || self.rate_limit.is_none())
     }
 
     /// Verifies the client's cookie and puts the one for the response on `query`. Returns
@@ -273,7 +285,8 @@ pub fn admit(
         Access::Refuse => refuse(bytes),
         Access::Ignore => return Admission::Nothing,
     };
-    // Over TCP the handshake has proved the client's address: there is nothing to reflect.
+    // Over TCP (and TLS, HTTPS, QUIC) the handshake has proved the client's address: there is
+    // nothing to reflect.
     let limited = transport == Transport::Udp;
     match parsed {
         Parsed::Drop => Admission::Nothing,

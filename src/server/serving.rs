@@ -83,6 +83,12 @@ pub(crate) struct ServiceView {
 }
 
 impl ServiceView {
+    /// What the view follows, for a task that needs its own view (or takes the service at
+    /// each use).
+    pub fn current(&self) -> &CurrentService {
+        &self.current
+    }
+
     /// The service for the next query: the one held, unless a reload came since.
     pub fn get(&mut self) -> &Arc<Service> {
         let generation = self.current.0.generation.load(Ordering::Acquire);

@@ -1,24 +1,29 @@
 //! The TCP listener: 2-byte length framing (RFC 1035 §4.2.2), several queries per connection
-//! answered as they complete, out of order (RFC 7766 §6.2.1.1).
+//! answered as they complete, out of order (RFC 7766 §6.2.1.1). DNS over TLS (RFC 7858) is the
+//! same framing inside TLS, and DNS over HTTPS ([`super::doh`]) runs on the same accepted
+//! connections, so all three share this accept loop and its limits.
 //!
 //! A TCP client holds server resources for as long as it keeps a connection open, so every way of
-//! holding them is bounded: the number of connections, the time a connection may sit idle, the
-//! time a started message may take to arrive (a slowloris client trickling bytes is cut off), the
-//! size of a message, and the queries in progress per connection (RFC 7766 §6.2.3).
+//! holding them is bounded: the number of connections, the time a TLS handshake may take, the time
+//! a connection may sit idle, the time a started message may take to arrive (a slowloris client
+//! trickling bytes is cut off), the size of a message, and the queries in progress per connection
+//! (RFC 7766 §6.2.3).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 
 use super::drain::Busy;
-use super::pipeline::{self, Exchange, Transport};
+use super::pipeline::{self, Admission, Exchange, Transport};
 use super::serving::{CurrentService, ServiceView};
+use super::{doh, padding};
 use crate::metrics::labels::Limit;
 
 /// Queries one connection may have in progress at once; a client pipelining more waits.
@@ -28,13 +33,35 @@ const QUERIES_PER_CONNECTION: usize = 32;
 /// plus an OPT record; EDNS padding (RFC 8467 pads queries to 128-octet blocks), a cookie and a
 /// client subnet leave it well under 1 KB. 4096 leaves room for anything legitimate while a
 /// client announcing a 64 KB message is refused before ferret reserves memory for it.
-const MAX_QUERY_LEN: u16 = 4096;
+pub(super) const MAX_QUERY_LEN: u16 = 4096;
 
 #[derive(Debug, Clone, Copy)]
 pub struct TcpSettings {
     pub max_connections: usize,
     pub idle_timeout: Duration,
     pub read_timeout: Duration,
+    pub handshake_timeout: Duration,
+}
+
+/// What a stream listener speaks on the connections it accepts.
+#[derive(Clone)]
+pub(super) enum Speaks {
+    /// Plain DNS over TCP.
+    Dns,
+    /// DNS over TLS (RFC 7858).
+    Tls(TlsAcceptor),
+    /// DNS over HTTPS (RFC 8484).
+    Https(TlsAcceptor),
+}
+
+impl Speaks {
+    fn transport(&self) -> Transport {
+        match self {
+            Speaks::Dns => Transport::Tcp,
+            Speaks::Tls(_) => Transport::Dot,
+            Speaks::Https(_) => Transport::Doh,
+        }
+    }
 }
 
 /// Accepts connections until `stop` turns true; connections already open then stop reading new
@@ -43,10 +70,12 @@ pub(super) async fn serve(
     listener: TcpListener,
     current: CurrentService,
     mut stop: watch::Receiver<bool>,
+    speaks: Speaks,
 ) {
     let mut view = current.view();
     let mut max_connections = view.get().tcp.max_connections;
     let mut connections = Arc::new(Semaphore::new(max_connections));
+    let transport = speaks.transport();
     loop {
         let accepted = tokio::select! {
             biased;
@@ -64,9 +93,9 @@ pub(super) async fn serve(
         };
         let service = view.get();
         // A client outside the access list gets nothing, not even an error: closing at once
-        // is the cheapest answer and holds no resources.
+        // is the cheapest answer and holds no resources (no TLS handshake either).
         if !service.policy.acl().permits(client.ip()) {
-            tracing::debug!(%client, "TCP client not allowed; closing");
+            tracing::debug!(%client, ?transport, "client not allowed; closing");
             continue;
         }
         if service.tcp.max_connections != max_connections {
@@ -78,7 +107,7 @@ pub(super) async fn serve(
         // Over the cap the connection is closed at once: an old client may be slow, but a
         // flood of idle connections must not starve everyone else.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            tracing::debug!(%client, "TCP connection limit reached; closing");
+            tracing::debug!(%client, ?transport, "connection limit reached; closing");
             service.metrics().record_limit(Limit::TcpConnections);
             continue;
         };
@@ -88,16 +117,48 @@ pub(super) async fn serve(
             _permit: permit,
             _open: service.connections.enter(),
         };
-        tokio::spawn(connection.serve(stream, stop.clone()));
+        let stop = stop.clone();
+        match &speaks {
+            Speaks::Dns => {
+                let _ = stream.set_nodelay(true);
+                let (reader, writer) = stream.into_split();
+                tokio::spawn(connection.serve(reader, writer, Transport::Tcp, stop));
+            }
+            Speaks::Tls(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let mut connection = connection;
+                    if let Some(tls) = connection
+                        .handshake(&acceptor, stream, Transport::Dot)
+                        .await
+                    {
+                        let (reader, writer) = tokio::io::split(tls);
+                        connection.serve(reader, writer, Transport::Dot, stop).await;
+                    }
+                });
+            }
+            Speaks::Https(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let mut connection = connection;
+                    if let Some(tls) = connection
+                        .handshake(&acceptor, stream, Transport::Doh)
+                        .await
+                    {
+                        doh::serve(connection, tls, stop).await;
+                    }
+                });
+            }
+        }
     }
 }
 
 /// One client connection, what it needs to answer its queries, and what it holds while open.
 /// Each query takes the configuration current when it arrives, also on a long-lived connection
 /// opened before a reload.
-struct Connection {
-    client: SocketAddr,
-    view: ServiceView,
+pub(super) struct Connection {
+    pub client: SocketAddr,
+    pub view: ServiceView,
     /// A place under `--max-tcp-connections`.
     _permit: OwnedSemaphorePermit,
     /// Counts the connection as open, so a stopping server waits until it has written every
@@ -106,9 +167,48 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(mut self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+    /// The TLS handshake, within the handshake timeout; `None` (counted as a handshake
+    /// failure) if the client does not complete it in time, or fails it.
+    async fn handshake(
+        &mut self,
+        acceptor: &TlsAcceptor,
+        stream: TcpStream,
+        transport: Transport,
+    ) -> Option<TlsStream<TcpStream>> {
         let _ = stream.set_nodelay(true);
-        let (reader, mut writer) = stream.into_split();
+        let service = self.view.get();
+        let limit = service.tcp.handshake_timeout;
+        match timeout(limit, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => Some(tls),
+            Ok(Err(error)) => {
+                tracing::debug!(client = %self.client, %error, "TLS handshake failed");
+                service
+                    .metrics()
+                    .record_handshake_failure(transport.protocol());
+                None
+            }
+            Err(_) => {
+                tracing::debug!(client = %self.client, "TLS handshake timed out");
+                service
+                    .metrics()
+                    .record_handshake_failure(transport.protocol());
+                None
+            }
+        }
+    }
+
+    /// Reads length-prefixed queries from `reader` and writes the answers to `writer` as they
+    /// complete: cache hits and local answers at once, misses from a task each.
+    async fn serve<R, W>(
+        mut self,
+        reader: R,
+        mut writer: W,
+        transport: Transport,
+        mut stop: watch::Receiver<bool>,
+    ) where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let mut reader = BufReader::new(reader);
         let (responses, mut outbox) = mpsc::channel::<Vec<u8>>(QUERIES_PER_CONNECTION);
         let writing = tokio::spawn(async move {
@@ -116,10 +216,17 @@ impl Connection {
                 if writer.write_all(&frame).await.is_err() {
                     break;
                 }
+                // Answers that are ready together leave together (one TLS record, one
+                // segment), but none waits for another.
+                if outbox.is_empty() && writer.flush().await.is_err() {
+                    break;
+                }
             }
             let _ = writer.shutdown().await;
         });
         let in_progress = Arc::new(Semaphore::new(QUERIES_PER_CONNECTION));
+        // RFC 7830 padding is for encrypted transports only.
+        let may_pad = transport != Transport::Tcp;
         loop {
             let settings = self.view.get().tcp;
             let message = tokio::select! {
@@ -128,16 +235,49 @@ impl Connection {
                 message = read_message(&mut reader, &settings) => message,
             };
             let Some(message) = message else { break };
+            let exchange = Exchange::new(self.client, transport);
+            let service = Arc::clone(self.view.get());
+            let padded = may_pad && padding::query_is_padded(&message);
+            let reply = |bytes: Vec<u8>| frame(if padded { padding::pad(bytes) } else { bytes });
+            // What needs no upstream query is answered here, without a task, as UDP does.
+            let mut fast = Vec::new();
+            if pipeline::answer_fast(&service, &exchange, &message, &mut fast) {
+                if let Some(frame) = reply(fast)
+                    && responses.send(frame).await.is_err()
+                {
+                    break;
+                }
+                continue;
+            }
+            let query = match pipeline::accept(&service, &exchange, &message) {
+                Admission::Nothing => continue,
+                Admission::Reply(bytes) => {
+                    if let Some(frame) = reply(bytes)
+                        && responses.send(frame).await.is_err()
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                Admission::Answer(query) => query,
+            };
+            if let Some(bytes) = pipeline::answer_inline(&service, &exchange, &query) {
+                if let Some(frame) = reply(bytes)
+                    && responses.send(frame).await.is_err()
+                {
+                    break;
+                }
+                continue;
+            }
             let Ok(slot) = Arc::clone(&in_progress).acquire_owned().await else {
                 break;
             };
-            let exchange = Exchange::new(self.client, Transport::Tcp);
-            let service = Arc::clone(self.view.get());
             let busy = service.queries.enter();
             let responses = responses.clone();
             tokio::spawn(async move {
-                let reply = pipeline::handle(&service, &exchange, &message).await;
-                if let Some(frame) = reply.and_then(frame) {
+                let bytes = pipeline::answer_resolving(&service, &exchange, &query).await;
+                let bytes = if padded { padding::pad(bytes) } else { bytes };
+                if let Some(frame) = frame(bytes) {
                     let _ = responses.send(frame).await;
                 }
                 drop(slot);
@@ -153,8 +293,8 @@ impl Connection {
 /// The next length-prefixed message, or `None` to close the connection: the client closed it,
 /// stayed silent for the idle timeout, took longer than the read timeout to send a message it
 /// had started, or announced an empty or oversized message.
-async fn read_message(
-    reader: &mut BufReader<OwnedReadHalf>,
+async fn read_message<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
     settings: &TcpSettings,
 ) -> Option<Vec<u8>> {
     let first = timeout(settings.idle_timeout, reader.read_u8())

@@ -19,10 +19,12 @@ mod outstanding;
 mod retransmit;
 mod selection;
 mod tcp;
+pub mod tls;
 mod udp;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +39,9 @@ pub use message::{build_query, build_query_with, question_case_matches, response
 pub use outstanding::{OutstandingQueries, QuerySlot};
 pub use retransmit::{Retransmissions, TRIES_PER_SERVER};
 pub use selection::{Plan, ServerHealth, ServerSelection, Try};
+pub use tls::TlsForwarders;
 
+use crate::config::ForwardZone;
 use crate::metrics::{Metrics, UpstreamOutcome};
 
 /// DNS servers listen on port 53; referrals carry addresses only.
@@ -129,6 +133,8 @@ pub struct Upstream {
     metrics: Arc<Metrics>,
     cookies: Arc<CookieJar>,
     use_0x20: bool,
+    /// Forwarders reached over TLS, with their connections.
+    tls: Arc<TlsForwarders>,
 }
 
 impl Upstream {
@@ -138,7 +144,14 @@ impl Upstream {
             metrics,
             cookies: Arc::default(),
             use_0x20: false,
+            tls: Arc::default(),
         }
+    }
+
+    /// Reaches the TLS servers of `zones` over TLS, trusting `ca_file` (or the system's roots).
+    pub fn with_tls_forwarders(mut self, zones: &[ForwardZone], ca_file: Option<&Path>) -> Self {
+        self.tls = Arc::new(TlsForwarders::new(zones, ca_file));
+        self
     }
 
     /// Randomises the case of query names sent over UDP and insists on it in answers.
@@ -184,6 +197,16 @@ impl Upstream {
         if !self.policy.permits_forwarder(server.ip()) {
             return Err(UpstreamError::Forbidden(server.ip()));
         }
+        if self.tls.contains(server) {
+            let sent = Instant::now();
+            let deadline = budget_deadline.min(sent + timeout);
+            let result = self
+                .ask_tls(server, recursion_desired, name, rtype, deadline)
+                .await;
+            self.metrics
+                .record_upstream(server.ip(), outcome_of(&result, sent));
+            return result;
+        }
         self.timed_exchange(
             server,
             recursion_desired,
@@ -227,6 +250,30 @@ impl Upstream {
             Err(_) => UpstreamOutcome::Failed,
         });
         result
+    }
+
+    /// One question to a forwarder over TLS, on the connection kept for it. No 0x20 and no UDP
+    /// fallbacks: TLS already keeps off-path forgers out.
+    async fn ask_tls(
+        &self,
+        server: SocketAddr,
+        recursion_desired: bool,
+        name: &Name,
+        rtype: RecordType,
+        deadline: Instant,
+    ) -> Result<Message, UpstreamError> {
+        let cookie = self.cookies.cookie_for(server.ip());
+        let (id, query) = build_query_with(name, rtype, recursion_desired, &cookie)?;
+        let response = self.tls.exchange(server, &query, id, deadline).await?;
+        if !response_matches(&response, id, name, rtype)
+            || !cookies::echoes(&response, &cookie.client)
+        {
+            return Err(UpstreamError::Malformed(
+                "answer does not match the query".into(),
+            ));
+        }
+        self.cookies.learn(server.ip(), &response);
+        Ok(response)
     }
 
     /// One question to one server: UDP (the name in mixed case with 0x20 on), once more with the
@@ -331,6 +378,14 @@ impl Drop for Counted<'_> {
     fn drop(&mut self) {
         let outcome = self.outcome.unwrap_or(UpstreamOutcome::TimedOut);
         self.metrics.record_upstream(self.server, outcome);
+    }
+}
+
+fn outcome_of(result: &Result<Message, UpstreamError>, sent: Instant) -> UpstreamOutcome {
+    match result {
+        Ok(_) => UpstreamOutcome::Answered(sent.elapsed()),
+        Err(UpstreamError::Timeout) => UpstreamOutcome::TimedOut,
+        Err(_) => UpstreamOutcome::Failed,
     }
 }
 

@@ -10,5 +10,6 @@ pub mod hierarchy;
 pub mod nsd;
 pub mod process;
 pub mod signed;
+pub mod tls;
 pub mod unbound;
 pub mod world;

@@ -39,7 +39,18 @@ impl UnboundServer {
     ///
     /// The config is checked with `unbound-checkconf` first when that tool is installed.
     pub fn start(listen_ip: IpAddr, port: u16, root_hints: &Path) -> Result<Self, String> {
-        Self::start_inner(listen_ip, port, root_hints, None)
+        Self::start_inner(listen_ip, port, root_hints, None, "")
+    }
+
+    /// As [`UnboundServer::start`], with more lines for the `server:` clause (indented by four
+    /// spaces), e.g. a DoT interface or local data.
+    pub fn start_with(
+        listen_ip: IpAddr,
+        port: u16,
+        root_hints: &Path,
+        extra: &str,
+    ) -> Result<Self, String> {
+        Self::start_inner(listen_ip, port, root_hints, None, extra)
     }
 
     /// Like [`UnboundServer::start`], but validating: `module-config: "validator iterator"` with
@@ -61,7 +72,7 @@ impl UnboundServer {
             trust_anchor_file: anchor,
             domain_insecure: domain_insecure.iter().map(|d| d.to_string()).collect(),
         };
-        Self::start_inner(listen_ip, port, root_hints, Some(validation))
+        Self::start_inner(listen_ip, port, root_hints, Some(validation), "")
     }
 
     fn start_inner(
@@ -69,6 +80,7 @@ impl UnboundServer {
         port: u16,
         root_hints: &Path,
         validation: Option<Validation>,
+        extra: &str,
     ) -> Result<Self, String> {
         let addr = SocketAddr::new(listen_ip, port);
         if !listen_ip.is_loopback() {
@@ -84,7 +96,7 @@ impl UnboundServer {
             .tempdir()
             .map_err(|e| format!("creating tempdir: {e}"))?;
         let conf = dir.path().join("unbound.conf");
-        let mut text = unbound_conf(addr, dir.path(), &root_hints)?;
+        let mut text = unbound_conf(addr, dir.path(), &root_hints, extra)?;
         if let Some(validation) = &validation {
             text = validating_conf(&text, validation)?;
         }
@@ -183,7 +195,12 @@ fn validating_conf(conf: &str, validation: &Validation) -> Result<String, String
     Ok(conf.replace(iterator_only, &validating))
 }
 
-fn unbound_conf(addr: SocketAddr, dir: &Path, root_hints: &Path) -> Result<String, String> {
+fn unbound_conf(
+    addr: SocketAddr,
+    dir: &Path,
+    root_hints: &Path,
+    extra: &str,
+) -> Result<String, String> {
     let d = dir
         .to_str()
         .ok_or_else(|| format!("path is not UTF-8: {dir:?}"))?;
@@ -233,6 +250,7 @@ server:
     log-time-ascii: yes
     verbosity: 1
     num-threads: 1
+{extra}
 
 remote-control:
     control-enable: no
