@@ -11,12 +11,13 @@
 //! Needs `nsd`, `unbound` and `ldnsutils` (ldns-keygen, ldns-signzone, ldns-key2ds). Without them
 //! the tests skip with a message, except under CI=true, where they fail.
 //!
-//! Address blocks 200–219 (127.200.x.y – 127.219.x.y) belong to this file, one per test: the
+//! Address blocks 200–209, 213–219 and 240 (127.B.x.y) belong to this file, one per test: the
 //! hierarchy on 127.B.{0,1,2,3}.1, Unbound on 127.B.100.1, ferret on 127.B.200.1. In use: 200
 //! Unbound and the table, 201 ferret and the table, 202 CD, 203 AD/DO, 204 negative trust
-//! anchors, 205 aggressive NSEC (NSD control on 127.205.2.1:8952), 206–210 the KeyTrap limits
-//! (a)–(e), 211 validation off, 212 the fixtures at NSD, 213 NSEC3 iterations, 214 Ed448,
-//! 215 the DNSKEY-form anchor.
+//! anchors, 205 aggressive NSEC (NSD control on 127.205.2.1:8952), 206–209 and 219 the KeyTrap
+//! limits (a)–(e), 240 validation off, 218 the fixtures at NSD, 213 NSEC3 iterations, 214 Ed448,
+//! 215 the DNSKEY-form anchor, 216 ferret ctl, 217 reload. 210–212 are the benchmarks' (dnsperf.sh,
+//! cold.sh, memory.sh), so tests and benchmarks can run on one machine at once.
 //!
 //! Run: `cargo test --test dnssec` (about 20 s on two cores; `-- --nocapture` prints every
 //! Unbound answer of the table test).
@@ -223,7 +224,7 @@ async fn nsd_serves_the_fixtures_as_crafted() {
     if !peers_present(false) {
         return;
     }
-    let h = hierarchy(212);
+    let h = hierarchy(218);
     let leaves = h.leaves.addr();
     let tld = h.tld.addr();
     let ask = |server: SocketAddr, qname: &'static str, qtype: RecordType| async move {
@@ -917,7 +918,7 @@ async fn max_signature_validations_stops_a_deep_chain() {
     // (e) . → test. → deep.test. → l2.deep.test. → l3.l2.deep.test.: a DNSKEY and a DS
     // signature per zone, then the answer's: about 10 validations, against 3.
     limit_trips_then_resolves(
-        210,
+        219,
         "www.l3.l2.deep.test.",
         A,
         |c| c.limits.max_signature_validations = 3,
@@ -1000,7 +1001,7 @@ async fn dnssec_off_answers_bogus_names() {
     if !peers_present(false) {
         return;
     }
-    let h = hierarchy(211);
+    let h = hierarchy(240);
     let mut config = common::ferret::test_config(211, h.root_hints());
     config.dnssec = false;
     let ferret = common::ferret::start(&config).await;
