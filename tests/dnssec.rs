@@ -11,13 +11,13 @@
 //! Needs `nsd`, `unbound` and `ldnsutils` (ldns-keygen, ldns-signzone, ldns-key2ds). Without them
 //! the tests skip with a message, except under CI=true, where they fail.
 //!
-//! Address blocks 200–209, 213–219 and 240 (127.B.x.y) belong to this file, one per test: the
+//! Address blocks 200–209, 214–219 and 240–242 (127.B.x.y) belong to this file, one per test: the
 //! hierarchy on 127.B.{0,1,2,3}.1, Unbound on 127.B.100.1, ferret on 127.B.200.1. In use: 200
 //! Unbound and the table, 201 ferret and the table, 202 CD, 203 AD/DO, 204 negative trust
 //! anchors, 205 aggressive NSEC (NSD control on 127.205.2.1:8952), 206–209 and 219 the KeyTrap
-//! limits (a)–(e), 240 validation off, 218 the fixtures at NSD, 213 NSEC3 iterations, 214 Ed448,
-//! 215 the DNSKEY-form anchor, 216 ferret ctl, 217 reload. 210–212 are the benchmarks' (dnsperf.sh,
-//! cold.sh, memory.sh), so tests and benchmarks can run on one machine at once.
+//! limits (a)–(e), 240 validation off, 218 the fixtures at NSD, 242 NSEC3 iterations, 214 Ed448,
+//! 215 the DNSKEY-form anchor, 216 ferret ctl, 217 reload, 241 wildcard proofs. 210–213 are the benchmarks'
+//! (dnsperf.sh, cold.sh, memory.sh, soak.sh), so tests and benchmarks can run on one machine at once.
 //!
 //! Run: `cargo test --test dnssec` (about 20 s on two cores; `-- --nocapture` prints every
 //! Unbound answer of the table test).
@@ -936,7 +936,7 @@ async fn nsec3_iterations_above_the_limit_prove_nothing_until_raised() {
     // nsec3iter.test. uses 200 iterations; above max-nsec3-iterations (default 150) its
     // NXDOMAIN is insecure (RFC 9276 §3.2), not bogus; with the limit at 200 it is secure.
     assert_eq!(Config::default().limits.max_nsec3_iterations, 150);
-    let h = hierarchy(213);
+    let h = hierarchy(242);
     let ferret = common::ferret::start(&dnssec_config(213, &h)).await;
     let m = query_dnssec(
         common::ferret::addr(&ferret),
@@ -1191,5 +1191,61 @@ async fn a_reload_that_changes_the_anchors_forgets_what_they_validated() {
         rcode(&m) == NoError && !authentic(&m),
         "validation off: still AD from the old cache: {}",
         summary(&m)
+    );
+}
+
+/// A wildcard answer carries the NSEC proof that the name itself does not exist, for clients
+/// that validate (RFC 4035 §3.1.3.3), fresh and from the cache alike; Unbound sends it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_answers_carry_their_proof_to_do_clients() {
+    if !peers_present(true) {
+        return;
+    }
+    let block = 241;
+    let h = hierarchy(block);
+    let unbound = unbound(block, &h, &[]);
+    let ferret = common::ferret::start(&dnssec_config(block, &h)).await;
+    let qname = "anything.wild.secure.test.";
+    let reference = query_dnssec(unbound.addr(), qname, A, DnssecQuery::do_bit()).await;
+    assert!(
+        count_type(&reference.authorities, RecordType::NSEC) > 0,
+        "Unbound sends no NSEC with the wildcard answer: {}",
+        summary(&reference)
+    );
+    for round in ["fresh", "cached"] {
+        let m = query_dnssec(
+            common::ferret::addr(&ferret),
+            qname,
+            A,
+            DnssecQuery::do_bit(),
+        )
+        .await;
+        assert!(authentic(&m), "{round}: {}", summary(&m));
+        assert_eq!(
+            count_type(&m.authorities, RecordType::NSEC),
+            count_type(&reference.authorities, RecordType::NSEC),
+            "{round}: NSEC records in the authority section: {:?}",
+            m.authorities
+        );
+        assert!(
+            count_type(&m.authorities, RecordType::RRSIG) > 0,
+            "{round}: the NSEC comes without its RRSIG: {:?}",
+            m.authorities
+        );
+    }
+    let plain = query_dnssec(
+        common::ferret::addr(&ferret),
+        qname,
+        A,
+        DnssecQuery {
+            dnssec_ok: false,
+            ..DnssecQuery::default()
+        },
+    )
+    .await;
+    assert!(
+        plain.authorities.is_empty(),
+        "DO=0: {:?}",
+        plain.authorities
     );
 }

@@ -181,12 +181,9 @@ impl CacheEntry {
         self.negative
     }
 
-    /// For a negative entry, the NSEC/NSEC3 records (and RRSIGs) that prove it, with TTLs
-    /// counted down to `now_ms`; empty otherwise or in an unsigned zone.
+    /// The NSEC/NSEC3 records (and RRSIGs) that prove a negative entry or a wildcard-expanded
+    /// RRset, with TTLs counted down to `now_ms`; empty for other entries.
     pub fn proof_at(&self, now_ms: Millis) -> Vec<Record> {
-        if !self.negative {
-            return Vec::new();
-        }
         self.records
             .decode_proof(remaining_ttl(self.expires_ms, now_ms))
     }

@@ -110,7 +110,9 @@ impl Cache {
                 let proof = self.proof_of(&entry, freshness);
                 negative(ResponseCode::NoError, std::mem::take(chain), records, proof)
             } else {
-                positive(std::mem::take(chain), records)
+                let mut answer = positive(std::mem::take(chain), records);
+                answer.authorities = self.proof_of(&entry, freshness);
+                answer
             };
             answer.security = entry.validation;
             return Some(answer);

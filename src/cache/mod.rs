@@ -213,10 +213,23 @@ impl Cache {
         rank: Rank,
         validation: Validation,
     ) -> bool {
+        self.insert_proven_rrset(records, rrsigs, &[], rank, validation)
+    }
+
+    /// As [`Cache::insert_validated_rrset`], with the NSEC/NSEC3 records that prove a wildcard
+    /// expansion (RFC 4035 §3.1.3.3), which answers from the entry carry for DO=1 clients.
+    pub fn insert_proven_rrset(
+        &self,
+        records: Vec<Record>,
+        rrsigs: Vec<Record>,
+        proof: &[Record],
+        rank: Rank,
+        validation: Validation,
+    ) -> bool {
         let Some(first) = records.first() else {
             return false;
         };
-        let Some(stored) = encode(&records, &rrsigs, &[]) else {
+        let Some(stored) = encode(&records, &rrsigs, proof) else {
             return false;
         };
         let key = CacheKey::rrset(&first.name, first.record_type());

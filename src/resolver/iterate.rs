@@ -831,11 +831,18 @@ impl Resolver {
         match fetched.classified {
             Classified::Answer { chain } => {
                 let chain = self.clamp_ttls(chain);
-                self.cache_rrsets(cacheable(&chain), rank, security);
+                // A wildcard expansion travels with the NSEC/NSEC3 proof that the name itself
+                // does not exist (RFC 4035 §3.1.3.3), for clients that validate themselves.
+                let wildcard_proof = if expanded_from_wildcard(&chain) {
+                    proof
+                } else {
+                    Vec::new()
+                };
+                self.cache_rrsets_with_proof(cacheable(&chain), rank, security, &wildcard_proof);
                 Step::Done(Answer {
                     rcode: ResponseCode::NoError,
                     answers: chain,
-                    authorities: Vec::new(),
+                    authorities: wildcard_proof,
                     security,
                 })
             }
@@ -934,6 +941,17 @@ impl Resolver {
     /// Groups records into RRsets (with the RRSIGs covering each) and caches them with the
     /// status validation gave them.
     fn cache_rrsets(&self, records: Vec<Record>, rank: Rank, validation: Validation) {
+        self.cache_rrsets_with_proof(records, rank, validation, &[]);
+    }
+
+    /// As [`Resolver::cache_rrsets`], keeping `proof` with every wildcard-expanded RRset.
+    fn cache_rrsets_with_proof(
+        &self,
+        records: Vec<Record>,
+        rank: Rank,
+        validation: Validation,
+        proof: &[Record],
+    ) {
         let mut rrsets: HashMap<(Name, RecordType), Vec<Record>> = HashMap::new();
         let mut rrsigs = Vec::new();
         for record in records {
@@ -947,13 +965,18 @@ impl Resolver {
             }
         }
         for ((name, rtype), records) in rrsets {
-            let covering = rrsigs
+            let covering: Vec<Record> = rrsigs
                 .iter()
                 .filter(|sig| sig.name == name && rrsig_covers(sig, rtype))
                 .cloned()
                 .collect();
+            let proof = if expanded_from_wildcard(&covering) {
+                proof
+            } else {
+                &[]
+            };
             self.cache
-                .insert_validated_rrset(records, covering, rank, validation);
+                .insert_proven_rrset(records, covering, proof, rank, validation);
         }
     }
 }
@@ -996,6 +1019,15 @@ fn negative_proof(soa: SoaProof, nsecs: Vec<Record>) -> NegativeProof {
         soa_rrsigs: soa.rrsigs,
         nsecs,
     }
+}
+
+/// Whether an RRSIG among `records` was made over a wildcard: its labels field is smaller than
+/// its owner's label count (RFC 4035 §5.3.4).
+fn expanded_from_wildcard(records: &[Record]) -> bool {
+    records.iter().any(|record| {
+        crate::validator::signature::rrsig_of(record)
+            .is_some_and(|sig| sig.input().num_labels < record.name.num_labels())
+    })
 }
 
 /// Glue for the names in `ns` found among `additionals`.
