@@ -206,7 +206,10 @@ impl Resolver {
                 .await;
             let (authoritative, classified, proof) = match outcome {
                 Ok(found) => {
-                    let proof = super::validate::proof_records(&found.0, &delegation.zone);
+                    let mut proof = super::validate::proof_records(&found.0, &delegation.zone);
+                    if self.dnssec.is_some() && matches!(found.1, Classified::Referral { .. }) {
+                        proof.extend(super::validate::ds_records(&found.0, &delegation.zone));
+                    }
                     let (authoritative, classified) = take_classified(found);
                     (authoritative, classified, proof)
                 }
@@ -241,6 +244,11 @@ impl Resolver {
                         ));
                     }
                     self.cache_referral(&ns, &glue);
+                    if let Some(dnssec) = &self.dnssec {
+                        // The DS set (or the proof there is none) came with the referral,
+                        // signed by the parent: the chain of trust need not ask for it again.
+                        dnssec.keep_delegation_proof(&zone, &delegation.zone, proof);
+                    }
                     delegation = DelegationPoint::from_referral(zone, &ns, &glue);
                 }
                 Classified::NxDomain { .. } if question.minimised => minimiser.give_up(),

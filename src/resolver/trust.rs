@@ -12,6 +12,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use lru::LruCache;
 
 use super::classify::Classified;
+use super::iterate::Fetched;
 use super::{Budget, ResolveError, Resolver};
 use crate::cache::{Rank, Validation};
 use crate::clock::{Clock, Millis};
@@ -50,6 +51,15 @@ impl ZoneSecurity {
     }
 }
 
+/// A referral's word on the DS set of the cut it delegates.
+#[derive(Debug, Clone)]
+struct DelegationProof {
+    /// The zone whose servers sent the referral, and signed what it says.
+    parent: Name,
+    records: Vec<Record>,
+    expires_ms: Millis,
+}
+
 #[derive(Debug, Clone)]
 struct KeyEntry {
     security: ZoneSecurity,
@@ -61,6 +71,9 @@ pub struct Dnssec {
     anchors: TrustAnchors,
     negative: NegativeAnchors,
     keys: Mutex<LruCache<Name, KeyEntry>>,
+    /// What referrals said about their cuts' DS sets (the DS records, or the NSEC/NSEC3 records
+    /// proving there are none, with RRSIGs), unchecked until the chain of trust needs them.
+    delegation_proofs: Mutex<LruCache<Name, DelegationProof>>,
     /// When each zone's last bogus answer was logged: once per zone and BAD-cache period.
     logged_bogus: Mutex<LruCache<Name, Millis>>,
     pub(super) caps: WorkCaps,
@@ -83,6 +96,7 @@ impl Dnssec {
             negative: NegativeAnchors::new(&config.negative_trust_anchors),
             keys: Mutex::new(crate::cache::bounded_lru(capacity)),
             logged_bogus: Mutex::new(crate::cache::bounded_lru(capacity)),
+            delegation_proofs: Mutex::new(crate::cache::bounded_lru(capacity)),
             caps: WorkCaps::from_limits(&config.limits),
             aggressive_nsec: config.aggressive_nsec,
             clock,
@@ -125,6 +139,59 @@ impl Dnssec {
                 expires_ms,
             },
         );
+    }
+
+    /// Keeps what a referral from `parent` to `cut` said about the cut's DS set, for as long as
+    /// its shortest TTL.
+    pub fn keep_delegation_proof(&self, cut: &Name, parent: &Name, records: Vec<Record>) {
+        if records.is_empty() {
+            return;
+        }
+        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+        let expires_ms = self.clock.now_ms() + u64::from(ttl) * 1000;
+        let mut proofs = self
+            .delegation_proofs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        proofs.put(
+            cut.to_lowercase(),
+            DelegationProof {
+                parent: parent.clone(),
+                records,
+                expires_ms,
+            },
+        );
+    }
+
+    /// What a live referral said about `cut`'s DS set, as if it were the answer to a DS query.
+    fn delegation_proof(&self, cut: &Name) -> Option<Fetched> {
+        let now = self.clock.now_ms();
+        let mut proofs = self
+            .delegation_proofs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let proof = proofs.get(cut).filter(|p| p.expires_ms > now)?.clone();
+        let (ds, denial): (Vec<Record>, Vec<Record>) = proof.records.into_iter().partition(|r| {
+            r.record_type() == RecordType::DS
+                || rrsig_of(r).is_some_and(|sig| sig.input().type_covered == RecordType::DS)
+        });
+        let classified = if ds.iter().any(|r| r.record_type() == RecordType::DS) {
+            Classified::Answer { chain: ds }
+        } else if !denial.is_empty() {
+            Classified::NoData {
+                chain: Vec::new(),
+                name: cut.clone(),
+                soa: None,
+            }
+        } else {
+            return None;
+        };
+        Some(Fetched {
+            zone: proof.parent,
+            classified,
+            authoritative: true,
+            proof: denial,
+        })
     }
 
     /// Whether a bogus answer from `zone` should be logged now: the first in a BAD-cache
@@ -208,7 +275,11 @@ impl Resolver {
         budget: &Budget,
         depth: u32,
     ) -> Result<Timed, ResolveError> {
-        let fetched = self.fetch(zone, RecordType::DS, budget, depth).await?;
+        let remembered = self.dnssec.as_ref().and_then(|d| d.delegation_proof(zone));
+        let fetched = match remembered {
+            Some(fetched) => fetched,
+            None => self.fetch(zone, RecordType::DS, budget, depth).await?,
+        };
         match &fetched.classified {
             Classified::Answer { chain } => {
                 let ds_records: Vec<Record> = chain
@@ -254,7 +325,12 @@ impl Resolver {
                     ZoneSecurity::Secure(keys) => keys,
                     other => return Ok((other, BOGUS_KEYS_SECONDS)),
                 };
-                let ttl = soa.as_ref().map_or(BOGUS_KEYS_SECONDS, |p| p.soa.ttl);
+                let proof_ttl = fetched.proof.iter().map(|r| r.ttl).min();
+                let ttl = soa
+                    .as_ref()
+                    .map(|p| p.soa.ttl)
+                    .or(proof_ttl)
+                    .unwrap_or(BOGUS_KEYS_SECONDS);
                 let proof =
                     match self.authenticate_proof(&fetched.proof, &parent_zone, &keys, budget) {
                         Ok(proof) => proof,

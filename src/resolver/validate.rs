@@ -33,6 +33,20 @@ pub(super) fn proof_records(response: &Message, zone: &Name) -> Vec<Record> {
         .collect()
 }
 
+/// The DS records of a referral's authority section inside `zone` (the parent's side of the cut,
+/// RFC 4035 §3.1.4), with the RRSIGs over them.
+pub(super) fn ds_records(response: &Message, zone: &Name) -> Vec<Record> {
+    response
+        .authorities
+        .iter()
+        .filter(|r| r.dns_class == DNSClass::IN && zone.zone_of(&r.name))
+        .filter(|r| {
+            r.record_type() == RecordType::DS || rrsig_type_covered(r) == Some(RecordType::DS)
+        })
+        .cloned()
+        .collect()
+}
+
 impl Resolver {
     /// The status of everything in `fetched`, the answer to `qtype` at `qname`. Referrals and
     /// unusable answers are not validated (they are never answers).
