@@ -61,7 +61,7 @@ require_tools() {
     local tool
     for tool in "$@"; do
         command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
-            die "$tool is not installed (apt-get install nsd unbound dnsutils dnsperf util-linux python3)"
+            die "$tool is not installed (apt-get install nsd unbound dnsutils dnsperf ldnsutils util-linux python3)"
     done
 }
 
