@@ -54,7 +54,7 @@ log "$(machine_summary | tr '\n' ';')"
 # The authority reads commands on its stdin and exits when it closes, so it cannot outlive us
 # even if the trap never runs.
 coproc AUTHORITY {
-    exec setsid taskset -c "$CLIENT_CORE" "$TARGET_DIR/release/examples/cold_authority" \
+    exec setsid taskset -c "$CLIENT_CORE" "$BIN_DIR/cold_authority" \
         --block "$BLOCK" --zones "$ZONES" --names-per-zone "$NAMES_PER_ZONE" \
         --leaf-servers "$LEAF_SERVERS" --latency-ms "$LATENCY_MS" \
         --hints-out "$BENCH_TMP/root.hints" --queries-out "$BENCH_TMP/names.txt" \

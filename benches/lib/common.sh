@@ -19,11 +19,13 @@ bench_init() {
     local name=$1
     shift
     set -euo pipefail
-    REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+    REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd -P)
     TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
-    FERRET_BIN=$TARGET_DIR/release/ferret
-    LOADGEN_BIN=$TARGET_DIR/release/examples/loadgen
     BENCH_TMP=$(mktemp -d "/tmp/ferret-bench-$name.XXXXXX")
+    # build_release copies the binaries here and points these at the copies.
+    BIN_DIR=$BENCH_TMP/bin
+    FERRET_BIN=$BIN_DIR/ferret
+    LOADGEN_BIN=$BIN_DIR/loadgen
     BENCH_GROUPS=()
     trap bench_cleanup EXIT
     trap 'exit 130' INT
@@ -65,13 +67,81 @@ require_tools() {
     done
 }
 
-# Builds what the scripts run, in release mode, unless SKIP_BUILD=1.
+# build_release [--example NAME]...: builds ferret and the examples in release mode (unless
+# SKIP_BUILD=1) and copies them into BIN_DIR, which the scripts run them from, so a build from
+# another worktree that shares the target directory cannot swap them in the middle of a run.
+#
+# A target directory shared by two worktrees of this repository holds whichever was built last,
+# and cargo takes the other worktree's build for up to date whenever this one's source files are
+# older than it (the fingerprints of the two are the same). So the copies must be from this
+# worktree (built_here); if they are not, src/lib.rs is touched (its mtime only) so that cargo
+# rebuilds ferret and everything that links it, and they are checked again. With SKIP_BUILD=1 a
+# binary from another worktree is an error.
 build_release() {
-    if [ -n "${SKIP_BUILD:-}" ]; then
-        return
+    local examples=() arg prev=""
+    for arg in "$@"; do
+        [ "$prev" = --example ] && examples+=("$arg")
+        prev=$arg
+    done
+    if [ -z "${SKIP_BUILD:-}" ]; then
+        log "cargo build --release --bin ferret $*"
+        (cd "$REPO_ROOT" && cargo build --release --quiet --bin ferret "$@")
     fi
-    log "cargo build --release --bin ferret $*"
-    (cd "$REPO_ROOT" && cargo build --release --quiet --bin ferret "$@")
+    copy_release "${examples[@]}"
+    if ! release_built_here "${examples[@]}"; then
+        [ -z "${SKIP_BUILD:-}" ] ||
+            die "the release binaries in $TARGET_DIR were built from another worktree than $REPO_ROOT; run without SKIP_BUILD=1"
+        log "the release binaries in $TARGET_DIR come from another worktree; rebuilding from $REPO_ROOT"
+        touch "$REPO_ROOT/src/lib.rs"
+        (cd "$REPO_ROOT" && cargo build --release --quiet --bin ferret "$@")
+        copy_release "${examples[@]}"
+        release_built_here "${examples[@]}" ||
+            die "the release binaries are still not built from $REPO_ROOT (is another worktree building into $TARGET_DIR right now?)"
+    fi
+}
+
+# copy_release [EXAMPLE]...: ferret and the examples from the target directory into BIN_DIR.
+copy_release() {
+    local example
+    mkdir -p "$BIN_DIR"
+    cp "$TARGET_DIR/release/ferret" "$BIN_DIR/ferret"
+    for example in "$@"; do
+        cp "$TARGET_DIR/release/examples/$example" "$BIN_DIR/$example"
+    done
+}
+
+# release_built_here [EXAMPLE]...: whether every copy in BIN_DIR is built from this worktree.
+release_built_here() {
+    local bin
+    for bin in ferret "$@"; do
+        built_here "$BIN_DIR/$bin" || return 1
+    done
+}
+
+# built_here BIN: the binary was compiled from this worktree alone. Its debug information (the
+# release profile keeps line tables) names the directory each compilation unit was compiled in:
+# this worktree's root, and no other worktree of the repository. A binary without such names
+# (no debug information, or no `strings`) passes with a warning.
+built_here() {
+    local bin=$1 dirs other mine=no foreign=no
+    if ! command -v strings >/dev/null 2>&1; then
+        log "warning: no strings (binutils); cannot check which worktree $bin was built from"
+        return 0
+    fi
+    dirs=$(strings -n 6 "$bin" | grep -E '^/[^[:space:]]+$' | sort -u)
+    if grep -qxF "$REPO_ROOT" <<<"$dirs"; then
+        mine=yes
+    fi
+    while read -r other; do
+        [ -n "$other" ] && [ "$other" != "$REPO_ROOT" ] || continue
+        if grep -qxF "$other" <<<"$dirs"; then
+            foreign=yes
+        fi
+    done < <(git -C "$REPO_ROOT" worktree list --porcelain 2>/dev/null | awk '$1 == "worktree" {print $2}')
+    [ "$foreign" = no ] || return 1
+    [ "$mine" = yes ] ||
+        log "warning: $bin names no worktree directory; cannot check where it was built from"
+    return 0
 }
 
 # start_group LOG CMD [ARGS...]: runs CMD as a new session and process group leader with stdin
