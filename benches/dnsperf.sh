@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
-# Cached throughput, ferret against Unbound, one worker thread each on the same core.
+# Cached throughput, ferret against Unbound, one worker thread each on the same core, both
+# validating DNSSEC (ferret's default) on a signed hierarchy.
 #
 #   benches/dnsperf.sh                     # 3 rounds x 20 s per server, generator and transport
 #   DURATION=5 REPS=3 benches/dnsperf.sh   # quicker
+#   DNSSEC=off benches/dnsperf.sh          # the unsigned hierarchy, neither validating
 #
 # A fake hierarchy on loopback, served by three real NSDs (root 127.210.0.1, bench. 127.210.1.1,
 # four leaf zones on 127.210.2.1-4; zones from benches/gen_data.py: 6000 hosts, 12300 distinct
 # questions, A/AAAA/MX/TXT with NODATA and NXDOMAIN), ferret on 127.210.9.1 and Unbound on
-# 127.210.9.2 with the same root hints, each pinned to core SERVER_CORE (0). Both caches are
+# 127.210.9.2 with the same root hints, each pinned to core SERVER_CORE (0).
+#
+# DNSSEC (DNSSEC=on, the default): the zones are signed when the script runs, in $BENCH_TMP, with
+# ldns-keygen/ldns-signzone/ldns-key2ds (sign_hierarchy in lib/common.sh): the root and bench.
+# with RSASHA256 (algorithm 8, 2048-bit KSK and ZSK, NSEC), as the real root and most TLDs are,
+# the leaves with ECDSAP256SHA256 (13), alternately NSEC and NSEC3; every delegation has its DS.
+# ferret gets the fake root's DS as --trust-anchor (instead of its built-in IANA anchors) and
+# Unbound the same file as trust-anchor-file:, with module-config "validator iterator". Before any
+# timing, dig checks that both answer a positive, a NODATA and two NXDOMAIN questions (NSEC and
+# NSEC3) with AD, and the script stops if one does not; the warm-up must then have no SERVFAIL.
+# The load itself asks as stub resolvers do, without DO (DO=1: with the DO bit, so answers carry
+# RRSIGs and denial records). DNSSEC=off: the zones stay unsigned, ferret runs with --no-dnssec
+# and Unbound iterator-only (the setup before ferret validated).
+#
+# Both caches are
 # warmed with every distinct question, twice (the second pass must be all answers from cache and
 # is compared between the two). Then, with the load pinned to core CLIENT_CORE (1), alternating
 # ferret, Unbound, ferret, Unbound...:
@@ -26,8 +42,9 @@
 # (every answer's latency printed, sorted here); loadgen's p99 is from its own histogram under
 # full load.
 #
-# Settings (environment): DURATION (s, 20), REPS (3), PHASES (which of udp-dnsperf udp-loadgen
-# tcp-dnsperf dot-dnsperf doh-dnsperf latency to run; all by default), DNSPERF_CLIENTS (8), DNSPERF_OUTSTANDING
+# Settings (environment): DNSSEC (on|off, on), DO (1: queries with the DO bit), DURATION (s, 20),
+# REPS (3), PHASES (which of udp-dnsperf udp-loadgen tcp-dnsperf dot-dnsperf doh-dnsperf latency
+# to run; all by default), DNSPERF_CLIENTS (8), DNSPERF_OUTSTANDING
 # (128), LOADGEN_SOCKETS (16), LOADGEN_WINDOW (8), LOADGEN_BATCH (32), TCP_CLIENTS (8),
 # LATENCY_QPS (10000), LATENCY_SECONDS (5), NAMES (hosts per zone, 1500), ZONES (4), QUERIES
 # (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
@@ -36,7 +53,8 @@
 # RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then one more loadgen run per
 # server under `perf record`, and the hottest symbols of each are printed at the end).
 #
-# Needs: nsd, unbound, dnsperf, dig, taskset, python3, openssl, root (ports 53, 443, 853). Every process started is
+# Needs: nsd, unbound, dnsperf, dig, taskset, python3, openssl, root (ports 53, 443, 853), and
+# with DNSSEC=on ldnsutils (ldns-keygen, ldns-signzone, ldns-key2ds). Every process started is
 # stopped on exit, failure and Ctrl-C included.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -62,6 +80,18 @@ FERRET_IP=127.$BLOCK.9.1
 UNBOUND_IP=127.$BLOCK.9.2
 LOADGEN_SOURCE=127.$BLOCK.250.1
 RESULTS_TSV=$BENCH_TMP/results.tsv
+DNSSEC=${DNSSEC:-on}
+case $DNSSEC in
+    on | off) ;;
+    *) die "DNSSEC must be on or off, not $DNSSEC" ;;
+esac
+# What the load asks beyond the question: the DO bit, with DO=1.
+DNSPERF_FLAGS=()
+LOADGEN_FLAGS=()
+if [ -n "${DO:-}" ]; then
+    DNSPERF_FLAGS=(-D)
+    LOADGEN_FLAGS=(--dnssec-ok)
+fi
 
 require_tools nsd unbound unbound-checkconf dnsperf dig taskset setsid python3 openssl
 build_release --example loadgen
@@ -78,6 +108,17 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=bench.ferret.test -addext "subjectAltName=IP:$FERRET_IP,IP:$UNBOUND_IP" \
     -keyout "$KEY" -out "$CERT" >"$BENCH_TMP/tls/openssl.log" 2>&1 ||
     die "openssl failed: $(cat "$BENCH_TMP/tls/openssl.log")"
+
+ANCHOR=$DATA/root-anchor.ds
+if [ "$DNSSEC" = on ]; then
+    specs=(".=$DATA/root.zone=8=nsec" "bench.=$DATA/bench.zone=8=nsec")
+    denial=nsec
+    while read -r zone _; do
+        specs+=("$zone.bench.=$DATA/$zone.zone=13=$denial")
+        if [ "$denial" = nsec ]; then denial=nsec3; else denial=nsec; fi
+    done <"$DATA/leaf.zones"
+    sign_hierarchy "$ANCHOR" "${specs[@]}"
+fi
 
 start_hierarchy() {
     local leaf_ips="" leaf_zones="" zone ip
@@ -96,7 +137,7 @@ warm() {
     for pass in 1 2; do
         out=$BENCH_TMP/warm-$name-$pass.txt
         loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/questions.txt" \
-            --once --sockets 4 --window 16 --duration 300 >"$out"
+            --once --sockets 4 --window 16 --duration 300 "${LOADGEN_FLAGS[@]}" >"$out"
     done
     log "warmed $name: $(grep -E '^  (sent|NOERROR)' "$out" | tr -s ' ' | tr '\n' ';')"
     grep '^RESULT ' "$out" | tr ' ' '\n' | grep -E '^(noerror|nxdomain|servfail|other|lost)='
@@ -132,7 +173,7 @@ run_dnsperf() {
     esac
     before=$(cpu_ticks "$pid")
     taskset -c "$CLIENT_CORE" dnsperf -m "$mode" -s "$ip" "${transport[@]}" -d "$DATA/queries.txt" \
-        -l "$DURATION" -c "$clients" -q "$DNSPERF_OUTSTANDING" -t 2 >"$out" 2>&1 ||
+        -l "$DURATION" -c "$clients" -q "$DNSPERF_OUTSTANDING" -t 2 "${DNSPERF_FLAGS[@]}" >"$out" 2>&1 ||
         die "dnsperf failed: $(cat "$out")"
     after=$(cpu_ticks "$pid")
     answered=$(dnsperf_field "Queries completed" "$out")
@@ -150,7 +191,7 @@ run_loadgen() {
     before=$(cpu_ticks "$pid")
     loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/queries.txt" \
         --duration "$DURATION" --sockets "$LOADGEN_SOCKETS" --window "$LOADGEN_WINDOW" \
-        --batch "$LOADGEN_BATCH" >"$out"
+        --batch "$LOADGEN_BATCH" "${LOADGEN_FLAGS[@]}" >"$out"
     after=$(cpu_ticks "$pid")
     cpu=$(cpu_seconds "$before" "$after")
     record udp/loadgen "$server" "$rep" "$(result_field answered "$out")" \
@@ -164,7 +205,8 @@ run_latency() {
     local mode=$1 server=$2 ip=$3
     local out=$BENCH_TMP/$mode-latency-$server.txt p99
     taskset -c "$CLIENT_CORE" dnsperf -m "$mode" -s "$ip" -d "$DATA/queries.txt" \
-        -l "$LATENCY_SECONDS" -Q "$LATENCY_QPS" -c "$DNSPERF_CLIENTS" -t 2 -v >"$out" 2>&1 ||
+        -l "$LATENCY_SECONDS" -Q "$LATENCY_QPS" -c "$DNSPERF_CLIENTS" -t 2 -v "${DNSPERF_FLAGS[@]}" \
+        >"$out" 2>&1 ||
         die "dnsperf -v failed: $(tail "$out")"
     p99=$(awk '$1 == ">" && $2 != "T" {print $NF * 1e6}' "$out" | sort -n |
         awk '{v[NR] = $1} END {if (NR) {i = int(NR * 0.99 + 0.999999); if (i < 1) i = 1; printf "%.0f", v[i]} else print "-"}')
@@ -175,9 +217,16 @@ run_latency() {
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$(machine_summary | tr '\n' ';')"
 start_hierarchy
+if [ "$DNSSEC" = on ]; then
+    FERRET_DNSSEC=(--trust-anchor "$ANCHOR")
+    UNBOUND_ANCHOR=$ANCHOR
+else
+    FERRET_DNSSEC=(--no-dnssec)
+    UNBOUND_ANCHOR=
+fi
 # FERRET_ARGS is split into words on purpose.
 # shellcheck disable=SC2086
-start_ferret "$FERRET_IP" "$DATA/root.hints" --cache-size 1000000 \
+start_ferret "$FERRET_IP" "$DATA/root.hints" --cache-size 1000000 "${FERRET_DNSSEC[@]}" \
     --tls-listen "$FERRET_IP:853" --https-listen "$FERRET_IP:443" \
     --tls-certificate "$CERT" --tls-key "$KEY" ${FERRET_ARGS:-}
 FERRET_PID=$STARTED_PID
@@ -186,11 +235,34 @@ start_unbound "$UNBOUND_IP" "$DATA/root.hints" "    interface: $UNBOUND_IP@853
     tls-port: 853
     https-port: 443
     tls-service-key: \"$KEY\"
-    tls-service-pem: \"$CERT\""
+    tls-service-pem: \"$CERT\"" "$UNBOUND_ANCHOR"
 UNBOUND_PID=$STARTED_PID
+
+if [ "$DNSSEC" = on ]; then
+    # Secure answers of each kind, from both, or no figure below means what it says.
+    read -r first_zone _ <"$DATA/leaf.zones"
+    second_zone=$(awk 'NR == 2 {print $1}' "$DATA/leaf.zones")
+    for server in ferret unbound; do
+        ip=$FERRET_IP
+        [ "$server" = unbound ] && ip=$UNBOUND_IP
+        require_ad "$server" "$ip" "host1.$first_zone.bench." A
+        require_ad "$server" "$ip" "host0.$first_zone.bench." AAAA # NODATA
+        require_ad "$server" "$ip" "nx0.$first_zone.bench." A      # NXDOMAIN, NSEC
+        if [ -n "$second_zone" ]; then
+            require_ad "$server" "$ip" "nx0.$second_zone.bench." A # NXDOMAIN, NSEC3
+        fi
+    done
+fi
 
 ferret_counts=$(warm ferret "$FERRET_IP")
 unbound_counts=$(warm unbound "$UNBOUND_IP")
+if [ "$DNSSEC" = on ]; then
+    for counts in "$ferret_counts" "$unbound_counts"; do
+        servfail=$(echo "$counts" | awk -F= '$1 == "servfail" {print $2}')
+        [ "${servfail:-0}" -eq 0 ] ||
+            die "$servfail SERVFAILs in a warm-up pass from cache ($(echo "$counts" | tr '\n' ' ')): a resolver finds answers bogus"
+    done
+fi
 if [ "$ferret_counts" != "$unbound_counts" ]; then
     log "warning: ferret and unbound answered the warm-up differently:"
     log "  ferret:  $(echo "$ferret_counts" | tr '\n' ' ')"
@@ -250,7 +322,12 @@ if [ -n "${PROFILE:-}" ]; then
 fi
 
 echo
-echo "== benches/dnsperf.sh: DURATION=$DURATION s, REPS=$REPS =="
+echo "== benches/dnsperf.sh: DURATION=$DURATION s, REPS=$REPS, DNSSEC=$DNSSEC${DO:+, DO bit} =="
+if [ "$DNSSEC" = on ]; then
+    echo "both validating: signed hierarchy (root, bench. alg 8; leaves alg 13, NSEC/NSEC3), the same test trust anchor"
+else
+    echo "neither validating: unsigned hierarchy, ferret --no-dnssec, Unbound iterator-only"
+fi
 echo "load average at start (1, 5, 15 min): $START_LOAD"
 machine_summary
 echo "warm-up (second pass, from cache): $(echo "$ferret_counts" | tr '\n' ' ')"

@@ -20,6 +20,16 @@ Every server address is 127.BLOCK.x.y; answer data uses the documentation ranges
         mem.bench.        127.B.2.1   *.mem.bench. A (a wildcard: any name exists)
         queries.txt asks nI.mem.bench. A for I < N, each once.
 
+    gen_data.py cold-dnssec --out DIR --block B   (benches/cold_dnssec.sh)
+        .                 127.B.0.1
+        bench.            127.B.1.1
+        z0.bench. ...     127.B.2.1.. one address per zone, all served by one NSD
+        ZONES zones of NAMES hosts (nJ A) each. leaf.zones gives each zone's address, DNSSEC
+        algorithm and denial, for the script to sign them with: algorithm 13 for even zones, 8
+        for odd ones; NSEC for zones 0, 1 (mod 4), NSEC3 for 2, 3, so every combination occurs.
+        names.txt asks every nJ.zI.bench. A once and NX nonexistent names per zone (NXDOMAIN),
+        shuffled.
+
 The same arguments always give the same files (fixed seed).
 """
 
@@ -146,10 +156,39 @@ def memory_data(args):
             f.write(f"n{i}.mem.bench. A\n")
 
 
+def cold_dnssec_data(args):
+    rng = random.Random(2)
+    zones = [f"z{i}" for i in range(args.zones)]
+    servers = {zone: ip(args.block, 2, i + 1) for i, zone in enumerate(zones)}
+    names = []
+    with open(os.path.join(args.out, "leaf.zones"), "w", encoding="ascii") as listing:
+        for i, zone in enumerate(zones):
+            algorithm = 13 if i % 2 == 0 else 8
+            denial = "nsec" if i % 4 < 2 else "nsec3"
+            listing.write(f"{zone} {servers[zone]} {algorithm} {denial}\n")
+            lines = [leaf_header(zone, servers[zone])]
+            for j in range(args.names):
+                lines.append(f"n{j} A 192.0.2.{j % 250 + 1}\n")
+                names.append(f"n{j}.{zone}.bench.")
+            for j in range(args.nx):
+                names.append(f"nx{j}.{zone}.bench.")  # NXDOMAIN
+            write(os.path.join(args.out, f"{zone}.zone"), "".join(lines))
+    write(os.path.join(args.out, "root.zone"), root_zone(args.block))
+    write(os.path.join(args.out, "bench.zone"), tld_zone(args.block, servers.items()))
+    write(os.path.join(args.out, "root.hints"), root_hints(args.block))
+    rng.shuffle(names)
+    write(os.path.join(args.out, "names.txt"), "".join(f"{n} A\n" for n in names))
+    print(
+        f"gen_data: {len(zones)} signed zones, {len(zones) * args.names} hosts, "
+        f"{len(zones) * args.nx} NXDOMAIN names, {len(names)} names in all",
+        file=sys.stderr,
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("dnsperf", "memory"):
+    for name in ("dnsperf", "memory", "cold-dnssec"):
         p = sub.add_parser(name)
         p.add_argument("--out", required=True)
         p.add_argument("--block", type=int, required=True)
@@ -159,6 +198,10 @@ def main():
     d.add_argument("--queries", type=int, default=100000, help="lines in queries.txt")
     d.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent S")
     sub.choices["memory"].add_argument("--count", type=int, required=True, help="distinct names")
+    c = sub.choices["cold-dnssec"]
+    c.add_argument("--zones", type=int, default=8, help="leaf zones (at most 250)")
+    c.add_argument("--names", type=int, default=500, help="hosts per zone")
+    c.add_argument("--nx", type=int, default=5, help="NXDOMAIN names per zone")
     args = parser.parse_args()
     if not 1 <= args.block <= 254:
         parser.error("--block must be 1..254")
@@ -167,6 +210,10 @@ def main():
         if not 1 <= args.zones <= len(DNSPERF_ZONES):
             parser.error(f"--zones must be 1..{len(DNSPERF_ZONES)}")
         dnsperf_data(args)
+    elif args.command == "cold-dnssec":
+        if not 1 <= args.zones <= 250:
+            parser.error("--zones must be 1..250")
+        cold_dnssec_data(args)
     else:
         memory_data(args)
 

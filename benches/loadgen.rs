@@ -11,6 +11,9 @@
 //! With `--once`, every line is sent exactly once and the run ends when the last answer is in
 //! (or timed out): that fills caches (dnsperf.sh, memory.sh) and times cold resolution (cold.sh).
 //!
+//! `--ad-flag` and `--dnssec-ok` ask a validating resolver for the AD bit (cold_dnssec.sh counts
+//! the answers that carry it, `ad=`).
+//!
 //! The last line of output is `RESULT key=value ...`, for the scripts to read.
 //!
 //! Raw syscalls through the `libc` crate: std has no sendmmsg/recvmmsg/poll, `libc` is already
@@ -82,6 +85,15 @@ struct Args {
     #[arg(long)]
     edns: bool,
 
+    /// Set the DNSSEC OK bit (implies --edns), as `dnsperf -D` does: answers carry RRSIGs.
+    #[arg(long)]
+    dnssec_ok: bool,
+
+    /// Set the AD bit in queries (RFC 6840 §5.7): a validating resolver then sets AD on the
+    /// answers it validated as secure, without DO. Answers with AD are counted either way.
+    #[arg(long)]
+    ad_flag: bool,
+
     /// Local address to send from; must be a loopback address.
     #[arg(long, default_value = "127.0.0.1")]
     source: std::net::IpAddr,
@@ -108,7 +120,7 @@ fn run(args: &Args) -> Result<Report, String> {
     if args.sockets == 0 || args.window == 0 || args.batch == 0 {
         return Err("--sockets, --window and --batch must be at least 1".into());
     }
-    let queries = QuerySet::load(&args.queries, args.edns)?;
+    let queries = QuerySet::load(&args.queries, QueryFlags::from_args(args))?;
     let mut sockets = (0..args.sockets)
         .map(|_| Client::connect(args.source, args.server, args.batch))
         .collect::<Result<Vec<_>, _>>()?;
@@ -143,6 +155,24 @@ fn run(args: &Args) -> Result<Report, String> {
     Ok(load.report())
 }
 
+/// What every query of a run asks for beyond the question.
+#[derive(Clone, Copy, Debug)]
+struct QueryFlags {
+    edns: bool,
+    dnssec_ok: bool,
+    authentic_data: bool,
+}
+
+impl QueryFlags {
+    fn from_args(args: &Args) -> Self {
+        QueryFlags {
+            edns: args.edns || args.dnssec_ok,
+            dnssec_ok: args.dnssec_ok,
+            authentic_data: args.ad_flag,
+        }
+    }
+}
+
 /// Every query of the file, encoded once, with a placeholder ID that is patched per send.
 struct QuerySet {
     wire: Vec<u8>,
@@ -153,7 +183,7 @@ struct QuerySet {
 }
 
 impl QuerySet {
-    fn load(path: &PathBuf, edns: bool) -> Result<Self, String> {
+    fn load(path: &PathBuf, flags: QueryFlags) -> Result<Self, String> {
         let text = fs::read_to_string(path).map_err(|e| format!("reading {path:?}: {e}"))?;
         let mut set = QuerySet {
             wire: Vec::new(),
@@ -167,7 +197,7 @@ impl QuerySet {
             }
             let (name, rtype) =
                 parse_line(line).map_err(|e| format!("{path:?} line {}: {e}", number + 1))?;
-            let encoded = encode_query(&name, rtype, edns)?;
+            let encoded = encode_query(&name, rtype, flags)?;
             let question_len = name.len() + 4 + 1;
             set.question_end.push(HEADER_LEN + question_len);
             set.wire.extend_from_slice(&encoded);
@@ -205,14 +235,16 @@ fn parse_line(line: &str) -> Result<(Name, RecordType), String> {
     Ok((name, rtype))
 }
 
-fn encode_query(name: &Name, rtype: RecordType, edns: bool) -> Result<Vec<u8>, String> {
+fn encode_query(name: &Name, rtype: RecordType, flags: QueryFlags) -> Result<Vec<u8>, String> {
     let mut message = Message::query();
     message.metadata.id = 0;
     message.metadata.recursion_desired = true;
+    message.metadata.authentic_data = flags.authentic_data;
     message.add_query(Query::query(name.clone(), rtype));
-    if edns {
+    if flags.edns {
         let mut opt = Edns::new();
         opt.set_max_payload(1232);
+        opt.set_dnssec_ok(flags.dnssec_ok);
         message.set_edns(opt);
     }
     message
@@ -238,6 +270,8 @@ struct Load {
     lost: u64,
     mismatched: u64,
     truncated: u64,
+    /// Answers with the AD bit (RFC 4035 §3.2.3: the resolver validated them as secure).
+    authenticated: u64,
     rcodes: [u64; 16],
     latency: Histogram,
     last_answer: Duration,
@@ -266,6 +300,7 @@ impl Load {
             lost: 0,
             mismatched: 0,
             truncated: 0,
+            authenticated: 0,
             rcodes: [0; 16],
             latency: Histogram::new(),
             last_answer: Duration::ZERO,
@@ -296,7 +331,7 @@ impl Load {
         !self.may_send() && self.outstanding == 0
     }
 
-    fn record_answer(&mut self, rcode: u8, truncated: bool, latency_ns: u64) {
+    fn record_answer(&mut self, rcode: u8, truncated: bool, authenticated: bool, latency_ns: u64) {
         self.answered += 1;
         let elapsed = self.started.elapsed();
         if elapsed <= self.deadline {
@@ -305,6 +340,7 @@ impl Load {
         self.last_answer = elapsed;
         self.rcodes[usize::from(rcode & 0x0f)] += 1;
         self.truncated += u64::from(truncated);
+        self.authenticated += u64::from(authenticated);
         self.latency.record(latency_ns / 1000);
     }
 
@@ -327,6 +363,7 @@ impl Load {
             lost: self.lost + lost_at_stop,
             mismatched: self.mismatched,
             truncated: self.truncated,
+            authenticated: self.authenticated,
             rcodes: self.rcodes,
             qps: answered_for_rate as f64 / run_time.as_secs_f64(),
             run_time,
@@ -395,10 +432,17 @@ impl Client {
             let datagram = self.receive.datagram(index);
             match match_answer(&mut self.pending, datagram, queries) {
                 Some(sent_ns) => {
-                    let (rcode, truncated) = (datagram[3] & 0x0f, datagram[2] & 0x02 != 0);
+                    let rcode = datagram[3] & 0x0f;
+                    let truncated = datagram[2] & 0x02 != 0;
+                    let authenticated = datagram[3] & 0x20 != 0;
                     self.outstanding -= 1;
                     load.outstanding -= 1;
-                    load.record_answer(rcode, truncated, now.saturating_sub(sent_ns));
+                    load.record_answer(
+                        rcode,
+                        truncated,
+                        authenticated,
+                        now.saturating_sub(sent_ns),
+                    );
                 }
                 None => load.mismatched += 1,
             }
@@ -757,6 +801,7 @@ struct Report {
     lost: u64,
     mismatched: u64,
     truncated: u64,
+    authenticated: u64,
     rcodes: [u64; 16],
     qps: f64,
     run_time: Duration,
@@ -780,8 +825,13 @@ impl Report {
             }
         );
         println!(
-            "  sent {}  answered {}  lost {}  mismatched {}  truncated {}",
-            self.sent, self.answered, self.lost, self.mismatched, self.truncated
+            "  sent {}  answered {}  lost {}  mismatched {}  truncated {}  AD {}",
+            self.sent,
+            self.answered,
+            self.lost,
+            self.mismatched,
+            self.truncated,
+            self.authenticated
         );
         println!(
             "  NOERROR {}  NXDOMAIN {}  SERVFAIL {}  REFUSED {}  other {}",
@@ -802,12 +852,13 @@ impl Report {
             l.max_us
         );
         println!(
-            "RESULT sent={} answered={} lost={} mismatched={} truncated={} noerror={} nxdomain={} servfail={} other={} qps={:.1} run_s={:.4} elapsed_s={:.4} lat_avg_us={:.1} lat_p50_us={} lat_p99_us={} lat_p999_us={} lat_max_us={}",
+            "RESULT sent={} answered={} lost={} mismatched={} truncated={} ad={} noerror={} nxdomain={} servfail={} other={} qps={:.1} run_s={:.4} elapsed_s={:.4} lat_avg_us={:.1} lat_p50_us={} lat_p99_us={} lat_p999_us={} lat_max_us={}",
             self.sent,
             self.answered,
             self.lost,
             self.mismatched,
             self.truncated,
+            self.authenticated,
             self.rcodes[0],
             self.rcodes[3],
             self.rcodes[2],

@@ -7,6 +7,10 @@
 #   benches/soak.sh                    # build ferret (release) and run
 #   DURATION=30 CACHE_SIZE=5000 benches/soak.sh
 #
+# DNSSEC: the hierarchy is unsigned, so ferret runs with --no-dnssec (validating with its built-in
+# root anchors, every answer would be bogus and the soak would measure SERVFAILs), as in cold.sh
+# and memory.sh, where Unbound is iterator-only.
+#
 # Settings (environment): DURATION (60), CACHE_SIZE (20000), HOSTS (50000 names in the leaf
 # zone), POPULAR (1000 of them repeated, so they stay cached), QUERY_LINES (800000), CLIENTS
 # (dnsperf -c, 2), OUTSTANDING (dnsperf -q, 100; no -Q, so no rate cap), THREADS (ferret
@@ -67,7 +71,7 @@ printf '. 3600000 NS ns.root-servers.soak.\nns.root-servers.soak. 3600000 A %s\n
 # FERRET_ARGS is split into words on purpose.
 # shellcheck disable=SC2086
 start_ferret "$FERRET" "$WORK/root.hints" --metrics-listen "$FERRET:9153" \
-    --cache-size "$CACHE_SIZE" --threads "$THREADS" --no-control-socket ${FERRET_ARGS:-}
+    --cache-size "$CACHE_SIZE" --threads "$THREADS" --no-control-socket --no-dnssec ${FERRET_ARGS:-}
 FERRET_PID=$STARTED_PID
 wait_answer "$FERRET" bench.soak. SOA +rec 30 || die "ferret does not resolve bench.soak."
 
