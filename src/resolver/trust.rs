@@ -41,6 +41,16 @@ pub enum ZoneSecurity {
 }
 
 impl ZoneSecurity {
+    /// The zone's keys, or what its data is when there are none to check it with: insecure, or
+    /// bogus for the zone's reason.
+    pub fn into_keys(self) -> Result<Arc<[DNSKEY]>, Validation> {
+        match self {
+            ZoneSecurity::Secure(keys) => Ok(keys),
+            ZoneSecurity::Insecure => Err(Validation::Insecure),
+            ZoneSecurity::Bogus(reason) => Err(Validation::Bogus(reason)),
+        }
+    }
+
     /// The status of data the zone failed to sign: bogus in a secure zone (RFC 4035 §5.5).
     pub fn for_unsigned_data(&self) -> Validation {
         match self {

@@ -148,10 +148,9 @@ impl Resolver {
         let Some(signer) = signer else {
             return self.validate_unsigned(owner, zone, budget, depth).await;
         };
-        let keys = match self.zone_security(&signer, budget, depth).await? {
-            ZoneSecurity::Secure(keys) => keys,
-            ZoneSecurity::Insecure => return Ok(Validation::Insecure),
-            ZoneSecurity::Bogus(reason) => return Ok(Validation::Bogus(reason)),
+        let keys = match self.zone_security(&signer, budget, depth).await?.into_keys() {
+            Ok(keys) => keys,
+            Err(status) => return Ok(status),
         };
         let now = self.dnssec.as_ref().map_or(0, |d| d.now_seconds());
         let verified = match verify_rrset(rrset, chain, &signer, &keys, now, budget.work()) {
@@ -220,10 +219,9 @@ impl Resolver {
         depth: u32,
     ) -> Result<Validation, ResolveError> {
         let denying_zone = soa.map_or(zone.clone(), |p| p.soa.name.clone());
-        let keys = match self.zone_security(&denying_zone, budget, depth).await? {
-            ZoneSecurity::Secure(keys) => keys,
-            ZoneSecurity::Insecure => return Ok(Validation::Insecure),
-            ZoneSecurity::Bogus(reason) => return Ok(Validation::Bogus(reason)),
+        let keys = match self.zone_security(&denying_zone, budget, depth).await?.into_keys() {
+            Ok(keys) => keys,
+            Err(status) => return Ok(status),
         };
         let now = self.dnssec.as_ref().map_or(0, |d| d.now_seconds());
         if let Some(soa) = soa
