@@ -1,40 +1,38 @@
 //! One question over UDP.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
-use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout_at};
 
 use super::cookies::echoes;
+use super::sockets::SocketPool;
 use super::{UpstreamError, question_case_matches, response_matches};
 use crate::cookie::ClientCookie;
 
 /// Big enough for any answer to our advertised EDNS payload, with room for servers that ignore it.
 const RECEIVE_BUFFER: usize = 4096;
 
-/// Sends `query` to `server` from a new socket and waits until `deadline` for the matching answer.
-/// The socket is connected, so the kernel drops datagrams from any other address or port; packets
-/// that do arrive but do not match (wrong ID, wrong question, a COOKIE that is not ours, garbage)
-/// are skipped, so a forger racing the real server cannot end the exchange early.
+/// Sends `query` to `server` from a socket of its own (see [`super::sockets`]) and waits until
+/// `deadline` for the matching answer. The socket is connected, so the kernel drops datagrams from
+/// any other address or port; packets that do arrive but do not match (wrong ID, wrong question,
+/// a COOKIE that is not ours, garbage) are skipped, so a forger racing the real server cannot end
+/// the exchange early. Only a socket that got its answer is used again.
 ///
 /// With `exact_case` (0x20), an answer that matches in everything but the case of the question
 /// is never returned: it ends the exchange with [`UpstreamError::CaseMismatch`], and the caller
 /// asks again over TCP.
 pub async fn exchange(
+    sockets: &Arc<SocketPool>,
     server: SocketAddr,
     query: &[u8],
     expected: &Expected<'_>,
     deadline: Instant,
 ) -> Result<Message, UpstreamError> {
-    let local: SocketAddr = if server.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let socket = UdpSocket::bind(local).await?;
-    socket.connect(server).await?;
+    let mut lent = sockets.lend(server)?;
+    let socket = lent.socket();
     socket.send(query).await?;
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
@@ -51,6 +49,7 @@ pub async fn exchange(
             if expected.exact_case && !question_case_matches(&response, expected.name) {
                 return Err(UpstreamError::CaseMismatch);
             }
+            lent.answered();
             return Ok(response);
         }
         tracing::debug!(%server, "ignoring a datagram that does not match the query");
@@ -68,3 +67,6 @@ pub struct Expected<'a> {
     /// Insist on the exact case of `name` (0x20).
     pub exact_case: bool,
 }
+
+#[cfg(test)]
+mod tests;
