@@ -34,12 +34,15 @@ pub async fn exchange(
     let mut lent = sockets.lend(server)?;
     let socket = lent.socket();
     socket.send(query).await?;
-    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    // Not zeroed: `recv_buf` writes into the spare capacity and counts what it wrote. Zeroing
+    // 4 KiB per query was 4% of a cold resolution's instructions.
+    let mut buffer = Vec::with_capacity(RECEIVE_BUFFER);
     loop {
-        let received = timeout_at(deadline, socket.recv(&mut buffer))
+        buffer.clear();
+        timeout_at(deadline, socket.recv_buf(&mut buffer))
             .await
             .map_err(|_| UpstreamError::Timeout)??;
-        let Ok(response) = Message::from_vec(&buffer[..received]) else {
+        let Ok(response) = Message::from_vec(&buffer) else {
             tracing::debug!(%server, "ignoring an unparseable datagram");
             continue;
         };
