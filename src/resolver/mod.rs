@@ -384,6 +384,18 @@ impl Resolver {
         if let Some(answer) = self.answer_without_upstream(qname, qtype) {
             return Arc::new(answer);
         }
+        self.resolve_uncached(qname, qtype).await
+    }
+
+    /// [`Resolver::resolve`] for a question that [`Resolver::lookup_without_upstream`] has just
+    /// failed to answer, without asking the local zones and the cache again first. (The
+    /// resolution looks once more when it starts, which is what catches an answer that another
+    /// resolution cached in between.)
+    pub async fn resolve_uncached(
+        self: &Arc<Self>,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> Arc<Answer> {
         let this = Arc::clone(self);
         let name = qname.clone();
         let resolution = self

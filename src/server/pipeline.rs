@@ -447,13 +447,17 @@ pub(crate) fn answer_inline(
     Some(respond(service, exchange, query, &answer, cache_hit))
 }
 
-/// The response after resolving (or joining a resolution of) a query the cache cannot answer.
+/// The response after resolving (or joining a resolution of) a query the cache cannot answer:
+/// [`answer_inline`] has just said so.
 pub(crate) async fn answer_resolving(
     service: &Service,
     exchange: &Exchange,
     query: &ClientQuery,
 ) -> Vec<u8> {
-    let answer = service.resolver.resolve(query.name(), query.rtype()).await;
+    let answer = service
+        .resolver
+        .resolve_uncached(query.name(), query.rtype())
+        .await;
     respond(service, exchange, query, &answer, false)
 }
 
