@@ -235,6 +235,45 @@ fn keys_match_whatever_the_case_of_the_name() {
 }
 
 #[test]
+fn a_key_built_on_the_stack_is_the_stored_key_and_walks_up() {
+    use super::{KeyBuf, KeyKind};
+    let mut key = KeyBuf::new(&name("WWW.Example.test.")).unwrap();
+    assert_eq!(
+        key.key(KeyKind::Type(RecordType::A)),
+        CacheKey::rrset(&name("www.example.test."), RecordType::A).as_bytes()
+    );
+    assert_eq!(
+        key.key(KeyKind::NameError),
+        CacheKey::name_error(&name("www.example.test.")).as_bytes()
+    );
+    assert_eq!(key.name().to_string(), "www.example.test.");
+    let mut seen = Vec::new();
+    while key.up() {
+        let here = key.name();
+        seen.push(here.to_string());
+        assert_eq!(
+            key.key(KeyKind::Type(RecordType::NS)),
+            CacheKey::rrset(&here, RecordType::NS).as_bytes()
+        );
+    }
+    assert_eq!(seen, ["example.test.", "test.", "."]);
+    assert!(key.is_root());
+    assert!(!key.up(), "the root has no parent");
+    let kinds = [
+        KeyKind::Type(RecordType::A),
+        KeyKind::Type(RecordType::Unknown(65_000)),
+        KeyKind::NameError,
+    ];
+    for kind in kinds {
+        let stored = match kind {
+            KeyKind::Type(rtype) => CacheKey::rrset(&name("a.test."), rtype),
+            KeyKind::NameError => CacheKey::name_error(&name("a.test.")),
+        };
+        assert_eq!(stored.kind(), kind);
+    }
+}
+
+#[test]
 fn a_key_is_below_a_zone_only_at_a_label_boundary() {
     let key = CacheKey::rrset(&name("a.b.Example.test."), RecordType::A);
     for zone in [
