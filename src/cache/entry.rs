@@ -180,7 +180,7 @@ fn wire_len(name: &Name) -> usize {
 }
 
 /// Appends `name` in uncompressed wire format with ASCII letters lowercased.
-fn push_lowercase_wire(name: &Name, wire: &mut Vec<u8>) {
+pub(crate) fn push_lowercase_wire(name: &Name, wire: &mut Vec<u8>) {
     for label in name.iter() {
         // Labels are at most 63 bytes (RFC 1035 §2.3.4), which hickory enforces.
         wire.push(label.len() as u8);

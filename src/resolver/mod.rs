@@ -34,7 +34,7 @@ pub use trust::{Dnssec, ZoneSecurity};
 pub use upstream_inflight::UpstreamInFlight;
 
 use crate::answer::Answer;
-use crate::cache::{Cache, CacheLookup, TtlPolicy, Validation};
+use crate::cache::{Cache, CacheKey, CacheLookup, TtlPolicy, Validation};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
@@ -400,7 +400,7 @@ impl Resolver {
         let name = qname.clone();
         let resolution = self
             .inflight
-            .resolve((qname.clone(), qtype), move || async move {
+            .resolve(CacheKey::rrset(qname, qtype), move || async move {
                 let timeout =
                     std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
                 let deadline = Instant::now() + timeout;
@@ -445,7 +445,7 @@ impl Resolver {
             let name = qname.clone();
             let refreshed = this
                 .inflight
-                .resolve((qname.clone(), qtype), move || async move {
+                .resolve(CacheKey::rrset(&qname, qtype), move || async move {
                     let timeout = std::time::Duration::from_millis(
                         refresher.settings.limits.resolution_timeout_ms,
                     );
