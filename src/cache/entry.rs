@@ -1,5 +1,7 @@
 //! What the cache stores: keys, RRsets with their RRSIGs, negative answers, trust ranks.
 
+use std::net::IpAddr;
+
 use hickory_proto::rr::{Name, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
@@ -289,6 +291,36 @@ impl CacheEntry {
             return Vec::new();
         }
         self.records.decode(self.records.original_ttl(), false)
+    }
+
+    /// The addresses of an A or AAAA RRset, read straight from the stored bytes (a server's
+    /// addresses are looked up for every query to its zone); empty for negative entries.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        if self.negative {
+            return Vec::new();
+        }
+        self.records
+            .rdatas()
+            .filter_map(|(rtype, rdata)| match (rtype, rdata.len()) {
+                (RecordType::A, 4) => <[u8; 4]>::try_from(rdata).ok().map(IpAddr::from),
+                (RecordType::AAAA, 16) => <[u8; 16]>::try_from(rdata).ok().map(IpAddr::from),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The server names of an NS RRset, read from the stored bytes without making `Record`s;
+    /// empty for negative entries.
+    pub fn ns_names(&self) -> Vec<Name> {
+        if self.negative {
+            return Vec::new();
+        }
+        self.records
+            .rdatas()
+            .filter(|(rtype, _)| *rtype == RecordType::NS)
+            // Stored uncompressed, so each name reads on its own.
+            .filter_map(|(_, rdata)| Name::read(&mut BinDecoder::new(rdata)).ok())
+            .collect()
     }
 
     pub fn is_negative(&self) -> bool {

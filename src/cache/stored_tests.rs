@@ -305,3 +305,76 @@ fn entry_headers_stay_small() {
     assert!(std::mem::size_of::<super::CacheEntry>() <= 32);
     assert!(std::mem::size_of::<super::CachedMessage>() <= 56);
 }
+
+/// Addresses and server names read straight from the stored bytes are those of the records,
+/// RRSIGs left out; a negative entry has none; the TTL is the smallest as received.
+#[test]
+fn addresses_and_server_names_come_straight_from_the_bytes() {
+    let cache = Cache::new(
+        100,
+        TtlPolicy {
+            min_ttl: 0,
+            max_ttl: 86_400,
+            max_negative_ttl: 3_600,
+        },
+        Clock::system(),
+    );
+    let mut short = received("ns1.Example.test.", RecordType::A, "192.0.2.2");
+    short.ttl = 600;
+    let a = vec![
+        received("ns1.Example.test.", RecordType::A, "192.0.2.1"),
+        short,
+    ];
+    let sig = vec![rrsig("ns1.Example.test.", RecordType::A, "example.test.")];
+    assert_eq!(
+        StoredRrset::encode(&a, &sig).unwrap().original_ttl(),
+        600,
+        "the smallest TTL"
+    );
+    assert!(cache.insert_rrset(a, sig, Rank::AuthAnswer));
+    let aaaa = vec![received(
+        "ns1.example.test.",
+        RecordType::AAAA,
+        "2001:db8::1",
+    )];
+    assert!(cache.insert_rrset(aaaa, vec![], Rank::Glue));
+    let ns = vec![
+        received("Example.test.", RecordType::NS, "ns1.Example.test."),
+        received("example.test.", RecordType::NS, "ns2.elsewhere.test."),
+    ];
+    assert!(cache.insert_rrset(ns, vec![], Rank::Referral));
+    let get = |owner: &str, rtype| cache.get_rrset(&name(owner), rtype, Rank::Glue).unwrap();
+    let v4: Vec<String> = get("ns1.example.test.", RecordType::A)
+        .addresses()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(v4, ["192.0.2.1", "192.0.2.2"]);
+    let v6 = get("ns1.example.test.", RecordType::AAAA).addresses();
+    assert_eq!(v6, ["2001:db8::1".parse::<std::net::IpAddr>().unwrap()]);
+    let names: Vec<String> = get("example.test.", RecordType::NS)
+        .ns_names()
+        .iter()
+        .map(|n| n.to_string().to_ascii_lowercase())
+        .collect();
+    assert_eq!(names, ["ns1.example.test.", "ns2.elsewhere.test."]);
+    assert!(get("example.test.", RecordType::NS).addresses().is_empty());
+    let soa = received(
+        "example.test.",
+        RecordType::SOA,
+        "ns1.example.test. h.example.test. 1 2 3 4 5",
+    );
+    let proof = super::NegativeProof::soa_only(soa);
+    let missing = name("none.example.test.");
+    assert!(cache.insert_nodata(
+        &missing,
+        RecordType::A,
+        &proof,
+        Rank::AuthAnswer,
+        super::Validation::Unchecked
+    ));
+    let negative = cache
+        .get(&CacheKey::rrset(&missing, RecordType::A))
+        .unwrap();
+    assert!(negative.addresses().is_empty() && negative.ns_names().is_empty());
+}

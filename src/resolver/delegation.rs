@@ -38,9 +38,13 @@ pub struct DelegationPoint {
 
 impl DelegationPoint {
     pub fn from_ns_records(zone: Name, ns: &[Record]) -> Self {
+        Self::from_ns_names(zone, ns.iter().filter_map(ns_name).cloned().collect())
+    }
+
+    pub fn from_ns_names(zone: Name, ns_names: Vec<Name>) -> Self {
         DelegationPoint {
             zone,
-            ns_names: ns.iter().filter_map(ns_name).cloned().collect(),
+            ns_names,
             known_addresses: Vec::new(),
             role: ServerRole::Authority,
             configured: false,
@@ -66,7 +70,7 @@ impl DelegationPoint {
         let mut candidate = KeyBuf::new(name)?;
         loop {
             if let Some(entry) = cache.get_rrset_at(&mut candidate, RecordType::NS, Rank::Glue) {
-                return Some(Self::from_ns_records(candidate.name(), &entry.rrset()));
+                return Some(Self::from_ns_names(candidate.name(), entry.ns_names()));
             }
             if !candidate.up() {
                 return None;
@@ -156,7 +160,7 @@ pub fn cached_addresses(cache: &Cache, name: &Name, ipv6: bool) -> Vec<IpAddr> {
     };
     for rtype in types {
         if let Some(entry) = cache.get_rrset_at(&mut key, *rtype, Rank::Glue) {
-            addresses.extend(entry.rrset().iter().filter_map(address_of));
+            addresses.extend(entry.addresses());
         }
     }
     addresses
