@@ -379,7 +379,8 @@ impl Resolver {
     /// Answers a client question, resolving it if need be. Concurrent identical questions share
     /// one resolution. Never takes longer than the resolution timeout; failures become a stale
     /// answer where the cache has one, SERVFAIL otherwise, and a new question while
-    /// `max_inflight_resolutions` others are being resolved is SERVFAIL at once.
+    /// `max_inflight_resolutions` others are being resolved is SERVFAIL at once. See
+    /// [`Resolver::resolve_uncached`] for the task it runs in.
     pub async fn resolve(self: &Arc<Self>, qname: &Name, qtype: RecordType) -> Arc<Answer> {
         if let Some(answer) = self.answer_without_upstream(qname, qtype) {
             return Arc::new(answer);
@@ -391,23 +392,25 @@ impl Resolver {
     /// failed to answer, without asking the local zones and the cache again first. (The
     /// resolution looks once more when it starts, which is what catches an answer that another
     /// resolution cached in between.)
+    ///
+    /// A resolution runs in the task that starts it ([`InFlight::resolve`]): callers run this in
+    /// a task of its own that runs to completion, as the listeners do, or the resolution stops
+    /// with them.
     pub async fn resolve_uncached(
         self: &Arc<Self>,
         qname: &Name,
         qtype: RecordType,
     ) -> Arc<Answer> {
-        let this = Arc::clone(self);
-        let name = qname.clone();
         let resolution = self
             .inflight
-            .resolve(CacheKey::rrset(qname, qtype), move || async move {
+            .resolve(CacheKey::rrset(qname, qtype), || async {
                 let timeout =
-                    std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
+                    std::time::Duration::from_millis(self.settings.limits.resolution_timeout_ms);
                 let deadline = Instant::now() + timeout;
-                let budget = this.budget(deadline);
+                let budget = self.budget(deadline);
                 let error = match timeout_at(
                     deadline,
-                    this.resolve_chain(name.clone(), qtype, &budget, 0),
+                    self.resolve_chain(qname.clone(), qtype, &budget, 0),
                 )
                 .await
                 {
@@ -415,11 +418,11 @@ impl Resolver {
                     Ok(Err(error)) => error,
                     Err(_) => ResolveError::Timeout,
                 };
-                tracing::debug!(%name, %qtype, %error, "resolution failed");
+                tracing::debug!(name = %qname, %qtype, %error, "resolution failed");
                 if let Some(limit) = error.limit() {
-                    this.metrics.record_limit(limit);
+                    self.metrics.record_limit(limit);
                 }
-                this.stale_answer(&name, qtype, &error)
+                self.stale_answer(qname, qtype, &error)
                     .unwrap_or_else(Answer::servfail)
             })
             .await;
