@@ -245,7 +245,7 @@ fn cache_dump(ferret: &RunningServer) -> Vec<String> {
         .entries()
         .iter()
         .flat_map(|(key, entry)| {
-            std::iter::once(format!("key {} {:?}", key.name(), key.kind))
+            std::iter::once(format!("key {} {:?}", key.name(), key.kind()))
                 .chain(entry.records_at(now).iter().map(|r| r.to_string()))
                 .collect::<Vec<_>>()
         })

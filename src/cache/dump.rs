@@ -49,7 +49,7 @@ impl Cache {
         entries.sort_by(|(a_name, a), (b_name, b)| {
             a_name
                 .cmp(b_name)
-                .then_with(|| kind_order(a.key.kind).cmp(&kind_order(b.key.kind)))
+                .then_with(|| kind_order(a.key.kind()).cmp(&kind_order(b.key.kind())))
         });
         entries.into_iter().map(|(_, entry)| entry).collect()
     }
@@ -71,7 +71,7 @@ impl fmt::Display for DumpEntry {
             Some(soa) => write!(f, " soa={}", soa.name),
             None => Ok(()),
         };
-        match self.key.kind {
+        match self.key.kind() {
             KeyKind::NameError => {
                 write!(
                     f,

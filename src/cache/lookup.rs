@@ -3,7 +3,7 @@
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 
-use super::{Cache, CacheEntry, CacheKey, Rank, STALE_ANSWER_TTL, Validation};
+use super::{Cache, CacheEntry, KeyBuf, KeyKind, Rank, STALE_ANSWER_TTL, Validation};
 use crate::answer::Answer;
 use crate::records::{cname_target, synthesize_cname};
 
@@ -67,12 +67,18 @@ impl Cache {
         let mut seen = vec![qname.clone()];
         let mut security = Validation::Secure;
         loop {
-            if let Some(mut answer) = self.answer_at(&name, qtype, &mut chain, freshness) {
+            // The name lowercased once, for every key looked up at it and above it.
+            let mut key = KeyBuf::new(&name);
+            if let Some(key) = key.as_mut()
+                && let Some(mut answer) = self.answer_at(key, qtype, &mut chain, freshness)
+            {
                 answer.security = answer.security.and(security);
                 return CacheLookup::Hit(answer);
             }
-            let Some(next) = self.follow_link(&name, qtype, &mut chain, &mut security, freshness)
-            else {
+            let next = key.as_mut().and_then(|key| {
+                self.follow_link((&name, key), qtype, &mut chain, &mut security, freshness)
+            });
+            let Some(next) = next else {
                 return if chain.is_empty() {
                     CacheLookup::Miss
                 } else {
@@ -94,15 +100,15 @@ impl Cache {
         }
     }
 
-    /// A final answer at `name` itself: the RRset asked for, or a negative entry.
+    /// A final answer at the name of `key` itself: the RRset asked for, or a negative entry.
     fn answer_at(
         &self,
-        name: &Name,
+        key: &mut KeyBuf,
         qtype: RecordType,
         chain: &mut Vec<Record>,
         freshness: Freshness,
     ) -> Option<Answer> {
-        if let Some(entry) = self.find(&CacheKey::rrset(name, qtype), freshness)
+        if let Some(entry) = self.find(key.key(KeyKind::Type(qtype)), freshness)
             && entry.rank.is_answer_grade()
         {
             let records = self.records_of(&entry, freshness);
@@ -117,7 +123,7 @@ impl Cache {
             answer.security = entry.validation;
             return Some(answer);
         }
-        if let Some(entry) = self.find(&CacheKey::name_error(name), freshness) {
+        if let Some(entry) = self.find(key.key(KeyKind::NameError), freshness) {
             let soa = self.records_of(&entry, freshness);
             let proof = self.proof_of(&entry, freshness);
             let mut answer = negative(ResponseCode::NXDomain, std::mem::take(chain), soa, proof);
@@ -128,17 +134,17 @@ impl Cache {
     }
 
     /// Appends the CNAME at `name`, or the DNAME above it and the CNAME it implies, to `chain`;
-    /// returns where the link points.
+    /// returns where the link points. `key` is at `name`, and is moved up on the way.
     fn follow_link(
         &self,
-        name: &Name,
+        (name, key): (&Name, &mut KeyBuf),
         qtype: RecordType,
         chain: &mut Vec<Record>,
         security: &mut Validation,
         freshness: Freshness,
     ) -> Option<Name> {
         if qtype != RecordType::CNAME
-            && let Some(entry) = self.find_link(name, RecordType::CNAME, freshness)
+            && let Some(entry) = self.find_link(key, RecordType::CNAME, freshness)
         {
             let target = entry.rrset().first().and_then(cname_target)?.clone();
             chain.extend(self.records_of(&entry, freshness));
@@ -148,9 +154,9 @@ impl Cache {
         if qtype == RecordType::DNAME {
             return None;
         }
-        let mut ancestor = name.base_name();
-        while !ancestor.is_root() {
-            if let Some(entry) = self.find_link(&ancestor, RecordType::DNAME, freshness) {
+        key.up();
+        while !key.is_root() {
+            if let Some(entry) = self.find_link(key, RecordType::DNAME, freshness) {
                 let dname_records = self.records_of(&entry, freshness);
                 let cname = synthesize_cname(name, dname_records.first()?)?;
                 let target = cname_target(&cname)?.clone();
@@ -159,26 +165,27 @@ impl Cache {
                 *security = security.and(entry.validation);
                 return Some(target);
             }
-            ancestor = ancestor.base_name();
+            key.up();
         }
         None
     }
 
-    fn find(&self, key: &CacheKey, freshness: Freshness) -> Option<CacheEntry> {
+    /// The entry under the key with bytes `key`.
+    fn find(&self, key: &[u8], freshness: Freshness) -> Option<CacheEntry> {
         match freshness {
-            Freshness::Live => self.get(key),
-            Freshness::Stale => self.get_stale(key),
+            Freshness::Live => self.get_within(key, 0),
+            Freshness::Stale => self.get_within(key, self.stale_window_ms),
         }
     }
 
-    /// An answer-grade CNAME or DNAME RRset at `name`.
+    /// An answer-grade CNAME or DNAME RRset at the name `key` is at.
     fn find_link(
         &self,
-        name: &Name,
+        key: &mut KeyBuf,
         rtype: RecordType,
         freshness: Freshness,
     ) -> Option<CacheEntry> {
-        self.find(&CacheKey::rrset(name, rtype), freshness)
+        self.find(key.key(KeyKind::Type(rtype)), freshness)
             .filter(|entry| entry.rank >= Rank::NonAuthAnswer && !entry.is_negative())
     }
 

@@ -21,7 +21,8 @@ use hickory_proto::rr::{Name, Record, RecordType};
 use lru::LruCache;
 
 pub use dump::DumpEntry;
-pub use entry::{CacheEntry, CacheKey, KeyKind, Rank, Validation};
+pub(crate) use entry::push_lowercase_wire;
+pub use entry::{CacheEntry, CacheKey, KeyBuf, KeyKind, Rank, Validation};
 pub use lookup::CacheLookup;
 pub use message::{CachedMessage, MessageCache};
 pub use nsec_ranges::{NsecRanges, RangeProof};
@@ -161,7 +162,8 @@ impl Cache {
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn shard(&self, key: &CacheKey) -> MutexGuard<'_, LruCache<CacheKey, CacheEntry>> {
+    /// The shard of the key with these bytes ([`CacheKey::as_bytes`]).
+    fn shard(&self, key: &[u8]) -> MutexGuard<'_, LruCache<CacheKey, CacheEntry>> {
         let index = (self.hasher.hash_one(key) as usize) % self.shards.len();
         // A panic while holding a shard lock leaves only a half-updated LRU order behind, which
         // is harmless, so a poisoned lock is simply taken over.
@@ -171,16 +173,16 @@ impl Cache {
     /// The live entry under `key`, if any. Expired entries past the stale window are dropped on
     /// the way; those within it stay for [`Cache::get_stale`].
     pub fn get(&self, key: &CacheKey) -> Option<CacheEntry> {
-        self.get_within(key, 0)
+        self.get_within(key.as_bytes(), 0)
     }
 
     /// The entry under `key` if it is live or expired less than the stale window ago.
     pub fn get_stale(&self, key: &CacheKey) -> Option<CacheEntry> {
-        self.get_within(key, self.stale_window_ms)
+        self.get_within(key.as_bytes(), self.stale_window_ms)
     }
 
-    /// The entry under `key` if it expired no more than `grace_ms` ago.
-    fn get_within(&self, key: &CacheKey, grace_ms: Millis) -> Option<CacheEntry> {
+    /// The entry under the key with bytes `key` if it expired no more than `grace_ms` ago.
+    pub(super) fn get_within(&self, key: &[u8], grace_ms: Millis) -> Option<CacheEntry> {
         let now = self.clock.now_ms();
         let mut shard = self.shard(key);
         let entry = shard.get(key)?;
@@ -195,7 +197,17 @@ impl Cache {
 
     /// The live RRset of `rtype` at `name` of at least `min_rank`, or `None`.
     pub fn get_rrset(&self, name: &Name, rtype: RecordType, min_rank: Rank) -> Option<CacheEntry> {
-        self.get(&CacheKey::rrset(name, rtype))
+        self.get_rrset_at(&mut KeyBuf::new(name)?, rtype, min_rank)
+    }
+
+    /// As [`Cache::get_rrset`], at the name `key` is at (for walking up a name).
+    pub fn get_rrset_at(
+        &self,
+        key: &mut KeyBuf,
+        rtype: RecordType,
+        min_rank: Rank,
+    ) -> Option<CacheEntry> {
+        self.get_within(key.key(KeyKind::Type(rtype)), 0)
             .filter(|entry| entry.rank >= min_rank && !entry.is_negative())
     }
 
@@ -237,8 +249,10 @@ impl Cache {
         let inserted = self.store(key, stored, false, ttl, rank, validation);
         if inserted && rank.is_answer_grade() {
             // The name evidently exists now: a stale NXDOMAIN for it must not shadow the data.
-            let name_error = CacheKey::name_error(&first.name);
-            self.shard(&name_error).pop(&name_error);
+            if let Some(mut name) = KeyBuf::new(&first.name) {
+                let name_error = name.key(KeyKind::NameError);
+                self.shard(name_error).pop(name_error);
+            }
         }
         inserted
     }
@@ -321,7 +335,7 @@ impl Cache {
             validation,
             negative,
         };
-        let mut shard = self.shard(&key);
+        let mut shard = self.shard(key.as_bytes());
         if let Some(existing) = shard.peek(&key)
             && existing.is_live(now)
             && (existing.rank > rank

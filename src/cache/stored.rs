@@ -119,12 +119,50 @@ impl StoredRrset {
 
     /// The smallest TTL of the records as they were received.
     pub fn original_ttl(&self) -> u32 {
-        self.header().map_or(0, |header| header.ttl)
+        let Some(at) = self.after_owner() else {
+            return 0;
+        };
+        match self.bytes.get(at + 2..at + 6) {
+            Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
+            _ => 0,
+        }
     }
 
-    fn header(&self) -> Result<Header, hickory_proto::serialize::binary::DecodeError> {
-        let mut decoder = BinDecoder::new(&self.bytes);
-        Header::read(&mut decoder)
+    /// Where the class follows the owner name, found by walking its labels: reading the header
+    /// would make a `Name` only to skip it.
+    fn after_owner(&self) -> Option<usize> {
+        let mut at = 0;
+        loop {
+            let length = usize::from(*self.bytes.get(at)?);
+            at += 1;
+            if length == 0 {
+                return Some(at);
+            }
+            // Written uncompressed: a label length is never a pointer here.
+            if length > 63 {
+                return None;
+            }
+            at += length;
+        }
+    }
+
+    /// The type and RDATA of each record of the RRset (not its RRSIGs), straight from the bytes,
+    /// for readers that want a field or two of each record and no `Record` (server addresses,
+    /// the names of a zone's servers).
+    pub fn rdatas(&self) -> impl Iterator<Item = (RecordType, &[u8])> + '_ {
+        let start = self.after_owner().map(|at| at + 2 + 4);
+        let count = start
+            .and_then(|at| self.bytes.get(at..at + 2))
+            .map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
+        let mut at = start.map_or(self.bytes.len(), |at| at + 2);
+        (0..count).map_while(move |_| {
+            let fields = self.bytes.get(at..at + 4)?;
+            let code = u16::from_be_bytes([fields[0], fields[1]]);
+            let length = usize::from(u16::from_be_bytes([fields[2], fields[3]]));
+            let rdata = self.bytes.get(at + 4..at + 4 + length)?;
+            at += 4 + length;
+            Some((RecordType::from(code), rdata))
+        })
     }
 
     fn decode_into(
@@ -195,7 +233,6 @@ const PROOF_MARKER: u16 = 0;
 struct Header {
     owner: Name,
     class: DNSClass,
-    ttl: u32,
     count: u16,
 }
 
@@ -205,12 +242,12 @@ impl Header {
     ) -> Result<Self, hickory_proto::serialize::binary::DecodeError> {
         let owner = Name::read(decoder)?;
         let class = DNSClass::from(decoder.read_u16()?.unverified());
-        let ttl = decoder.read_u32()?.unverified();
+        // The TTL: readers take it from `original_ttl`, or give records their own.
+        decoder.read_u32()?;
         let count = decoder.read_u16()?.unverified();
         Ok(Header {
             owner,
             class,
-            ttl,
             count,
         })
     }

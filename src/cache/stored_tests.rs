@@ -235,6 +235,45 @@ fn keys_match_whatever_the_case_of_the_name() {
 }
 
 #[test]
+fn a_key_built_on_the_stack_is_the_stored_key_and_walks_up() {
+    use super::{KeyBuf, KeyKind};
+    let mut key = KeyBuf::new(&name("WWW.Example.test.")).unwrap();
+    assert_eq!(
+        key.key(KeyKind::Type(RecordType::A)),
+        CacheKey::rrset(&name("www.example.test."), RecordType::A).as_bytes()
+    );
+    assert_eq!(
+        key.key(KeyKind::NameError),
+        CacheKey::name_error(&name("www.example.test.")).as_bytes()
+    );
+    assert_eq!(key.name().to_string(), "www.example.test.");
+    let mut seen = Vec::new();
+    while key.up() {
+        let here = key.name();
+        seen.push(here.to_string());
+        assert_eq!(
+            key.key(KeyKind::Type(RecordType::NS)),
+            CacheKey::rrset(&here, RecordType::NS).as_bytes()
+        );
+    }
+    assert_eq!(seen, ["example.test.", "test.", "."]);
+    assert!(key.is_root());
+    assert!(!key.up(), "the root has no parent");
+    let kinds = [
+        KeyKind::Type(RecordType::A),
+        KeyKind::Type(RecordType::Unknown(65_000)),
+        KeyKind::NameError,
+    ];
+    for kind in kinds {
+        let stored = match kind {
+            KeyKind::Type(rtype) => CacheKey::rrset(&name("a.test."), rtype),
+            KeyKind::NameError => CacheKey::name_error(&name("a.test.")),
+        };
+        assert_eq!(stored.kind(), kind);
+    }
+}
+
+#[test]
 fn a_key_is_below_a_zone_only_at_a_label_boundary() {
     let key = CacheKey::rrset(&name("a.b.Example.test."), RecordType::A);
     for zone in [
@@ -265,4 +304,77 @@ fn entry_headers_stay_small() {
     assert!(std::mem::size_of::<CacheKey>() <= 24);
     assert!(std::mem::size_of::<super::CacheEntry>() <= 32);
     assert!(std::mem::size_of::<super::CachedMessage>() <= 56);
+}
+
+/// Addresses and server names read straight from the stored bytes are those of the records,
+/// RRSIGs left out; a negative entry has none; the TTL is the smallest as received.
+#[test]
+fn addresses_and_server_names_come_straight_from_the_bytes() {
+    let cache = Cache::new(
+        100,
+        TtlPolicy {
+            min_ttl: 0,
+            max_ttl: 86_400,
+            max_negative_ttl: 3_600,
+        },
+        Clock::system(),
+    );
+    let mut short = received("ns1.Example.test.", RecordType::A, "192.0.2.2");
+    short.ttl = 600;
+    let a = vec![
+        received("ns1.Example.test.", RecordType::A, "192.0.2.1"),
+        short,
+    ];
+    let sig = vec![rrsig("ns1.Example.test.", RecordType::A, "example.test.")];
+    assert_eq!(
+        StoredRrset::encode(&a, &sig).unwrap().original_ttl(),
+        600,
+        "the smallest TTL"
+    );
+    assert!(cache.insert_rrset(a, sig, Rank::AuthAnswer));
+    let aaaa = vec![received(
+        "ns1.example.test.",
+        RecordType::AAAA,
+        "2001:db8::1",
+    )];
+    assert!(cache.insert_rrset(aaaa, vec![], Rank::Glue));
+    let ns = vec![
+        received("Example.test.", RecordType::NS, "ns1.Example.test."),
+        received("example.test.", RecordType::NS, "ns2.elsewhere.test."),
+    ];
+    assert!(cache.insert_rrset(ns, vec![], Rank::Referral));
+    let get = |owner: &str, rtype| cache.get_rrset(&name(owner), rtype, Rank::Glue).unwrap();
+    let v4: Vec<String> = get("ns1.example.test.", RecordType::A)
+        .addresses()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(v4, ["192.0.2.1", "192.0.2.2"]);
+    let v6 = get("ns1.example.test.", RecordType::AAAA).addresses();
+    assert_eq!(v6, ["2001:db8::1".parse::<std::net::IpAddr>().unwrap()]);
+    let names: Vec<String> = get("example.test.", RecordType::NS)
+        .ns_names()
+        .iter()
+        .map(|n| n.to_string().to_ascii_lowercase())
+        .collect();
+    assert_eq!(names, ["ns1.example.test.", "ns2.elsewhere.test."]);
+    assert!(get("example.test.", RecordType::NS).addresses().is_empty());
+    let soa = received(
+        "example.test.",
+        RecordType::SOA,
+        "ns1.example.test. h.example.test. 1 2 3 4 5",
+    );
+    let proof = super::NegativeProof::soa_only(soa);
+    let missing = name("none.example.test.");
+    assert!(cache.insert_nodata(
+        &missing,
+        RecordType::A,
+        &proof,
+        Rank::AuthAnswer,
+        super::Validation::Unchecked
+    ));
+    let negative = cache
+        .get(&CacheKey::rrset(&missing, RecordType::A))
+        .unwrap();
+    assert!(negative.addresses().is_empty() && negative.ns_names().is_empty());
 }

@@ -95,7 +95,7 @@ fn dump_shows_live_entries_with_ttl_left_in_name_order() {
     );
     let gone = dump
         .iter()
-        .find(|e| e.key.kind == KeyKind::NameError)
+        .find(|e| e.key.kind() == KeyKind::NameError)
         .unwrap();
     assert_eq!(
         gone.ttl, 200,

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use crate::cache::{Cache, Rank};
+use crate::cache::{Cache, KeyBuf, Rank};
 use crate::config::{ForwardZone, StubZone};
 use crate::records::ns_name;
 use crate::upstream::DNS_PORT;
@@ -38,9 +38,13 @@ pub struct DelegationPoint {
 
 impl DelegationPoint {
     pub fn from_ns_records(zone: Name, ns: &[Record]) -> Self {
+        Self::from_ns_names(zone, ns.iter().filter_map(ns_name).cloned().collect())
+    }
+
+    pub fn from_ns_names(zone: Name, ns_names: Vec<Name>) -> Self {
         DelegationPoint {
             zone,
-            ns_names: ns.iter().filter_map(ns_name).cloned().collect(),
+            ns_names,
             known_addresses: Vec::new(),
             role: ServerRole::Authority,
             configured: false,
@@ -60,17 +64,17 @@ impl DelegationPoint {
         }
     }
 
-    /// The closest delegation for `name` that the cache holds, walking up towards the root.
+    /// The closest delegation for `name` that the cache holds, walking up towards the root (on
+    /// the key's bytes: a `Name` per ancestor was most of what a delegation lookup cost).
     pub fn closest_cached(cache: &Cache, name: &Name) -> Option<Self> {
-        let mut candidate = name.clone();
+        let mut candidate = KeyBuf::new(name)?;
         loop {
-            if let Some(entry) = cache.get_rrset(&candidate, RecordType::NS, Rank::Glue) {
-                return Some(Self::from_ns_records(candidate, &entry.rrset()));
+            if let Some(entry) = cache.get_rrset_at(&mut candidate, RecordType::NS, Rank::Glue) {
+                return Some(Self::from_ns_names(candidate.name(), entry.ns_names()));
             }
-            if candidate.is_root() {
+            if !candidate.up() {
                 return None;
             }
-            candidate = candidate.base_name();
         }
     }
 }
@@ -151,9 +155,12 @@ pub fn cached_addresses(cache: &Cache, name: &Name, ipv6: bool) -> Vec<IpAddr> {
     } else {
         &[RecordType::A]
     };
+    let Some(mut key) = KeyBuf::new(name) else {
+        return addresses;
+    };
     for rtype in types {
-        if let Some(entry) = cache.get_rrset(name, *rtype, Rank::Glue) {
-            addresses.extend(entry.rrset().iter().filter_map(address_of));
+        if let Some(entry) = cache.get_rrset_at(&mut key, *rtype, Rank::Glue) {
+            addresses.extend(entry.addresses());
         }
     }
     addresses

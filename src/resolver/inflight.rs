@@ -9,12 +9,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use hickory_proto::rr::{Name, RecordType};
 use tokio::sync::watch;
 
 use crate::answer::Answer;
+use crate::cache::CacheKey;
 
-type Key = (Name, RecordType);
+/// A question, keyed as the cache keys its answer: the name lowercased in wire format and the
+/// type, hashed in two calls (a `(Name, RecordType)` took one per label, ~850 instructions).
+type Key = CacheKey;
 type Slot = watch::Receiver<Option<Arc<Answer>>>;
 
 #[derive(Debug, Clone)]
@@ -43,55 +45,58 @@ impl InFlight {
     }
 
     /// Returns the answer for `key`, running `resolve` only if no resolution of it is under way.
-    /// The resolution runs in its own task, so it completes (and fills the cache) even if the
-    /// client that started it goes away. Joining a running resolution is always allowed; starting
-    /// one when `limit` are running is not.
+    /// Joining a running resolution is always allowed; starting one when `limit` are running is
+    /// not.
+    ///
+    /// The resolution runs in the caller's task, which therefore must run to completion for
+    /// the resolution to (the listeners spawn a task per query, which does): a spawned task per
+    /// resolution, with the asker waiting on it, was a second task per cache miss. Should the
+    /// caller be dropped mid-way, the question leaves the table and those who joined it get
+    /// SERVFAIL, as when a resolution panics.
     pub async fn resolve<F, Fut>(&self, key: Key, resolve: F) -> Result<Arc<Answer>, InFlightFull>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Answer> + Send + 'static,
+        Fut: Future<Output = Answer>,
     {
-        let mut slot = self.join_or_start(key, resolve)?;
+        let mut slot = match self.join_or_lead(key)? {
+            Turn::Join(slot) => slot,
+            Turn::Lead(leading) => {
+                // Boxed: a resolution's future holds the whole iteration state (several
+                // kilobytes), which would otherwise make the caller's future, and every move of
+                // it, that much bigger.
+                let answer = Arc::new(Box::pin(resolve()).await);
+                leading.finish(Arc::clone(&answer));
+                return Ok(answer);
+            }
+        };
         Ok(match slot.wait_for(Option::is_some).await {
             Ok(answer) => answer
                 .clone()
                 .unwrap_or_else(|| Arc::new(Answer::servfail())),
-            // The resolving task died without answering (it panicked): fail closed.
+            // The resolution ended without answering (it panicked, or its caller was dropped):
+            // fail closed.
             Err(_) => Arc::new(Answer::servfail()),
         })
     }
 
-    fn join_or_start<F, Fut>(&self, key: Key, resolve: F) -> Result<Slot, InFlightFull>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Answer> + Send + 'static,
-    {
+    fn join_or_lead(&self, key: Key) -> Result<Turn, InFlightFull> {
         let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = table.get(&key) {
-            return Ok(slot.clone());
+            return Ok(Turn::Join(slot.clone()));
         }
         if table.len() >= self.limit {
             return Err(InFlightFull);
         }
         let (sender, slot) = watch::channel(None);
-        table.insert(key.clone(), slot.clone());
+        table.insert(key.clone(), slot);
         drop(table);
-        let leave = LeaveOnDrop {
-            table: Arc::clone(&self.table),
-            key,
-        };
-        // Boxed: a resolution's future holds the whole iteration state (several kilobytes), and
-        // a task moves its future when it is spawned and again when it completes. A profile of
-        // a cold fill had 5% of ferret's time in those copies; behind a box they move 8 bytes.
-        let resolution = Box::pin(resolve());
-        tokio::spawn(async move {
-            let answer = resolution.await;
-            // Leave the table before answering: whoever arrives after this finds the answer in
-            // the cache rather than a finished slot.
-            drop(leave);
-            let _ = sender.send(Some(Arc::new(answer)));
-        });
-        Ok(slot)
+        Ok(Turn::Lead(Leading {
+            leave: LeaveOnDrop {
+                table: Arc::clone(&self.table),
+                key,
+            },
+            sender,
+        }))
     }
 
     /// Number of distinct questions being resolved right now.
@@ -104,8 +109,29 @@ impl InFlight {
     }
 }
 
-/// Removes a question from the table when its resolution ends, however it ends (a panic in the
-/// resolving task included), so the table never keeps dead slots.
+/// Whether a question was joined or is the caller's to resolve.
+enum Turn {
+    Join(Slot),
+    Lead(Leading),
+}
+
+/// The resolution of a question the caller runs, and the channel its joiners wait on.
+struct Leading {
+    leave: LeaveOnDrop,
+    sender: watch::Sender<Option<Arc<Answer>>>,
+}
+
+impl Leading {
+    fn finish(self, answer: Arc<Answer>) {
+        // Leave the table before answering: whoever arrives after this finds the answer in the
+        // cache rather than a finished slot. With nobody joined, nobody is told.
+        drop(self.leave);
+        let _ = self.sender.send(Some(answer));
+    }
+}
+
+/// Removes a question from the table when its resolution ends, however it ends (a panic, or the
+/// caller dropped, included), so the table never keeps dead slots.
 struct LeaveOnDrop {
     table: Arc<Mutex<HashMap<Key, Slot>>>,
     key: Key,
@@ -126,7 +152,8 @@ mod tests {
     use std::time::Duration;
 
     fn key(name: &str) -> Key {
-        (Name::from_ascii(name).unwrap(), RecordType::A)
+        use hickory_proto::rr::{Name, RecordType};
+        CacheKey::rrset(&Name::from_ascii(name).unwrap(), RecordType::A)
     }
 
     #[tokio::test]

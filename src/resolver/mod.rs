@@ -34,7 +34,7 @@ pub use trust::{Dnssec, ZoneSecurity};
 pub use upstream_inflight::UpstreamInFlight;
 
 use crate::answer::Answer;
-use crate::cache::{Cache, CacheLookup, TtlPolicy, Validation};
+use crate::cache::{Cache, CacheKey, CacheLookup, TtlPolicy, Validation};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::hints::{HintsError, RootHints};
@@ -42,6 +42,7 @@ use crate::local_zones::{LocalAnswer, LocalZones};
 use crate::metrics::Metrics;
 use crate::metrics::labels::Limit;
 use crate::upstream::{AddressPolicy, OutstandingQueries, ServerHealth, ServerSelection, Upstream};
+use crate::validator::WorkCaps;
 use stats::Counters;
 
 /// Why a resolver cannot be made from a configuration.
@@ -118,6 +119,10 @@ struct Settings {
     ipv6_upstream: bool,
     max_ttl: u32,
     prefetch: bool,
+    /// The validation work one question may cause, from `limits`. Made once here: the default
+    /// caps come from parsing an empty command line, which cost a cold resolution two thirds of
+    /// its instructions when it was done per question with validation off.
+    work_caps: WorkCaps,
 }
 
 /// What a resolver shares with the resolvers that replace it on reload.
@@ -252,6 +257,7 @@ impl Resolver {
                 ipv6_upstream: config.ipv6_upstream,
                 max_ttl: config.max_ttl,
                 prefetch: config.prefetch,
+                work_caps: WorkCaps::from_limits(&config.limits),
             },
             metrics,
             priming: AsyncMutex::new(()),
@@ -270,11 +276,11 @@ impl Resolver {
 
     /// The budget of one client question that must be answered by `deadline`.
     fn budget(&self, deadline: Instant) -> Budget {
-        let caps = self
-            .dnssec
-            .as_ref()
-            .map_or_else(crate::validator::WorkCaps::default, |d| d.caps);
-        Budget::with_caps(deadline, self.settings.limits.max_upstream_queries, caps)
+        Budget::with_caps(
+            deadline,
+            self.settings.limits.max_upstream_queries,
+            self.settings.work_caps,
+        )
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -382,23 +388,38 @@ impl Resolver {
     /// Answers a client question, resolving it if need be. Concurrent identical questions share
     /// one resolution. Never takes longer than the resolution timeout; failures become a stale
     /// answer where the cache has one, SERVFAIL otherwise, and a new question while
-    /// `max_inflight_resolutions` others are being resolved is SERVFAIL at once.
+    /// `max_inflight_resolutions` others are being resolved is SERVFAIL at once. See
+    /// [`Resolver::resolve_uncached`] for the task it runs in.
     pub async fn resolve(self: &Arc<Self>, qname: &Name, qtype: RecordType) -> Arc<Answer> {
         if let Some(answer) = self.answer_without_upstream(qname, qtype) {
             return Arc::new(answer);
         }
-        let this = Arc::clone(self);
-        let name = qname.clone();
+        self.resolve_uncached(qname, qtype).await
+    }
+
+    /// [`Resolver::resolve`] for a question that [`Resolver::lookup_without_upstream`] has just
+    /// failed to answer, without asking the local zones and the cache again first. (The
+    /// resolution looks once more when it starts, which is what catches an answer that another
+    /// resolution cached in between.)
+    ///
+    /// A resolution runs in the task that starts it ([`InFlight::resolve`]): callers run this in
+    /// a task of its own that runs to completion, as the listeners do, or the resolution stops
+    /// with them.
+    pub async fn resolve_uncached(
+        self: &Arc<Self>,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> Arc<Answer> {
         let resolution = self
             .inflight
-            .resolve((qname.clone(), qtype), move || async move {
+            .resolve(CacheKey::rrset(qname, qtype), || async {
                 let timeout =
-                    std::time::Duration::from_millis(this.settings.limits.resolution_timeout_ms);
+                    std::time::Duration::from_millis(self.settings.limits.resolution_timeout_ms);
                 let deadline = Instant::now() + timeout;
-                let budget = this.budget(deadline);
+                let budget = self.budget(deadline);
                 let error = match timeout_at(
                     deadline,
-                    this.resolve_chain(name.clone(), qtype, &budget, 0),
+                    self.resolve_chain(qname.clone(), qtype, &budget, 0),
                 )
                 .await
                 {
@@ -406,11 +427,11 @@ impl Resolver {
                     Ok(Err(error)) => error,
                     Err(_) => ResolveError::Timeout,
                 };
-                tracing::debug!(%name, %qtype, %error, "resolution failed");
+                tracing::debug!(name = %qname, %qtype, %error, "resolution failed");
                 if let Some(limit) = error.limit() {
-                    this.metrics.record_limit(limit);
+                    self.metrics.record_limit(limit);
                 }
-                this.stale_answer(&name, qtype, &error)
+                self.stale_answer(qname, qtype, &error)
                     .unwrap_or_else(Answer::servfail)
             })
             .await;
@@ -436,7 +457,7 @@ impl Resolver {
             let name = qname.clone();
             let refreshed = this
                 .inflight
-                .resolve((qname.clone(), qtype), move || async move {
+                .resolve(CacheKey::rrset(&qname, qtype), move || async move {
                     let timeout = std::time::Duration::from_millis(
                         refresher.settings.limits.resolution_timeout_ms,
                     );

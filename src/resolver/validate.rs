@@ -148,7 +148,11 @@ impl Resolver {
         let Some(signer) = signer else {
             return self.validate_unsigned(owner, zone, budget, depth).await;
         };
-        let keys = match self.zone_security(&signer, budget, depth).await?.into_keys() {
+        let keys = match self
+            .zone_security(&signer, budget, depth)
+            .await?
+            .into_keys()
+        {
             Ok(keys) => keys,
             Err(status) => return Ok(status),
         };
@@ -219,7 +223,11 @@ impl Resolver {
         depth: u32,
     ) -> Result<Validation, ResolveError> {
         let denying_zone = soa.map_or(zone.clone(), |p| p.soa.name.clone());
-        let keys = match self.zone_security(&denying_zone, budget, depth).await?.into_keys() {
+        let keys = match self
+            .zone_security(&denying_zone, budget, depth)
+            .await?
+            .into_keys()
+        {
             Ok(keys) => keys,
             Err(status) => return Ok(status),
         };

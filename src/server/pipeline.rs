@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::clock::Millis;
 
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::Service;
 use super::acl::{Access, AccessControl};
@@ -23,7 +23,7 @@ use super::querylog::QueryLogLine;
 use super::ratelimit::{RateDecision, RateLimiter};
 use crate::answer::Answer;
 use crate::cache::Validation;
-use crate::cache::message::write_key;
+use crate::cache::message::{QueryEcho, write_key};
 use crate::cache::{CachedMessage, MessageCache};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -460,13 +460,17 @@ pub(crate) fn answer_inline(
     Some(respond(service, exchange, query, &answer, cache_hit))
 }
 
-/// The response after resolving (or joining a resolution of) a query the cache cannot answer.
+/// The response after resolving (or joining a resolution of) a query the cache cannot answer:
+/// [`answer_inline`] has just said so.
 pub(crate) async fn answer_resolving(
     service: &Service,
     exchange: &Exchange,
     query: &ClientQuery,
 ) -> Vec<u8> {
-    let answer = service.resolver.resolve(query.name(), query.rtype()).await;
+    let answer = service
+        .resolver
+        .resolve_uncached(query.name(), query.rtype())
+        .await;
     respond(service, exchange, query, &answer, false)
 }
 
@@ -500,8 +504,9 @@ pub(crate) fn respond(
     answer: &Answer,
     cache_hit: bool,
 ) -> Vec<u8> {
-    remember(query, answer, service.resolver.cache().messages());
-    let bytes = encode(query, answer, exchange.transport);
+    let messages = service.resolver.cache().messages();
+    let bytes = remember(query, answer, exchange.transport, messages)
+        .unwrap_or_else(|| encode(query, answer, exchange.transport));
     let rcode = served_rcode(query, answer);
     let latency = exchange.received.elapsed();
     let protocol = exchange.transport.protocol();
@@ -535,11 +540,21 @@ fn reply_rcode(reply: &[u8]) -> ResponseCode {
 
 /// Stores the answer as the fast path will serve it: no OPT (so no cookie), DNSSEC records as
 /// the DO bit says. Only real answers are kept; SERVFAIL and friends are retried every time.
-fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
+///
+/// Returns the client's response made from the stored entry, as the fast path would make it for
+/// the next such query, when that is the response [`encode`] would give: the query carries no
+/// cookie (the stored entry has no OPT to put one in) and the response fits. Encoding it again
+/// was a fifth of the work of a cold resolution.
+fn remember(
+    query: &ClientQuery,
+    answer: &Answer,
+    transport: Transport,
+    messages: &MessageCache,
+) -> Option<Vec<u8>> {
     if !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain)
         || answer.security.is_bogus()
     {
-        return;
+        return None;
     }
     let bare = ClientQuery {
         edns: None,
@@ -549,18 +564,52 @@ fn remember(query: &ClientQuery, answer: &Answer, messages: &MessageCache) {
     let mut response = response_for(&bare, answer.rcode);
     response.answers = visible(&answer.answers, query);
     response.authorities = visible(&answer.authorities, query);
-    let (Ok(bytes), Ok(name)) = (response.to_vec(), query.name().to_lowercase().to_bytes()) else {
-        return;
-    };
+    let bytes = response.to_vec().ok()?;
+    let question = question_bytes(query);
+    let name = &question[..question.len() - 4];
     let mut key = [0u8; 258];
-    let Some(len) = write_key(&name, u16::from(query.rtype()), query.dnssec_ok(), &mut key) else {
-        return;
-    };
+    let len = write_key(name, u16::from(query.rtype()), query.dnssec_ok(), &mut key)?;
     let now = messages.clock().now_ms();
     let secure = answer.security == Validation::Secure;
-    if let Some(message) = CachedMessage::from_response(&key[..len], &bytes, now, secure) {
-        messages.insert(message);
+    let message = CachedMessage::from_response(&key[..len], &bytes, now, secure)?;
+    let mut reply = None;
+    if query.reply_cookie.is_none() {
+        let echo = QueryEcho {
+            id: query.id,
+            recursion_desired: query.recursion_desired,
+            checking_disabled: query.checking_disabled,
+            authentic_data: query.authentic_data,
+            question: &question,
+            edns_dnssec_ok: query.edns.map(|(_, dnssec_ok)| dnssec_ok),
+        };
+        let mut out = Vec::with_capacity(bytes.len() + 11);
+        message.write_response(&echo, now, &mut out);
+        // The encrypted transports pad and frame their replies from `encode`'s; they take that.
+        let limit = match transport {
+            Transport::Udp => Some(query.udp_limit()),
+            Transport::Tcp => Some(usize::MAX),
+            Transport::Dot | Transport::Doh | Transport::Doq => None,
+        };
+        reply = limit.filter(|limit| out.len() <= *limit).map(|_| out);
     }
+    messages.insert(message);
+    reply
+}
+
+/// The question section of `query` as it would be written: the name uncompressed with its case
+/// as the client sent it, the type and the class.
+fn question_bytes(query: &ClientQuery) -> Vec<u8> {
+    let name = query.name();
+    let mut bytes = Vec::with_capacity(name.len() + 6);
+    for label in name.iter() {
+        // Labels are at most 63 bytes (RFC 1035 §2.3.4), which hickory enforces.
+        bytes.push(label.len() as u8);
+        bytes.extend_from_slice(label);
+    }
+    bytes.push(0);
+    bytes.extend_from_slice(&u16::from(query.rtype()).to_be_bytes());
+    bytes.extend_from_slice(&u16::from(query.question.query_class()).to_be_bytes());
+    bytes
 }
 
 /// Encodes `answer` as the response to `query`, the way trusted resolvers shape it: QR, RA set;

@@ -1,8 +1,9 @@
 //! Talking to authoritative servers: one question, one server, one validated answer.
 //!
-//! Every UDP query goes out from a fresh socket (a random source port chosen by the kernel) with a
-//! random ID, and only an answer from the queried address and port carrying the same ID and
-//! question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
+//! Every UDP query goes out from a socket of its own, on a random source port chosen by the kernel
+//! and only ever used with that one server ([`sockets`] says why that keeps RFC 5452's promise
+//! while sparing a socket per query), with a random ID, and only an answer from the queried
+//! address and port carrying the same ID and question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
 //! to guess both the port and the ID (RFC 5452 §9.2), and, when the server does DNS cookies, our
 //! client cookie for it. A truncated answer is asked again over TCP.
 //!
@@ -18,6 +19,7 @@ mod message;
 mod outstanding;
 mod retransmit;
 mod selection;
+mod sockets;
 mod tcp;
 pub mod tls;
 mod udp;
@@ -39,6 +41,7 @@ pub use message::{build_query, build_query_with, question_case_matches, response
 pub use outstanding::{OutstandingQueries, QuerySlot};
 pub use retransmit::{Retransmissions, TRIES_PER_SERVER};
 pub use selection::{Plan, ServerHealth, ServerSelection, Try};
+pub use sockets::{MAX_QUERIES_PER_SOCKET, SocketPool};
 pub use tls::TlsForwarders;
 
 use crate::config::ForwardZone;
@@ -132,6 +135,8 @@ pub struct Upstream {
     policy: AddressPolicy,
     metrics: Arc<Metrics>,
     cookies: Arc<CookieJar>,
+    /// UDP sockets between queries, per server.
+    sockets: Arc<SocketPool>,
     use_0x20: bool,
     /// Forwarders reached over TLS, with their connections.
     tls: Arc<TlsForwarders>,
@@ -143,6 +148,7 @@ impl Upstream {
             policy,
             metrics,
             cookies: Arc::default(),
+            sockets: Arc::default(),
             use_0x20: false,
             tls: Arc::default(),
         }
@@ -358,7 +364,7 @@ impl Upstream {
             cookie: &cookie.client,
             exact_case,
         };
-        let response = udp::exchange(addr, &query, &expected, deadline).await?;
+        let response = udp::exchange(&self.sockets, addr, &query, &expected, deadline).await?;
         self.cookies.learn(addr.ip(), &response);
         Ok(response)
     }

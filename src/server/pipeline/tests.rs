@@ -623,3 +623,58 @@ fn tcp_is_never_truncated() {
     let answer = answer_of_len(&query, 5000);
     assert_whole(&encode(&query, &answer, Transport::Tcp), 5000);
 }
+
+// ---- the response made from the message cache entry ----
+
+/// What [`super::remember`] hands back, if anything, is the response [`encode`] makes: for
+/// queries with and without EDNS and DO, AD asked for or not, CD, a secure answer, DNSSEC records
+/// shown or hidden, a negative answer, and an answer too big for the client's UDP limit.
+#[test]
+fn a_response_from_the_new_cache_entry_is_the_encoded_response() {
+    use crate::cache::{MessageCache, Validation};
+    use crate::clock::Clock;
+    let plain = query("WWW.Example.", RecordType::A);
+    let mut with_ad = plain.clone();
+    with_ad.metadata.authentic_data = true;
+    let mut with_cd = with_edns(plain.clone(), 1232, true);
+    with_cd.metadata.checking_disabled = true;
+    let queries = [
+        plain.clone(),
+        with_ad,
+        with_cd,
+        with_edns(plain.clone(), 1232, false),
+        with_edns(plain.clone(), 4096, true),
+        with_edns(plain.clone(), 512, false),
+    ];
+    let signed = answer(
+        ResponseCode::NoError,
+        vec![a("www.example.", 1), rrsig("www.example.", RecordType::A)],
+        vec![],
+    );
+    let secure = Answer {
+        security: Validation::Secure,
+        ..signed.clone()
+    };
+    let negative = answer(ResponseCode::NXDomain, vec![], vec![soa("example.")]);
+    let mut made = 0;
+    for message in &queries {
+        let query = client_query(message);
+        let big = answer_of_len(&query, 600);
+        for (answer, transport) in [
+            (&signed, Transport::Udp),
+            (&secure, Transport::Udp),
+            (&negative, Transport::Udp),
+            (&big, Transport::Udp),
+            (&big, Transport::Tcp),
+        ] {
+            let messages = MessageCache::new(100, 1, Clock::system());
+            let expected = decode(&encode(&query, answer, transport));
+            if let Some(reply) = super::remember(&query, answer, transport, &messages) {
+                assert_eq!(decode(&reply), expected, "{message:?} {answer:?}");
+                made += 1;
+            }
+            assert_eq!(messages.len(), 1, "stored either way");
+        }
+    }
+    assert!(made >= 20, "only {made} made from the cache entry");
+}
