@@ -21,8 +21,8 @@ use hickory_proto::rr::{Name, Record, RecordType};
 use lru::LruCache;
 
 pub use dump::DumpEntry;
-pub use entry::{CacheEntry, CacheKey, KeyBuf, KeyKind, Rank, Validation};
 pub(crate) use entry::push_lowercase_wire;
+pub use entry::{CacheEntry, CacheKey, KeyBuf, KeyKind, Rank, Validation};
 pub use lookup::CacheLookup;
 pub use message::{CachedMessage, MessageCache};
 pub use nsec_ranges::{NsecRanges, RangeProof};
