@@ -766,10 +766,90 @@ fn bind_tcp(addr: SocketAddr) -> Result<std::net::TcpListener, ServerError> {
 /// Tokio needs non-blocking sockets; sockets from systemd come blocking.
 fn adopt_udp(socket: std::net::UdpSocket) -> Result<UdpSocket, ServerError> {
     socket.set_nonblocking(true).map_err(ServerError::Adopt)?;
+    dont_fragment(&socket).map_err(ServerError::Adopt)?;
     UdpSocket::from_std(socket).map_err(ServerError::Adopt)
+}
+
+/// Sends every answer with DF set and never fragments it (RFC 9715 §3.1, R1; BIND does the same
+/// since DNS Flag Day 2020): an answer that does not fit the path is lost rather than split, and
+/// the client falls back to TCP. Answers are at most 1232 bytes anyway. `PROBE` rather than `DO`
+/// ignores the path MTU the kernel learns from ICMP, which an attacker could forge to shrink it.
+/// A DF packet also needs no IP ID, which unfragmented ones get from a keyed hash per packet
+/// (3% of the CPU time of a cached answer).
+fn dont_fragment(socket: &std::net::UdpSocket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (level, name, value) = if socket.local_addr()?.is_ipv4() {
+        (
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_PROBE,
+        )
+    } else {
+        (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            libc::IPV6_PMTUDISC_PROBE,
+        )
+    };
+    // SAFETY: a plain integer option on a socket this function borrows for the call.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn adopt_tcp(listener: std::net::TcpListener) -> Result<TcpListener, ServerError> {
     listener.set_nonblocking(true).map_err(ServerError::Adopt)?;
     TcpListener::from_std(listener).map_err(ServerError::Adopt)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    fn mtu_discover(socket: &UdpSocket, level: libc::c_int, name: libc::c_int) -> libc::c_int {
+        let mut value: libc::c_int = -1;
+        let mut length = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: reads one integer option into `value`, which outlives the call.
+        let got = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut length,
+            )
+        };
+        assert_eq!(got, 0, "{}", io::Error::last_os_error());
+        value
+    }
+
+    #[tokio::test]
+    async fn answers_leave_with_dont_fragment() {
+        let v4 = adopt_udp(bind_udp("127.0.0.1:0".parse().unwrap(), false).unwrap()).unwrap();
+        assert_eq!(
+            mtu_discover(&v4, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER),
+            libc::IP_PMTUDISC_PROBE
+        );
+        let Ok(v6) = bind_udp("[::1]:0".parse().unwrap(), false) else {
+            return; // no IPv6 on this host
+        };
+        let v6 = adopt_udp(v6).unwrap();
+        assert_eq!(
+            mtu_discover(&v6, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER),
+            libc::IPV6_PMTUDISC_PROBE
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! Talking to authoritative servers: one question, one server, one validated answer.
 //!
-//! Every UDP query goes out from a socket of its own, on a random source port chosen by the kernel
-//! and only ever used with that one server ([`sockets`] says why that keeps RFC 5452's promise
-//! while sparing a socket per query), with a random ID, and only an answer from the queried
-//! address and port carrying the same ID and question is accepted; anything else arriving on the socket is ignored, so a spoofed packet has
-//! to guess both the port and the ID (RFC 5452 §9.2), and, when the server does DNS cookies, our
-//! client cookie for it. A truncated answer is asked again over TCP.
+//! Every UDP query goes out from a socket of its own, on a random source port chosen by the
+//! kernel and only ever used with that one server (the `sockets` module says why that keeps
+//! RFC 5452's promise while sparing a socket per query), with a random ID, and only an answer
+//! from the queried address and port carrying the same ID and question is accepted; anything
+//! else arriving on the socket is ignored, so a spoofed packet has to guess both the port and the
+//! ID (RFC 5452 §9.2), and, when the server does DNS cookies, our client cookie for it. A
+//! truncated answer is asked again over TCP.
 //!
 //! With 0x20 ([`Upstream::with_0x20`]) the case of the query name is random too, and an answer
 //! that does not echo it exactly is not used. Such an answer comes either from a forger who got

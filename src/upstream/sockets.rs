@@ -16,10 +16,11 @@
 //!   Answers are still matched on address and port (the socket is connected), ID and question.
 //! - A socket whose query did not end with its answer (a timeout, an error, a mismatched 0x20
 //!   case, a cancelled try) is closed, not reused: whatever arrives for it later dies with it.
-//! - A socket is closed after [`MAX_QUERIES_PER_SOCKET`] queries or [`MAX_IDLE`] without one, so ports keep
-//!   changing, and no port stays open for long while nothing is asked (an idle open port is what
-//!   an off-path port scan such as SADDNS, CVE-2020-25705, looks for). Which of a server's idle
-//!   sockets a query gets is random, so a port found open does not say which query uses it next.
+//! - A socket is closed after [`MAX_QUERIES_PER_SOCKET`] queries or [`MAX_IDLE`] without one,
+//!   so ports keep changing, and no port stays open for long while nothing is asked (an idle
+//!   open port is what an off-path port scan such as SADDNS, CVE-2020-25705, looks for). Which of
+//!   a server's idle sockets a query gets is random, so a port found open does not say which
+//!   query uses it next.
 //!
 //! The pool is bounded ([`MAX_IDLE_PER_SERVER`], [`MAX_IDLE_SOCKETS`]): beyond that a socket is
 //! closed after its query, as every socket was before.
