@@ -379,20 +379,25 @@ impl Cache {
     /// encoded answers, which cannot be told apart by zone cheaply, are all dropped: they are
     /// only a copy of the RRsets, and come back from them on the next query.
     pub fn remove_zone(&self, zone: &Name) -> usize {
+        let removed = self.remove_where(|key, _| key.is_at_or_below(zone));
+        self.messages.clear();
+        removed
+    }
+
+    /// Drops every entry `doomed` picks, one shard lock at a time; returns how many went.
+    fn remove_where(&self, doomed: impl Fn(&CacheKey, &CacheEntry) -> bool) -> usize {
         let mut removed = 0;
-        for shard in self.shards.iter() {
-            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            let inside: Vec<CacheKey> = shard
+        for mut shard in self.shards() {
+            let keys: Vec<CacheKey> = shard
                 .iter()
-                .filter(|(key, _)| key.is_at_or_below(zone))
+                .filter(|(key, entry)| doomed(key, entry))
                 .map(|(key, _)| key.clone())
                 .collect();
-            for key in inside {
+            for key in keys {
                 shard.pop(&key);
                 removed += 1;
             }
         }
-        self.messages.clear();
         removed
     }
 
@@ -423,19 +428,7 @@ impl Cache {
     /// Drops every entry that failed DNSSEC validation and returns how many there were; the
     /// encoded answers never hold bogus data, so they stay.
     pub fn flush_bogus(&self) -> usize {
-        let mut removed = 0;
-        for mut shard in self.shards() {
-            let doomed: Vec<CacheKey> = shard
-                .iter()
-                .filter(|(_, entry)| entry.validation.is_bogus())
-                .map(|(key, _)| key.clone())
-                .collect();
-            for key in doomed {
-                shard.pop(&key);
-                removed += 1;
-            }
-        }
-        removed
+        self.remove_where(|_, entry| entry.validation.is_bogus())
     }
 
     /// Drops every entry at `name` or below it (positive, negative and delegation data alike),
@@ -448,19 +441,7 @@ impl Cache {
     pub fn flush_subtree(&self, name: &Name) -> usize {
         self.messages.clear();
         self.nsec_ranges.clear();
-        let mut removed = 0;
-        for mut shard in self.shards() {
-            let doomed: Vec<CacheKey> = shard
-                .iter()
-                .filter(|(key, _)| key.is_at_or_below(name))
-                .map(|(key, _)| key.clone())
-                .collect();
-            for key in doomed {
-                shard.pop(&key);
-                removed += 1;
-            }
-        }
-        removed
+        self.remove_where(|key, _| key.is_at_or_below(name))
     }
 }
 
