@@ -377,10 +377,12 @@ impl Cache {
     /// Drops every RRset entry at or below `zone` and returns how many there were: after a
     /// reload sends the zone to other servers, what the old ones said must not answer for it. The
     /// encoded answers, which cannot be told apart by zone cheaply, are all dropped: they are
-    /// only a copy of the RRsets, and come back from them on the next query.
+    /// only a copy of the RRsets, and come back from them on the next query. The NSEC ranges go
+    /// too: RFC 8198 answers synthesized from the old servers' proofs would outlive them.
     pub fn remove_zone(&self, zone: &Name) -> usize {
         let removed = self.remove_where(|key, _| key.is_at_or_below(zone));
         self.messages.clear();
+        self.nsec_ranges.clear();
         removed
     }
 

@@ -128,3 +128,36 @@ fn evictions_count_live_entries_pushed_out_not_refreshes() {
     assert_eq!(cache.evictions(), 1);
     assert_eq!(names(&cache), ["two.test."]);
 }
+
+/// An NSEC record for `owner` whose next name is `next`, asserting nothing but itself.
+fn nsec(owner: &str, next: &str) -> Record {
+    use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+    let data = NSEC::new(name(next), [RecordType::A, RecordType::NSEC]);
+    Record::from_rdata(name(owner), 300, RData::DNSSEC(DNSSECRData::NSEC(data)))
+}
+
+#[test]
+fn removing_a_reconfigured_zone_forgets_its_nsec_ranges() {
+    let clock = Clock::system();
+    let cache = filled(&clock);
+    let zone = name("example.test.");
+    let proof = [nsec("a.example.test.", "c.example.test.")];
+    cache
+        .nsec_ranges()
+        .insert(&zone, vec![soa("example.test.")], &proof, 300);
+    assert!(
+        cache
+            .nsec_ranges()
+            .candidates(&name("b.example.test."))
+            .is_some()
+    );
+
+    cache.remove_zone(&zone);
+
+    assert!(
+        cache
+            .nsec_ranges()
+            .candidates(&name("b.example.test."))
+            .is_none()
+    );
+}
