@@ -22,7 +22,8 @@
 # every round; rounds alternate ferret, Unbound. Each round sends every question once (CLIENT=
 # dnsperf: `dnsperf -n 1 -q CONCURRENCY`; CLIENT=loadgen: benches/loadgen.rs --once) and reports:
 #   - the wall time of the pass (dnsperf's run time, from the first query to the last answer);
-#   - the resolver's CPU time (utime + stime, /proc/PID/stat) during the pass, per answered name,
+#   - the resolver's CPU time (utime + stime, /proc/PID/stat; stime, the kernel's part, apart)
+#     during the pass, per answered name,
 #     and the time its threads spent waiting for a CPU (run-queue delay, /proc/PID/task/*/schedstat):
 #     wall - CPU - run-queue delay is the time the resolver had nothing to do;
 #   - the authorities' CPU time (all three NSDs, every process of their groups) and the client's
@@ -123,6 +124,11 @@ group_ticks() {
         awk -v p="^(${pattern%|})\$" '$3 ~ p {t += $12 + $13} END {print t + 0}'
 }
 
+# sys_ticks PID: stime of the whole process, in clock ticks (its kernel share of cpu_ticks).
+sys_ticks() {
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $13}'
+}
+
 # runqueue_ns PID: nanoseconds the process's threads have waited for a CPU (schedstat field 2).
 runqueue_ns() {
     { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{t += $2} END {printf "%d", t}'
@@ -133,7 +139,7 @@ RESULTS_TSV=$BENCH_TMP/cold_wide.tsv
 
 # round SERVER IP REP: fresh counters, a fresh resolver, every question once.
 round() {
-    local server=$1 ip=$2 rep=$3 pid out before after wait_before wait_after auth_before
+    local server=$1 ip=$2 rep=$3 pid out before after wait_before wait_after auth_before sys_before sys_after
     local auth_after level queries=0 n wall answered noerror nxdomain servfail lost client_cpu
     for level in "${LEVELS[@]}"; do
         nsd_stats "$BENCH_TMP/nsd-$level" reset >/dev/null
@@ -149,6 +155,7 @@ round() {
     pid=$STARTED_PID
     out=$BENCH_TMP/cold-$server-$rep.txt
     before=$(cpu_ticks "$pid")
+    sys_before=$(sys_ticks "$pid")
     wait_before=$(runqueue_ns "$pid")
     auth_before=$(group_ticks "${NSD_PID[@]}")
     if [ "$CLIENT" = dnsperf ]; then
@@ -188,6 +195,7 @@ sys.exit(status)' "$LOADGEN_BIN" --server "$ip:53" --source "$CLIENT_SOURCE" \
         client_cpu=$(awk '$1 == "CLIENT_CPU" {print $2}' "$out")
     fi
     after=$(cpu_ticks "$pid")
+    sys_after=$(sys_ticks "$pid")
     wait_after=$(runqueue_ns "$pid")
     auth_after=$(group_ticks "${NSD_PID[@]}")
     for level in "${LEVELS[@]}"; do
@@ -196,14 +204,15 @@ sys.exit(status)' "$LOADGEN_BIN" --server "$ip:53" --source "$CLIENT_SOURCE" \
         queries=$((queries + n))
     done
     stop_and_forget "$pid"
-    local cpu auth runq
+    local cpu auth runq sys
     cpu=$(awk -v a="$before" -v b="$after" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')
     auth=$(awk -v a="$auth_before" -v b="$auth_after" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')
     runq=$(awk -v a="$wait_before" -v b="$wait_after" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$rep" "$wall" \
+    sys=$(awk -v a="$sys_before" -v b="$sys_after" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$rep" "$wall" \
         "${answered:-0}" "${noerror:-0}" "${nxdomain:-0}" "${servfail:-0}" "${lost:-0}" \
-        "$queries" "$cpu" "$runq" "$auth" "${client_cpu:-0}" >>"$RESULTS_TSV"
-    log "$server #$rep: $wall s for $K questions, ${answered:-0} answered (${noerror:-0} NOERROR, ${nxdomain:-0} NXDOMAIN, ${servfail:-0} SERVFAIL, ${lost:-0} lost), $queries upstream queries, resolver CPU $cpu s (run-queue wait $runq s), authorities' CPU $auth s, client CPU ${client_cpu:-?} s"
+        "$queries" "$cpu" "$runq" "$auth" "${client_cpu:-0}" "$sys" >>"$RESULTS_TSV"
+    log "$server #$rep: $wall s for $K questions, ${answered:-0} answered (${noerror:-0} NOERROR, ${nxdomain:-0} NXDOMAIN, ${servfail:-0} SERVFAIL, ${lost:-0} lost), $queries upstream queries, resolver CPU $cpu s ($sys s in the kernel; run-queue wait $runq s), authorities' CPU $auth s, client CPU ${client_cpu:-?} s"
 }
 
 for rep in $(seq 1 "$REPS"); do
@@ -235,12 +244,12 @@ def per_name(server, col):
     # CPU per answered name, median of the per-round ratios.
     return statistics.median(float(r[col]) / max(1.0, float(r[3])) for r in rows if r[0] == server)
 print()
-print("| resolver | wall time, s | upstream queries per question | resolver CPU, s | CPU per answered name, us | run-queue wait, s | idle, s | authorities' CPU, s | client CPU, s | NOERROR / NXDOMAIN / SERVFAIL / lost |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| resolver | wall time, s | upstream queries per question | resolver CPU, s | of which kernel, s | CPU per answered name, us | run-queue wait, s | idle, s | authorities' CPU, s | client CPU, s | NOERROR / NXDOMAIN / SERVFAIL / lost |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for s in SERVERS:
     wall, cpu, runq = med(s, 2), med(s, 9), med(s, 10)
     idle = statistics.median(float(r[2]) - float(r[9]) - float(r[10]) for r in rows if r[0] == s)
-    print(f"| {s} | {wall:.2f} | {med(s, 8) / k:.3f} | {cpu:.2f} | {per_name(s, 9) * 1e6:,.1f} | {runq:.2f} | {idle:.2f} | {med(s, 11):.2f} | {med(s, 12):.2f} "
+    print(f"| {s} | {wall:.2f} | {med(s, 8) / k:.3f} | {cpu:.2f} | {med(s, 13):.2f} | {per_name(s, 9) * 1e6:,.1f} | {runq:.2f} | {idle:.2f} | {med(s, 11):.2f} | {med(s, 12):.2f} "
           f"| {med(s, 4):.0f} / {med(s, 5):.0f} / {med(s, 6):.0f} / {med(s, 7):.0f} |")
 print("\n(medians over the rounds; idle = wall - resolver CPU - run-queue wait, the median of the per-round figures)")
 fw, uw = med("ferret", 2), med("unbound", 2)
