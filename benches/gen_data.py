@@ -30,6 +30,18 @@ Every server address is 127.BLOCK.x.y; answer data uses the documentation ranges
         names.txt asks every nJ.zI.bench. A once and NX nonexistent names per zone (NXDOMAIN),
         shuffled.
 
+    gen_data.py cold-wide --out DIR --block B   (benches/cold_wide.sh)
+        .                 127.B.0.1         a.root-servers.bench.
+        w0. ... w{T-1}.   127.B.1.1..       TLDS parents, one address each, one NSD
+        zI.wJ. ...        127.(B+1).x.y     ZONES zones (J = I mod TLDS), each on an address of its
+                                            own (ns1; with --ns 2 also ns2 on 127.(B+2).x.y), all
+                                            on one NSD
+        Each zone has n0..n4 A and www, a CNAME to its own n0 (in every fourth zone, to n1 of the
+        next zone instead, so it is followed across zones). names.txt asks, per zone, n0..n4 A,
+        www A, n0 AAAA (NODATA) and nx A (NXDOMAIN), and per parent its NS and nx.wJ. A
+        (NXDOMAIN from the parent): 2,000 zones and 8 parents give 16,016 questions, shuffled.
+        leaf.addresses lists the leaf servers' addresses; tld.zones the parents and addresses.
+
 The same arguments always give the same files (fixed seed).
 """
 
@@ -185,10 +197,77 @@ def cold_dnssec_data(args):
     )
 
 
+def wide_leaf_address(block, server, index):
+    """Zone INDEX's SERVER-th name server (0 or 1): 127.(B+1+server).x.y, 250 to an x."""
+    return ip(block + 1 + server, index // 250, index % 250 + 1)
+
+
+def cold_wide_data(args):
+    rng = random.Random(4)
+    tlds = [f"w{j}" for j in range(args.tlds)]
+    tld_address = {tld: ip(args.block, 1, j + 1) for j, tld in enumerate(tlds)}
+    delegations = {tld: [] for tld in tlds}
+    questions = []
+    leaf_addresses = []
+    for i in range(args.zones):
+        tld = tlds[i % args.tlds]
+        origin = f"z{i}.{tld}."
+        servers = [wide_leaf_address(args.block, s, i) for s in range(args.ns)]
+        leaf_addresses.extend(servers)
+        delegations[tld].append((f"z{i}", servers))
+        if i % 4 == 3:
+            nxt = (i + 1) % args.zones
+            www = f"n1.z{nxt}.{tlds[nxt % args.tlds]}."
+        else:
+            www = "n0"
+        lines = [
+            f"$ORIGIN {origin}\n$TTL 86400\n",
+            f"@ SOA ns1 hostmaster {SOA_TIMERS}\n",
+        ]
+        for s, address in enumerate(servers, start=1):
+            lines.append(f"@ NS ns{s}\nns{s} A {address}\n")
+        for j in range(5):
+            lines.append(f"n{j} A 192.0.2.{(i * 5 + j) % 250 + 1}\n")
+            questions.append((f"n{j}.{origin}", "A"))
+        lines.append(f"www CNAME {www}\n")
+        questions += [(f"www.{origin}", "A"), (f"n0.{origin}", "AAAA"), (f"nx.{origin}", "A")]
+        write(os.path.join(args.out, f"z{i}.zone"), "".join(lines))
+    for tld in tlds:
+        lines = [
+            f"$ORIGIN {tld}.\n$TTL 86400\n",
+            f"@ SOA ns1 hostmaster {SOA_TIMERS}\n",
+            f"@ NS ns1\nns1 A {tld_address[tld]}\n",
+        ]
+        for zone, servers in delegations[tld]:
+            for s, address in enumerate(servers, start=1):
+                lines.append(f"{zone} NS ns{s}.{zone}\nns{s}.{zone} A {address}\n")
+        write(os.path.join(args.out, f"{tld}.zone"), "".join(lines))
+        questions += [(f"{tld}.", "NS"), (f"nx.{tld}.", "A")]
+    root = [
+        "$ORIGIN .\n$TTL 86400\n",
+        f"@ SOA a.root-servers.bench. hostmaster.bench. {SOA_TIMERS}\n",
+        "@ NS a.root-servers.bench.\n",
+        f"a.root-servers.bench. 172800 A {ip(args.block, 0, 1)}\n",
+    ]
+    for tld in tlds:
+        root.append(f"{tld}. 172800 NS ns1.{tld}.\nns1.{tld}. 172800 A {tld_address[tld]}\n")
+    write(os.path.join(args.out, "root.zone"), "".join(root))
+    write(os.path.join(args.out, "root.hints"), root_hints(args.block))
+    write(os.path.join(args.out, "tld.zones"), "".join(f"{t} {tld_address[t]}\n" for t in tlds))
+    write(os.path.join(args.out, "leaf.addresses"), "".join(f"{a}\n" for a in leaf_addresses))
+    rng.shuffle(questions)
+    write(os.path.join(args.out, "names.txt"), "".join(f"{n} {t}\n" for n, t in questions))
+    print(
+        f"gen_data: {args.tlds} parents, {args.zones} zones on {len(leaf_addresses)} addresses, "
+        f"{len(questions)} questions",
+        file=sys.stderr,
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("dnsperf", "memory", "cold-dnssec"):
+    for name in ("dnsperf", "memory", "cold-dnssec", "cold-wide"):
         p = sub.add_parser(name)
         p.add_argument("--out", required=True)
         p.add_argument("--block", type=int, required=True)
@@ -202,6 +281,10 @@ def main():
     c.add_argument("--zones", type=int, default=8, help="leaf zones (at most 250)")
     c.add_argument("--names", type=int, default=500, help="hosts per zone")
     c.add_argument("--nx", type=int, default=5, help="NXDOMAIN names per zone")
+    w = sub.choices["cold-wide"]
+    w.add_argument("--zones", type=int, default=2000, help="leaf zones (at most 64,000)")
+    w.add_argument("--tlds", type=int, default=8, help="parents of the zones (at most 250)")
+    w.add_argument("--ns", type=int, default=1, choices=(1, 2), help="name servers per zone")
     args = parser.parse_args()
     if not 1 <= args.block <= 254:
         parser.error("--block must be 1..254")
@@ -214,6 +297,10 @@ def main():
         if not 1 <= args.zones <= 250:
             parser.error("--zones must be 1..250")
         cold_dnssec_data(args)
+    elif args.command == "cold-wide":
+        if not (1 <= args.zones <= 64000 and 1 <= args.tlds <= 250 and args.block + args.ns <= 254):
+            parser.error("--zones must be 1..64000, --tlds 1..250, --block + --ns at most 254")
+        cold_wide_data(args)
     else:
         memory_data(args)
 

@@ -288,7 +288,13 @@ EOF
     fi
     wait_answer "$first_ip" "$first_zone" SOA +norec 30 ||
         die "NSD $name did not answer on $first_ip; log: $(cat "$dir"/nsd.log "$dir"/nsd.out 2>/dev/null)"
-    log "NSD $name on $ips (pid $STARTED_PID)"
+    local count
+    count=$(wc -w <<<"$ips")
+    if [ "$count" -gt 4 ]; then
+        log "NSD $name on $count addresses, $first_ip ... ${ips##* } (pid $STARTED_PID)"
+    else
+        log "NSD $name on $ips (pid $STARTED_PID)"
+    fi
 }
 
 # nsd_stats DIR [reset]: the statistics (name=value lines: num.queries, num.type.DS, ...) of the
@@ -302,14 +308,19 @@ nsd_stats() {
 }
 
 # start_ferret IP HINTS [FLAGS...]: release ferret pinned to SERVER_CORE; sets STARTED_PID.
+# FERRET_WRAP, if set, is a command line ferret runs under (split into words), e.g.
+# "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out".
 start_ferret() {
     local ip=$1 hints=$2
+    local -a wrap=()
     shift 2
+    # shellcheck disable=SC2206 # split into words on purpose
+    [ -z "${FERRET_WRAP:-}" ] || wrap=($FERRET_WRAP)
     free_check "$ip"
-    start_group "$BENCH_TMP/ferret-$ip.log" taskset -c "$SERVER_CORE" "$FERRET_BIN" \
+    start_group "$BENCH_TMP/ferret-$ip.log" taskset -c "$SERVER_CORE" "${wrap[@]}" "$FERRET_BIN" \
         --listen "$ip:53" --root-hints "$hints" --allow-loopback-upstream --no-ipv6-upstream \
         --log-level warn "$@"
-    wait_answer "$ip" localhost. A +rec 30 ||
+    wait_answer "$ip" localhost. A +rec 60 ||
         die "ferret did not answer on $ip; log: $(cat "$BENCH_TMP/ferret-$ip.log")"
     log "ferret on $ip (pid $STARTED_PID, core $SERVER_CORE): $FERRET_BIN $*"
 }

@@ -1,6 +1,5 @@
 //! One name through the hierarchy: find the closest delegation, ask its servers, follow referrals.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -960,22 +959,30 @@ impl Resolver {
         validation: Validation,
         proof: &[Record],
     ) {
-        let mut rrsets: HashMap<(Name, RecordType), Vec<Record>> = HashMap::new();
+        // A response holds a handful of RRsets: a linear search groups them for less than
+        // hashing each record's name (SipHash over every label, and a clone of the name, were
+        // 13% of caching them).
+        let mut rrsets: Vec<Vec<Record>> = Vec::new();
         let mut rrsigs = Vec::new();
         for record in records {
             if record.record_type() == RecordType::RRSIG {
                 rrsigs.push(record);
-            } else {
-                rrsets
-                    .entry((record.name.clone(), record.record_type()))
-                    .or_default()
-                    .push(record);
+                continue;
+            }
+            let rtype = record.record_type();
+            match rrsets
+                .iter_mut()
+                .find(|set| set[0].record_type() == rtype && set[0].name == record.name)
+            {
+                Some(set) => set.push(record),
+                None => rrsets.push(vec![record]),
             }
         }
-        for ((name, rtype), records) in rrsets {
+        for records in rrsets {
+            let (name, rtype) = (&records[0].name, records[0].record_type());
             let covering: Vec<Record> = rrsigs
                 .iter()
-                .filter(|sig| sig.name == name && rrsig_covers(sig, rtype))
+                .filter(|sig| sig.name == *name && rrsig_covers(sig, rtype))
                 .cloned()
                 .collect();
             let proof = if expanded_from_wildcard(&covering) {

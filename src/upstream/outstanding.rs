@@ -20,7 +20,8 @@ pub struct OutstandingQueries {
     limit: u32,
     /// Servers with at least one query outstanding; a server leaves the map when its count drops
     /// to zero, so the map is never larger than the number of queries in flight.
-    servers: Mutex<HashMap<IpAddr, Server>>,
+    /// Keyed foldhash (a random seed per table), not SipHash: two lookups per upstream query.
+    servers: Mutex<HashMap<IpAddr, Server, lru::DefaultHasher>>,
 }
 
 #[derive(Debug)]
@@ -64,7 +65,7 @@ impl OutstandingQueries {
     pub fn new(limit: u32) -> Self {
         OutstandingQueries {
             limit,
-            servers: Mutex::new(HashMap::new()),
+            servers: Mutex::new(HashMap::default()),
         }
     }
 
@@ -130,7 +131,7 @@ impl OutstandingQueries {
         servers.values().map(|s| u64::from(s.outstanding)).sum()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Server>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Server, lru::DefaultHasher>> {
         self.servers.lock().unwrap_or_else(|p| p.into_inner())
     }
 

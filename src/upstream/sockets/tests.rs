@@ -138,3 +138,39 @@ async fn the_pool_keeps_a_bounded_number_per_server() {
     drop(held);
     assert_eq!(pool.idle(), MAX_IDLE_PER_SERVER);
 }
+
+#[tokio::test]
+async fn the_pool_keeps_a_bounded_number_in_all() {
+    let pool = Arc::new(SocketPool::with_limit(3));
+    let peers: Vec<_> = (0..5).map(|_| server()).collect();
+    let held: Vec<Lent<'_>> = peers
+        .iter()
+        .map(|(_, addr)| {
+            let mut lent = pool.lend(*addr).unwrap();
+            lent.answered();
+            lent
+        })
+        .collect();
+    drop(held);
+    assert_eq!(pool.idle(), 3, "the other two sockets were closed");
+}
+
+#[test]
+fn the_limit_in_all_follows_the_descriptor_limit_within_bounds() {
+    let limit = idle_socket_limit();
+    assert!((MIN_IDLE_SOCKETS..=MAX_IDLE_SOCKETS).contains(&limit));
+    let mut nofile = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the struct it is given.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut nofile) },
+        0
+    );
+    let soft = usize::try_from(nofile.rlim_cur).unwrap_or(usize::MAX);
+    assert!(
+        limit <= soft / 4 || limit == MIN_IDLE_SOCKETS,
+        "{limit} idle sockets with a soft limit of {soft} descriptors"
+    );
+}
