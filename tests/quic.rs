@@ -1,9 +1,9 @@
 //! DNS over QUIC (RFC 9250) end to end, through a DoQ client written here on quinn that trusts
 //! only a certificate authority made for the test: answers from a fake hierarchy and from the
 //! cache, several streams on one connection answered as they complete, padding, every protocol
-//! error the server must catch, a refused ALPN, the handshake and idle timeouts, the connection
-//! cap, a certificate replaced by a reload while a connection stays open, and the `doq` counters
-//! as the metrics endpoint shows them.
+//! error the server must catch, a refused ALPN, the access list, the handshake and idle timeouts,
+//! the connection cap, a certificate replaced by a reload while a connection stays open, the
+//! `doq` counters as the metrics endpoint shows them, and a socket-activated `doq` socket.
 //!
 //! Debian 12's kdig (Knot 3.2.6) is built without libngtcp2: `kdig +quic` falls back to UDP, so
 //! there is no kdig test here.
@@ -73,7 +73,12 @@ impl Setup {
     /// A client endpoint on `127.B.201.1` trusting the test CA and offering `alpn`. Each has its
     /// own TLS session store, so its first handshake is a full one.
     fn client(&self, alpn: &[&[u8]]) -> Endpoint {
-        let ip = net(self.block, 201, 1).parse().unwrap();
+        self.client_at(&net(self.block, 201, 1), alpn)
+    }
+
+    /// As [`Setup::client`], from `ip`.
+    fn client_at(&self, ip: &str, alpn: &[&[u8]]) -> Endpoint {
+        let ip = ip.parse().unwrap();
         let mut endpoint = Endpoint::client(SocketAddr::new(ip, 0)).expect("client endpoint");
         let crypto = QuicClientConfig::try_from(self.ca.client_config(alpn)).expect("QUIC TLS");
         let mut config = quinn::ClientConfig::new(Arc::new(crypto));
@@ -397,8 +402,9 @@ async fn start_half_open(setup: &Setup, server: SocketAddr) -> SocketAddr {
     addr
 }
 
-/// The handshake timeout (counted), a renewed certificate swapped in by a reload while a
-/// connection opened before keeps working, the connection cap, and the idle timeout.
+/// The access list (no handshake for a client outside it), the handshake timeout (counted), a
+/// renewed certificate swapped in by a reload while a connection opened before keeps working,
+/// the connection cap, the idle timeout; then socket activation through the real binary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doq_limits_and_certificate_reload() {
     let setup = Setup::new(244).await;
@@ -406,8 +412,24 @@ async fn doq_limits_and_certificate_reload() {
     config.limits.tls_handshake_timeout_ms = 300;
     config.limits.tcp_idle_timeout = 2;
     config.limits.max_tcp_connections = 3;
+    // The clients here and the relay below; 127.244.202.0/24 is outside.
+    config.allow = vec![format!("{}/24", net(244, 201, 0)).parse().unwrap()];
     let mut ferret = start(&config).await;
     let addr = doq_addr(&ferret);
+
+    // A client outside the access list gets no answer at all, and is no handshake failure.
+    let outside = setup.client_at(&net(244, 202, 1), &[b"doq"]);
+    let connecting = outside.connect(addr, SERVER_NAME).unwrap();
+    assert!(
+        timeout(Duration::from_millis(1_500), connecting)
+            .await
+            .is_err(),
+        "no handshake for a client outside the access list"
+    );
+    assert_eq!(
+        stat(&ferret, "handshake_failures.doq").as_deref(),
+        Some("0")
+    );
 
     // A handshake that never finishes is given up after the handshake timeout.
     let relay = start_half_open(&setup, addr).await;
@@ -472,4 +494,75 @@ async fn doq_limits_and_certificate_reload() {
     // Places freed: a new connection is served again.
     let again = setup.connect(addr).await;
     exchange(&again, &query("localhost.", RecordType::A)).await;
+    drop(ferret);
+
+    socket_activation_passes_doq_sockets(&setup).await;
+}
+
+/// Socket activation through the real binary: a datagram socket named `doq` (LISTEN_FDNAMES,
+/// from FileDescriptorName=) serves DoQ, another datagram socket plain DNS. Run inside the
+/// test above, on its world and address block, on 127.244.200.3.
+async fn socket_activation_passes_doq_sockets(setup: &Setup) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::Command;
+
+    let ip: std::net::IpAddr = net(setup.block, 200, 3).parse().unwrap();
+    let plain = SocketAddr::new(ip, common::process::free_port(ip));
+    let udp = std::net::UdpSocket::bind(plain).unwrap();
+    let tcp = std::net::TcpListener::bind(plain).unwrap();
+    let doq = std::net::UdpSocket::bind((ip, 0)).unwrap();
+    let doq_addr = doq.local_addr().unwrap();
+    let mut args = common::process::world_args(&setup.world);
+    args.extend(
+        [
+            "--no-control-socket",
+            "--tls-certificate",
+            setup.files.chain.to_str().unwrap(),
+            "--tls-key",
+            setup.files.key.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_ferret"))
+        .args(&args)
+        .env("LISTEN_FDS", "3")
+        .env("LISTEN_FDNAMES", "dns:dns:doq")
+        .env_remove("LISTEN_PID");
+    let fds = [udp.as_raw_fd(), tcp.as_raw_fd(), doq.as_raw_fd()];
+    // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) on descriptors
+    // this process owns, and no allocation.
+    unsafe {
+        command.pre_exec(move || {
+            // All above 10 first, so that putting one on 3..5 cannot close another.
+            let mut high = [0; 3];
+            for (i, fd) in fds.iter().enumerate() {
+                high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 10);
+                if high[i] < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            for (i, fd) in high.iter().enumerate() {
+                if libc::dup2(*fd, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut ferret = common::process::FerretProcess::spawn(
+        command,
+        &setup.world.dir().join("ferret-activated.log"),
+    );
+    drop((udp, tcp, doq));
+    ferret.wait_until_serving(plain).await;
+
+    let connection = setup.connect(doq_addr).await;
+    let response = exchange(&connection, &query("www.example.test.", RecordType::A)).await;
+    assert_eq!(answer_strings(&response), vec![WWW], "{}", ferret.log());
+    ferret.assert_running();
 }

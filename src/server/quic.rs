@@ -333,8 +333,10 @@ impl Stream {
         frame.extend_from_slice(&length.to_be_bytes());
         frame.extend_from_slice(&reply);
         // A client that went away or stopped reading loses its answer, nothing more.
-        if send.write_all(&frame).await.is_ok() {
-            let _ = send.finish();
+        if send.write_all(&frame).await.is_ok() && send.finish().is_ok() {
+            // The stream counts as open until the client has the answer: closing the connection
+            // (idle, or stopping) would discard what it has not acknowledged yet.
+            let _ = timeout(self.read_timeout, send.stopped()).await;
         }
     }
 
