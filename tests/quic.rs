@@ -1,9 +1,10 @@
 //! DNS over QUIC (RFC 9250) end to end, through a DoQ client written here on quinn that trusts
 //! only a certificate authority made for the test: answers from a fake hierarchy and from the
 //! cache, several streams on one connection answered as they complete, padding, every protocol
-//! error the server must catch, a refused ALPN, the access list, the handshake and idle timeouts,
-//! the connection cap, a certificate replaced by a reload while a connection stays open, the
-//! `doq` counters as the metrics endpoint shows them, and a socket-activated `doq` socket.
+//! error the server must catch, no 0-RTT, a refused ALPN, the access list, the handshake and idle
+//! timeouts, the connection cap, a certificate replaced by a reload while a connection stays
+//! open, the `doq` counters as the metrics endpoint shows them, and a socket-activated `doq`
+//! socket.
 //!
 //! Debian 12's kdig (Knot 3.2.6) is built without libngtcp2: `kdig +quic` falls back to UDP, so
 //! there is no kdig test here.
@@ -78,9 +79,14 @@ impl Setup {
 
     /// As [`Setup::client`], from `ip`.
     fn client_at(&self, ip: &str, alpn: &[&[u8]]) -> Endpoint {
+        self.client_with(ip, self.ca.client_config(alpn))
+    }
+
+    /// A client endpoint on `ip` with the TLS configuration `tls`.
+    fn client_with(&self, ip: &str, tls: Arc<rustls::ClientConfig>) -> Endpoint {
         let ip = ip.parse().unwrap();
         let mut endpoint = Endpoint::client(SocketAddr::new(ip, 0)).expect("client endpoint");
-        let crypto = QuicClientConfig::try_from(self.ca.client_config(alpn)).expect("QUIC TLS");
+        let crypto = QuicClientConfig::try_from(tls).expect("QUIC TLS");
         let mut config = quinn::ClientConfig::new(Arc::new(crypto));
         let mut transport = quinn::TransportConfig::default();
         // Longer than ferret's, so that ferret is the one that closes an idle connection.
@@ -208,7 +214,8 @@ async fn scrape(addr: SocketAddr) -> HashMap<String, f64> {
 /// Answers from the hierarchy and then from the cache; streams answered as they complete (a
 /// quick one overtakes a slow one); padding; the `doq` counters on /metrics; every protocol
 /// error closes the connection with DOQ_PROTOCOL_ERROR (a stream that is no query is reset) and
-/// the server goes on; a client offering another ALPN is refused and counted.
+/// the server goes on; tickets allow no 0-RTT; a client offering another ALPN is refused and
+/// counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doq_answers_streams_out_of_order_and_refuses_protocol_errors() {
     let setup = Setup::new(243).await;
@@ -342,6 +349,29 @@ async fn doq_answers_streams_out_of_order_and_refuses_protocol_errors() {
     let fresh = setup.connect(addr).await;
     exchange(&fresh, &query("localhost.", RecordType::A)).await;
 
+    // No 0-RTT (RFC 9250 §4.5): a client that asks for it and holds tickets from an earlier
+    // connection gets tickets that allow no early data, and cannot send any.
+    let tickets = Arc::new(Tickets::default());
+    let mut early = Arc::unwrap_or_clone(setup.ca.client_config(&[b"doq"]));
+    early.enable_early_data = true;
+    early.resumption = rustls::client::Resumption::store(tickets.clone());
+    let client = setup.client_with(&net(243, 201, 1), Arc::new(early));
+    let first = try_connect(&client, addr).await.unwrap();
+    exchange(&first, &query("localhost.", RecordType::A)).await;
+    let issued = tickets.early_data_sizes();
+    assert!(
+        !issued.is_empty(),
+        "no session tickets: resumption untested"
+    );
+    assert!(issued.iter().all(|size| *size == 0), "{issued:?}");
+    match client.connect(addr, SERVER_NAME).unwrap().into_0rtt() {
+        Ok(_) => panic!("0-RTT offered"),
+        Err(connecting) => {
+            let resumed = timeout(TIMEOUT, connecting).await.unwrap().unwrap();
+            exchange(&resumed, &query("localhost.", RecordType::A)).await;
+        }
+    }
+
     // Another ALPN (DoT's) is refused in the handshake, and counted as a failed handshake.
     assert_eq!(
         stat(&ferret, "handshake_failures.doq").as_deref(),
@@ -365,6 +395,62 @@ async fn doq_answers_streams_out_of_order_and_refuses_protocol_errors() {
     );
     for task in tasks {
         task.await.unwrap();
+    }
+}
+
+/// A client's TLS session store that notes how much early data each ticket it is given allows.
+#[derive(Debug, Default)]
+struct Tickets {
+    store: std::sync::Mutex<Vec<rustls::client::Tls13ClientSessionValue>>,
+    early_data: std::sync::Mutex<Vec<u32>>,
+}
+
+impl Tickets {
+    fn early_data_sizes(&self) -> Vec<u32> {
+        self.early_data.lock().unwrap().clone()
+    }
+}
+
+impl rustls::client::ClientSessionStore for Tickets {
+    fn set_kx_hint(&self, _: rustls::pki_types::ServerName<'static>, _: rustls::NamedGroup) {}
+
+    fn kx_hint(&self, _: &rustls::pki_types::ServerName<'_>) -> Option<rustls::NamedGroup> {
+        None
+    }
+
+    fn set_tls12_session(
+        &self,
+        _: rustls::pki_types::ServerName<'static>,
+        _: rustls::client::Tls12ClientSessionValue,
+    ) {
+    }
+
+    fn tls12_session(
+        &self,
+        _: &rustls::pki_types::ServerName<'_>,
+    ) -> Option<rustls::client::Tls12ClientSessionValue> {
+        None
+    }
+
+    fn remove_tls12_session(&self, _: &rustls::pki_types::ServerName<'static>) {}
+
+    fn insert_tls13_ticket(
+        &self,
+        _: rustls::pki_types::ServerName<'static>,
+        value: rustls::client::Tls13ClientSessionValue,
+    ) {
+        self.early_data
+            .lock()
+            .unwrap()
+            .push(value.max_early_data_size());
+        self.store.lock().unwrap().push(value);
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        _: &rustls::pki_types::ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        self.store.lock().unwrap().pop()
     }
 }
 

@@ -176,7 +176,9 @@ impl TlsContext {
 /// TLS 1.2 and 1.3 at most (RFC 8310 §9 / RFC 9325: nothing older), session resumption with
 /// tickets (RFC 7858 §3.4 recommends it: a reconnecting client skips a round trip and the
 /// signature) and a session cache for TLS 1.2 clients without tickets. No early data (0-RTT):
-/// rustls's default, which DoQ relies on (RFC 9250 §4.5: replayable queries only).
+/// `max_early_data_size` stays at rustls's 0, which DoQ relies on (RFC 9250 §4.5: replayable
+/// queries only; quinn's own default would allow it). rustls would offer early data only with
+/// stateful resumption besides, and these tickets are stateless.
 fn server_config(
     certificates: &Arc<Certificates>,
     alpn: &[&[u8]],

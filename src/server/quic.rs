@@ -9,9 +9,9 @@
 //! (`tls-handshake-timeout-ms`), the idle time between queries (`tcp-idle-timeout`), the time a
 //! started query may take to arrive (`tcp-read-timeout-ms`), the size of a query, and the streams
 //! open at once on one connection (QUIC stream credit, [`STREAMS_PER_CONNECTION`]). Clients may
-//! not open unidirectional streams at all (§4.2: DoQ uses none). 0-RTT is off (rustls's default
-//! of no early data): RFC 9250 §4.5 allows only replay-safe queries in it, and telling those
-//! apart is not worth a round trip saved.
+//! not open unidirectional streams at all (§4.2: DoQ uses none). 0-RTT is off (the tickets allow
+//! no early data, see [`super::certificates`]): RFC 9250 §4.5 allows only replay-safe queries in
+//! it, and telling those apart is not worth a round trip saved.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
