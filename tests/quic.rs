@@ -580,6 +580,23 @@ async fn doq_limits_and_certificate_reload() {
     // Places freed: a new connection is served again.
     let again = setup.connect(addr).await;
     exchange(&again, &query("localhost.", RecordType::A)).await;
+
+    // A reload that adds a DoQ address serves it too; one that takes it away again stops it.
+    let mut more = config.clone();
+    more.quic_listen
+        .push(format!("{}:0", net(setup.block, 200, 2)).parse().unwrap());
+    let done = ferret.reload(&more).expect("reload");
+    assert!(done.contains("1 listen address(es) opened"), "{done}");
+    let added = *ferret
+        .quic_addrs()
+        .iter()
+        .find(|a| a.ip() != addr.ip())
+        .expect("the new DoQ address");
+    let other = setup.connect(added).await;
+    exchange(&other, &query("localhost.", RecordType::A)).await;
+    let done = ferret.reload(&config).expect("reload");
+    assert!(done.contains("1 closed"), "{done}");
+    assert_eq!(ferret.quic_addrs(), &[addr]);
     drop(ferret);
 
     socket_activation_passes_doq_sockets(&setup).await;
