@@ -57,11 +57,16 @@ pub struct Config {
     #[arg(long = "https-listen", value_name = "ADDR:PORT")]
     pub https_listen: Vec<SocketAddr>,
 
+    /// Address and port to serve DNS over QUIC on (RFC 9250; UDP port 853), repeatable. Needs
+    /// `--tls-certificate` and `--tls-key`.
+    #[arg(long = "quic-listen", value_name = "ADDR:PORT")]
+    pub quic_listen: Vec<SocketAddr>,
+
     /// The URL path DNS over HTTPS answers at; every other path gets 404.
     #[arg(long, value_name = "PATH", default_value = "/dns-query")]
     pub https_path: String,
 
-    /// Certificate chain for DoT and DoH, PEM, the server's certificate first (certbot's
+    /// Certificate chain for DoT, DoH and DoQ, PEM, the server's certificate first (certbot's
     /// fullchain.pem). Read again on reload; a file that does not load keeps the old one.
     #[arg(long, value_name = "PATH")]
     pub tls_certificate: Option<PathBuf>,

@@ -73,10 +73,13 @@ fn notify(state: &[NotifyState]) {
 pub const DOT_NAME: &str = "dot";
 /// The name of a listening stream socket that serves DNS over HTTPS.
 pub const DOH_NAME: &str = "doh";
+/// The name of a datagram socket that serves DNS over QUIC; every other one serves plain DNS.
+pub const DOQ_NAME: &str = "doq";
 
 /// The sockets systemd passed to this process, sorted into UDP sockets and TCP listeners by
-/// their type, and the stream sockets named [`DOT_NAME`] or [`DOH_NAME`] into DNS over TLS and
-/// HTTPS; `None` when ferret was not socket-activated.
+/// their type, the stream sockets named [`DOT_NAME`] or [`DOH_NAME`] into DNS over TLS and
+/// HTTPS, and the datagram sockets named [`DOQ_NAME`] into DNS over QUIC; `None` when ferret was
+/// not socket-activated.
 pub fn activated_listeners() -> Result<Option<Listeners>, ActivationError> {
     let fds = sd_notify::listen_fds_with_names().map_err(ActivationError::Environment)?;
     if fds.len() == 0 {
@@ -109,7 +112,10 @@ fn adopt(
     }
     let kind = socket.r#type().map_err(inspect)?;
     if kind == Type::DGRAM {
-        listeners.udp.push(socket.into());
+        match name {
+            DOQ_NAME => listeners.quic.push(socket.into()),
+            _ => listeners.udp.push(socket.into()),
+        }
     } else if kind == Type::STREAM {
         if !socket.is_listener().map_err(inspect)? {
             return Err(ActivationError::Unsupported {

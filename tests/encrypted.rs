@@ -4,8 +4,9 @@
 //! DoH error status; the TCP limits and the handshake timeout; a certificate replaced by a
 //! reload while a connection stays open; and TLS towards a forwarder (Unbound serving DoT).
 //!
-//! Address blocks 220–229 and 235–239 (127.220.x.y – 127.229.x.y, 127.235.x.y – 127.239.x.y)
-//! belong to this file, one per test; 230–234 are tests/upstream_merge.rs's.
+//! Address blocks 220–229, 235–239 and 246 (127.220.x.y – 127.229.x.y, 127.235.x.y –
+//! 127.239.x.y, 127.246.x.y) belong to this file, one per test; 230–234 are
+//! tests/upstream_merge.rs's.
 
 mod common;
 
@@ -247,6 +248,82 @@ async fn padded_queries_get_padded_responses() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body.len() % 468, 0);
+}
+
+/// An RSA key serves DoT as the EC keys above do, in both PEM forms operators have: PKCS#8
+/// (`BEGIN PRIVATE KEY`) and PKCS#1 (`BEGIN RSA PRIVATE KEY`, what older certbot and
+/// `openssl genrsa` write). The keys come from openssl (ring, under rcgen, cannot make RSA
+/// keys); required under CI=true.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsa_keys_in_pkcs8_and_pkcs1_serve_dot() {
+    if !require_or_skip("openssl") {
+        return;
+    }
+    let block = 246;
+    let setup = Setup::new(block).await;
+    let dir = setup.world.dir();
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("running openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let pkcs8 = dir.join("rsa-pkcs8.key");
+    let pkcs1 = dir.join("rsa-pkcs1.key");
+    let pkcs8_arg = pkcs8.to_str().unwrap();
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        pkcs8_arg,
+    ]);
+    openssl(&[
+        "pkey",
+        "-in",
+        pkcs8_arg,
+        "-traditional",
+        "-out",
+        pkcs1.to_str().unwrap(),
+    ]);
+    let pkcs8_pem = std::fs::read_to_string(&pkcs8).unwrap();
+    let pkcs1_pem = std::fs::read_to_string(&pkcs1).unwrap();
+    assert!(pkcs8_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(pkcs1_pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    let ip = net(block, 200, 1);
+    for (form, key_file) in [("pkcs8", &pkcs8_pem), ("pkcs1", &pkcs1_pem)] {
+        let files = setup.ca.issue_for_key(
+            dir,
+            &format!("rsa-{form}"),
+            &[SERVER_NAME, &ip],
+            &pkcs8_pem,
+            key_file,
+        );
+        let mut config = setup.config(block);
+        config.tls_certificate = Some(files.chain.clone());
+        config.tls_key = Some(files.key.clone());
+        let ferret = start(&config).await;
+        let mut stream = connect(dot_addr(&ferret), setup.dot_client()).await;
+        assert_eq!(peer_certificate(&stream), files.der, "{form}");
+        let response = dot_exchange(&mut stream, &query("localhost.", RecordType::A)).await;
+        assert_eq!(
+            response.metadata.response_code,
+            ResponseCode::NoError,
+            "{form}"
+        );
+        assert_eq!(
+            answer_strings(&response),
+            vec!["localhost. A 127.0.0.1"],
+            "{form}"
+        );
+    }
 }
 
 /// kdig, as an operator would test: `kdig +tls` and `kdig +https`, POST and GET, verified

@@ -17,7 +17,7 @@ use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use harness::{DenialProof, DohRequest, QueryPath, UpstreamResponse};
+use harness::{DenialProof, DohRequest, DoqStream, QueryPath, UpstreamResponse};
 
 /// Every file in `dir`, sorted, so a failure names the same input on every run. A target with
 /// no saved crash has no directory (git keeps no empty ones).
@@ -159,6 +159,16 @@ fn doh_request_inputs_pass() {
         |bytes| harness.check(bytes),
     );
     assert!(count >= 9, "only {count} inputs found");
+}
+
+#[test]
+fn doq_stream_inputs_pass() {
+    let harness = DoqStream::new();
+    let count = replay(
+        &["fuzz/seeds/doq_stream", "tests/fuzz_regressions/doq_stream"],
+        |bytes| harness.check(bytes),
+    );
+    assert!(count >= 8, "only {count} inputs found");
 }
 
 fn answer(harness: &QueryPath, seed: &str, transport: Transport) -> Message {

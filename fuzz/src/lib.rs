@@ -709,3 +709,42 @@ impl DohRequest {
         );
     }
 }
+
+/// The DoQ stream framing (RFC 9250 §4.2): any bytes as what a client sent on one stream up to
+/// its FIN, through `server::quic::parse_query`. A query it takes is exactly the announced
+/// length, within the size limit, with Message ID 0, and the stream held nothing else; anything
+/// it refuses is refused for a reason that holds of the bytes; it never panics.
+#[derive(Default)]
+pub struct DoqStream;
+
+impl DoqStream {
+    pub fn new() -> Self {
+        DoqStream
+    }
+
+    pub fn check(&self, input: &[u8]) {
+        use ferret::server::quic::{FramingError, parse_query};
+        let announced = input
+            .get(..2)
+            .map(|length| usize::from(u16::from_be_bytes([length[0], length[1]])));
+        match parse_query(input) {
+            Ok(message) => {
+                assert_eq!(Some(message.len()), announced);
+                assert_eq!(message.len() + 2, input.len(), "nothing after the message");
+                assert!((2..=DOH_MAX_LEN).contains(&message.len()));
+                assert_eq!(&message[..2], &[0, 0], "Message ID 0");
+            }
+            Err(FramingError::BadLength) => {
+                let length = announced.expect("a length was read");
+                assert!(length == 0 || length > DOH_MAX_LEN);
+            }
+            Err(FramingError::Truncated) => {
+                assert!(announced.is_none_or(|length| input.len() - 2 < length || length < 2));
+            }
+            Err(FramingError::TrailingData) => {
+                assert!(input.len() - 2 > announced.expect("a length was read"));
+            }
+            Err(FramingError::NonZeroId) => assert_ne!(&input[2..4], &[0, 0]),
+        }
+    }
+}

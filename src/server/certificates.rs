@@ -1,4 +1,4 @@
-//! The server certificate of DoT and DoH, and the TLS settings both listeners share.
+//! The server certificate of DoT, DoH and DoQ, and the TLS settings the three listeners share.
 //!
 //! The certificate is looked up at every handshake ([`Certificates`] is the rustls certificate
 //! resolver), so a reload that loads renewed files (certbot's) affects new handshakes only:
@@ -24,10 +24,12 @@ pub const ALPN_DOT: &[u8] = b"dot";
 /// ALPN of DoH: HTTP/2 (RFC 8484 §5.2 recommends it) and HTTP/1.1.
 pub const ALPN_H2: &[u8] = b"h2";
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// ALPN of DNS over QUIC (RFC 9250 §4.1).
+pub const ALPN_DOQ: &[u8] = b"doq";
 
 #[derive(Debug, Error)]
 pub enum CertificateError {
-    #[error("--tls-listen and --https-listen need --tls-certificate and --tls-key")]
+    #[error("--tls-listen, --https-listen and --quic-listen need --tls-certificate and --tls-key")]
     NotConfigured,
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
@@ -151,30 +153,39 @@ pub struct TlsContext {
     pub dot: Arc<ServerConfig>,
     /// DNS over HTTPS: ALPN `h2`, `http/1.1`.
     pub doh: Arc<ServerConfig>,
+    /// DNS over QUIC: ALPN `doq`, TLS 1.3 only (QUIC has no other, RFC 9001 §4.2).
+    pub doq: Arc<ServerConfig>,
 }
 
 impl TlsContext {
     pub fn new(files: &CertificateFiles) -> Result<Self, CertificateError> {
         let certificates = Arc::new(Certificates::load(files)?);
-        let dot = server_config(&certificates, &[ALPN_DOT])?;
-        let doh = server_config(&certificates, &[ALPN_H2, ALPN_HTTP1])?;
+        let both: &[&rustls::SupportedProtocolVersion] = &[&version::TLS13, &version::TLS12];
+        let dot = server_config(&certificates, &[ALPN_DOT], both)?;
+        let doh = server_config(&certificates, &[ALPN_H2, ALPN_HTTP1], both)?;
+        let doq = server_config(&certificates, &[ALPN_DOQ], &[&version::TLS13])?;
         Ok(TlsContext {
             certificates,
             dot,
             doh,
+            doq,
         })
     }
 }
 
-/// TLS 1.2 and 1.3 only (RFC 8310 §9 / RFC 9325: nothing older), session resumption with
+/// TLS 1.2 and 1.3 at most (RFC 8310 §9 / RFC 9325: nothing older), session resumption with
 /// tickets (RFC 7858 §3.4 recommends it: a reconnecting client skips a round trip and the
-/// signature) and a session cache for TLS 1.2 clients without tickets.
+/// signature) and a session cache for TLS 1.2 clients without tickets. No early data (0-RTT):
+/// `max_early_data_size` stays at rustls's 0, which DoQ relies on (RFC 9250 §4.5: replayable
+/// queries only; quinn's own default would allow it). rustls would offer early data only with
+/// stateful resumption besides, and these tickets are stateless.
 fn server_config(
     certificates: &Arc<Certificates>,
     alpn: &[&[u8]],
+    versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Result<Arc<ServerConfig>, CertificateError> {
     let mut config = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&version::TLS13, &version::TLS12])
+        .with_protocol_versions(versions)
         .map_err(CertificateError::Tls)?
         .with_no_client_auth()
         .with_cert_resolver(Arc::clone(certificates) as Arc<dyn ResolvesServerCert>);

@@ -1,5 +1,5 @@
-//! Serving clients: UDP and TCP listeners on every configured address, DNS over TLS and over
-//! HTTPS on theirs (or on sockets handed over by systemd), and the request pipeline they share.
+//! Serving clients: UDP and TCP listeners on every configured address, DNS over TLS, HTTPS and
+//! QUIC on theirs (or on sockets handed over by systemd), and the request pipeline they share.
 
 pub mod acl;
 mod batch;
@@ -12,6 +12,7 @@ pub mod offline;
 pub mod padding;
 pub mod pipeline;
 pub mod querylog;
+pub mod quic;
 pub mod ratelimit;
 mod serving;
 mod tcp;
@@ -59,6 +60,8 @@ pub enum ServerError {
     Certificate(#[from] CertificateError),
     #[error(transparent)]
     Trust(#[from] crate::upstream::tls::TrustError),
+    #[error(transparent)]
+    Quic(#[from] quic::QuicSetupError),
 }
 
 /// Sockets to serve on, already bound (by [`Listeners::bind`], or by systemd).
@@ -70,6 +73,8 @@ pub struct Listeners {
     pub tls: Vec<std::net::TcpListener>,
     /// DNS over HTTPS.
     pub https: Vec<std::net::TcpListener>,
+    /// DNS over QUIC (UDP sockets).
+    pub quic: Vec<std::net::UdpSocket>,
 }
 
 impl Listeners {
@@ -93,34 +98,40 @@ impl Listeners {
         Ok(listeners)
     }
 
-    /// A listener for DNS over TLS or HTTPS on `addr`, as `kind` says.
+    /// A listener for DNS over TLS, HTTPS or QUIC on `addr`, as `kind` says.
     fn bind_encrypted(addr: SocketAddr, kind: ListenerKind) -> Result<Self, ServerError> {
-        let listener = bind_tcp(addr)?;
         let mut listeners = Listeners::default();
         match kind {
-            ListenerKind::Tls => listeners.tls.push(listener),
-            ListenerKind::Https => listeners.https.push(listener),
-            ListenerKind::Dns => listeners.tcp.push(listener),
+            ListenerKind::Tls => listeners.tls.push(bind_tcp(addr)?),
+            ListenerKind::Https => listeners.https.push(bind_tcp(addr)?),
+            // One socket: quinn routes packets to connections by connection ID itself.
+            ListenerKind::Quic => listeners.quic.push(bind_udp(addr, false)?),
+            ListenerKind::Dns => listeners.tcp.push(bind_tcp(addr)?),
         }
         Ok(listeners)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.udp.is_empty() && self.tcp.is_empty() && self.tls.is_empty() && self.https.is_empty()
+        self.udp.is_empty()
+            && self.tcp.is_empty()
+            && self.tls.is_empty()
+            && self.https.is_empty()
+            && self.quic.is_empty()
     }
 
     fn is_encrypted(&self) -> bool {
-        !self.tls.is_empty() || !self.https.is_empty()
+        !self.tls.is_empty() || !self.https.is_empty() || !self.quic.is_empty()
     }
 }
 
-/// What a configured address serves: DNS over UDP and TCP (`listen`), over TLS (`tls-listen`)
-/// or over HTTPS (`https-listen`).
+/// What a configured address serves: DNS over UDP and TCP (`listen`), over TLS (`tls-listen`),
+/// over HTTPS (`https-listen`) or over QUIC (`quic-listen`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ListenerKind {
     Dns,
     Tls,
     Https,
+    Quic,
 }
 
 /// Every address `config` asks to serve on, with what it serves there.
@@ -132,6 +143,7 @@ fn configured_addresses(config: &Config) -> Vec<(ListenerKind, SocketAddr)> {
         .map(kind(ListenerKind::Dns))
         .chain(config.tls_listen.iter().map(kind(ListenerKind::Tls)))
         .chain(config.https_listen.iter().map(kind(ListenerKind::Https)))
+        .chain(config.quic_listen.iter().map(kind(ListenerKind::Quic)))
         .collect()
 }
 
@@ -184,15 +196,32 @@ impl Service {
     }
 }
 
+/// Where each transport is served, by one listener group or the whole server.
+#[derive(Debug, Clone, Default)]
+struct Addresses {
+    udp: Vec<SocketAddr>,
+    tcp: Vec<SocketAddr>,
+    tls: Vec<SocketAddr>,
+    https: Vec<SocketAddr>,
+    quic: Vec<SocketAddr>,
+}
+
+impl Addresses {
+    fn extend(&mut self, other: &Addresses) {
+        self.udp.extend_from_slice(&other.udp);
+        self.tcp.extend_from_slice(&other.tcp);
+        self.tls.extend_from_slice(&other.tls);
+        self.https.extend_from_slice(&other.https);
+        self.quic.extend_from_slice(&other.quic);
+    }
+}
+
 /// The listener tasks of one configured address, or of the sockets systemd handed over.
 struct ListenerGroup {
     /// As configured (port 0 stays 0, so that a reload recognises the same entry); `None` for
     /// sockets from systemd, which a reload leaves alone.
     configured: Option<(ListenerKind, SocketAddr)>,
-    udp_addrs: Vec<SocketAddr>,
-    tcp_addrs: Vec<SocketAddr>,
-    tls_addrs: Vec<SocketAddr>,
-    https_addrs: Vec<SocketAddr>,
+    addrs: Addresses,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -207,12 +236,9 @@ impl ListenerGroup {
 /// A started ferret: its listeners run as tasks on the current tokio runtime until it is shut
 /// down or dropped.
 pub struct RunningServer {
-    udp_addrs: Vec<SocketAddr>,
-    tcp_addrs: Vec<SocketAddr>,
-    tls_addrs: Vec<SocketAddr>,
-    https_addrs: Vec<SocketAddr>,
+    addrs: Addresses,
     current: CurrentService,
-    /// The certificate and TLS settings of DoT and DoH, once either is served.
+    /// The certificate and TLS settings of DoT, DoH and DoQ, once any of them is served.
     tls: Option<TlsContext>,
     /// The resolver in `current`, kept here too so that it can be lent out by reference.
     resolver: Arc<Resolver>,
@@ -274,7 +300,8 @@ fn tcp_settings(config: &Config) -> tcp::TcpSettings {
 
 impl RunningServer {
     /// Binds every `--listen` address over UDP and TCP, every `--tls-listen` and
-    /// `--https-listen` address over TCP, and starts serving.
+    /// `--https-listen` address over TCP, every `--quic-listen` address over UDP, and starts
+    /// serving.
     pub async fn start(config: &Config) -> Result<Self, ServerError> {
         Self::start_with_clock(config, Clock::system()).await
     }
@@ -282,10 +309,10 @@ impl RunningServer {
     /// As [`RunningServer::start`], with a clock the caller keeps (tests move it forward).
     pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<Self, ServerError> {
         let mut server = Self::prepare(config, clock)?;
-        server.tls = tls_context(
-            config,
-            !config.tls_listen.is_empty() || !config.https_listen.is_empty(),
-        )?;
+        let encrypted = configured_addresses(config)
+            .iter()
+            .any(|(kind, _)| *kind != ListenerKind::Dns);
+        server.tls = tls_context(config, encrypted)?;
         for (kind, addr) in configured_addresses(config) {
             let listeners = bind(kind, addr, config.threads)?;
             server.spawn(Some((kind, addr)), listeners)?;
@@ -312,10 +339,7 @@ impl RunningServer {
         let resolver = Arc::clone(&service.resolver);
         let (stop, _) = watch::channel(false);
         Ok(RunningServer {
-            udp_addrs: Vec::new(),
-            tcp_addrs: Vec::new(),
-            tls_addrs: Vec::new(),
-            https_addrs: Vec::new(),
+            addrs: Addresses::default(),
             current: CurrentService::new(service),
             tls: None,
             resolver,
@@ -336,10 +360,7 @@ impl RunningServer {
     ) -> Result<(), ServerError> {
         let mut group = ListenerGroup {
             configured,
-            udp_addrs: Vec::new(),
-            tcp_addrs: Vec::new(),
-            tls_addrs: Vec::new(),
-            https_addrs: Vec::new(),
+            addrs: Addresses::default(),
             tasks: Vec::new(),
         };
         let tls = match (&self.tls, listeners.is_encrypted()) {
@@ -347,32 +368,45 @@ impl RunningServer {
             (None, true) => return Err(CertificateError::NotConfigured.into()),
             (None, false) => None,
         };
-        // Adopted first, spawned after: a socket that cannot be adopted leaves nothing running.
+        // Adopted (and the QUIC endpoints made) first, spawned after: a socket that cannot be
+        // adopted leaves nothing running.
+        let adopt_all = |sockets: Vec<std::net::TcpListener>| {
+            sockets
+                .into_iter()
+                .map(adopt_tcp)
+                .collect::<Result<Vec<_>, _>>()
+        };
         let udp = listeners
             .udp
             .into_iter()
             .map(adopt_udp)
             .collect::<Result<Vec<_>, _>>()?;
-        let tcp = listeners
-            .tcp
-            .into_iter()
-            .map(adopt_tcp)
-            .collect::<Result<Vec<_>, _>>()?;
-        let dot = listeners
-            .tls
-            .into_iter()
-            .map(adopt_tcp)
-            .collect::<Result<Vec<_>, _>>()?;
-        let https = listeners
-            .https
-            .into_iter()
-            .map(adopt_tcp)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut streams = Vec::new();
+        for listener in adopt_all(listeners.tcp)? {
+            streams.push((listener, tcp::Speaks::Dns));
+        }
+        let mut quic = Vec::new();
+        if let Some(tls) = &tls {
+            for listener in adopt_all(listeners.tls)? {
+                let acceptor = TlsAcceptor::from(Arc::clone(&tls.dot));
+                streams.push((listener, tcp::Speaks::Tls(acceptor)));
+            }
+            for listener in adopt_all(listeners.https)? {
+                let acceptor = TlsAcceptor::from(Arc::clone(&tls.doh));
+                streams.push((listener, tcp::Speaks::Https(acceptor)));
+            }
+            let settings = self.current.get().tcp;
+            for socket in listeners.quic {
+                socket.set_nonblocking(true).map_err(ServerError::Adopt)?;
+                let config = quic::server_config(Arc::clone(&tls.doq), &settings)?;
+                quic.push(quic::endpoint(socket, config).map_err(ServerError::Adopt)?);
+            }
+        }
         for socket in udp {
             let addr = socket.local_addr().map_err(ServerError::Adopt)?;
             // Several sockets share an address with SO_REUSEPORT; it is listed once.
-            if !group.udp_addrs.contains(&addr) {
-                group.udp_addrs.push(addr);
+            if !group.addrs.udp.contains(&addr) {
+                group.addrs.udp.push(addr);
                 tracing::info!(%addr, "listening on UDP");
             }
             let task = udp::serve(
@@ -382,44 +416,36 @@ impl RunningServer {
             );
             group.tasks.push(tokio::spawn(task));
         }
-        for listener in tcp {
+        // TCP, DoT and DoH share the stream listener; only what it speaks differs.
+        for (listener, speaks) in streams {
             let addr = listener.local_addr().map_err(ServerError::Adopt)?;
-            group.tcp_addrs.push(addr);
+            let (addrs, what) = match &speaks {
+                tcp::Speaks::Dns => (&mut group.addrs.tcp, "TCP"),
+                tcp::Speaks::Tls(_) => (&mut group.addrs.tls, "DNS over TLS"),
+                tcp::Speaks::Https(_) => (&mut group.addrs.https, "DNS over HTTPS"),
+            };
+            addrs.push(addr);
             let task = tcp::serve(
                 listener,
                 self.current.clone(),
                 self.stop.subscribe(),
-                tcp::Speaks::Dns,
+                speaks,
             );
             group.tasks.push(tokio::spawn(task));
-            tracing::info!(%addr, "listening on TCP");
+            tracing::info!(%addr, "listening on {what}");
         }
-        if let Some(tls) = tls {
-            for listener in dot {
-                let addr = listener.local_addr().map_err(ServerError::Adopt)?;
-                group.tls_addrs.push(addr);
-                let speaks = tcp::Speaks::Tls(TlsAcceptor::from(Arc::clone(&tls.dot)));
-                let task = tcp::serve(
-                    listener,
+        if let Some(tls) = &tls {
+            for endpoint in quic {
+                let addr = endpoint.local_addr().map_err(ServerError::Adopt)?;
+                group.addrs.quic.push(addr);
+                let task = quic::serve(
+                    endpoint,
+                    Arc::clone(&tls.doq),
                     self.current.clone(),
                     self.stop.subscribe(),
-                    speaks,
                 );
                 group.tasks.push(tokio::spawn(task));
-                tracing::info!(%addr, "listening for DNS over TLS");
-            }
-            for listener in https {
-                let addr = listener.local_addr().map_err(ServerError::Adopt)?;
-                group.https_addrs.push(addr);
-                let speaks = tcp::Speaks::Https(TlsAcceptor::from(Arc::clone(&tls.doh)));
-                let task = tcp::serve(
-                    listener,
-                    self.current.clone(),
-                    self.stop.subscribe(),
-                    speaks,
-                );
-                group.tasks.push(tokio::spawn(task));
-                tracing::info!(%addr, "listening for DNS over HTTPS");
+                tracing::info!(%addr, "listening on DNS over QUIC");
             }
         }
         self.groups.push(group);
@@ -428,26 +454,11 @@ impl RunningServer {
     }
 
     fn note_addresses(&mut self) {
-        self.udp_addrs = self
-            .groups
-            .iter()
-            .flat_map(|g| g.udp_addrs.clone())
-            .collect();
-        self.tcp_addrs = self
-            .groups
-            .iter()
-            .flat_map(|g| g.tcp_addrs.clone())
-            .collect();
-        self.tls_addrs = self
-            .groups
-            .iter()
-            .flat_map(|g| g.tls_addrs.clone())
-            .collect();
-        self.https_addrs = self
-            .groups
-            .iter()
-            .flat_map(|g| g.https_addrs.clone())
-            .collect();
+        let mut addrs = Addresses::default();
+        for group in &self.groups {
+            addrs.extend(&group.addrs);
+        }
+        self.addrs = addrs;
     }
 
     /// Applies a new configuration without dropping the cache: listeners for new addresses are
@@ -534,7 +545,7 @@ impl RunningServer {
                 .is_some_and(|configured| !wanted.contains(&configured))
             {
                 group.stop();
-                tracing::info!(addrs = ?group.udp_addrs, "stopped listening");
+                tracing::info!(addrs = ?group.addrs, "stopped listening");
                 closed += 1;
             }
         }
@@ -558,21 +569,26 @@ impl RunningServer {
     }
 
     pub fn udp_addrs(&self) -> &[SocketAddr] {
-        &self.udp_addrs
+        &self.addrs.udp
     }
 
     pub fn tcp_addrs(&self) -> &[SocketAddr] {
-        &self.tcp_addrs
+        &self.addrs.tcp
     }
 
     /// Where DNS over TLS is served.
     pub fn tls_addrs(&self) -> &[SocketAddr] {
-        &self.tls_addrs
+        &self.addrs.tls
     }
 
     /// Where DNS over HTTPS is served.
     pub fn https_addrs(&self) -> &[SocketAddr] {
-        &self.https_addrs
+        &self.addrs.https
+    }
+
+    /// Where DNS over QUIC is served (UDP).
+    pub fn quic_addrs(&self) -> &[SocketAddr] {
+        &self.addrs.quic
     }
 
     pub fn clock(&self) -> &Clock {

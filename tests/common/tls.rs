@@ -84,6 +84,38 @@ impl TestCa {
         }
     }
 
+    /// As [`TestCa::issue`], for an existing key: `signing_key` (PKCS#8 PEM, which rcgen signs
+    /// with) is the certificate's key, and `key_file` (the same key in whatever PEM form a test
+    /// wants ferret to read) is written as `dir/STEM.key`.
+    pub fn issue_for_key(
+        &self,
+        dir: &Path,
+        stem: &str,
+        names: &[&str],
+        signing_key: &str,
+        key_file: &str,
+    ) -> CertificateFiles {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("server parameters");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, SERVER_NAME);
+        let key = KeyPair::from_pem(signing_key).expect("a key rcgen can sign with");
+        let certificate = params
+            .signed_by(&key, &self.issuer)
+            .expect("server certificate");
+        let chain = dir.join(format!("{stem}.pem"));
+        let key_path = dir.join(format!("{stem}.key"));
+        std::fs::write(&chain, format!("{}{}", certificate.pem(), self.pem()))
+            .expect("writing the chain");
+        std::fs::write(&key_path, key_file).expect("writing the key");
+        CertificateFiles {
+            chain,
+            key: key_path,
+            der: certificate.der().clone(),
+        }
+    }
+
     /// A client that trusts this CA only, offering `alpn`.
     pub fn client_config(&self, alpn: &[&[u8]]) -> Arc<ClientConfig> {
         let mut roots = RootCertStore::empty();
