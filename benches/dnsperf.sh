@@ -50,8 +50,9 @@
 # (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
 # SKIP_BUILD=1 (use the release binaries as built), KEEP_TMP=1 (keep logs and data),
 # FERRET_ARGS (more ferret flags, e.g. "--threads 2" with SERVER_CORE=0,1 for a scaling run),
-# RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then one more loadgen run per
-# server under `perf record`, and the hottest symbols of each are printed at the end).
+# RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then two more loadgen runs per
+# server, under `perf record` and `perf stat`: the hottest symbols of each and its system calls
+# and context switches per answer are printed at the end).
 #
 # Needs: nsd, unbound, dnsperf, dig, taskset, python3, openssl, root (ports 53, 443, 853), and
 # with DNSSEC=on ldnsutils (ldns-keygen, ldns-signzone, ldns-key2ds). Every process started is
@@ -300,10 +301,20 @@ for mode in udp tcp; do
     run_latency "$mode" unbound "$UNBOUND_IP"
 done
 
+# What `perf stat` counts in the server during a loadgen run, per answer: how many datagrams
+# each system call moved, and how often the server slept (a context switch each time it found
+# its socket empty and went back to epoll).
+PERF_STAT_EVENTS=task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter
+for call in recvmmsg sendmmsg recvfrom sendto recvmsg sendmsg epoll_wait futex; do
+    PERF_STAT_EVENTS+=,syscalls:sys_enter_$call
+done
+
 # profile SERVER IP PID: a flat CPU profile of the server under loadgen (perf's cpu-clock event,
-# which works in VMs without hardware counters), top symbols into $BENCH_TMP/profile-SERVER.txt.
+# which works in VMs without hardware counters), top symbols into $BENCH_TMP/profile-SERVER.txt;
+# then a second loadgen run under `perf stat`, counts per answer into
+# $BENCH_TMP/perf-stat-SERVER.txt.
 profile() {
-    local server=$1 ip=$2 pid=$3 data=$BENCH_TMP/perf-$1.data
+    local server=$1 ip=$2 pid=$3 data=$BENCH_TMP/perf-$1.data answered
     perf record -q -e cpu-clock -F 1999 -p "$pid" -o "$data" -- sleep "$DURATION" \
         >"$BENCH_TMP/perf-$server.out" 2>&1 &
     local perf_pid=$!
@@ -313,6 +324,19 @@ profile() {
     wait "$perf_pid" || true
     perf report -i "$data" --no-children --sort dso,symbol --percent-limit 1 --stdio 2>/dev/null |
         grep -v '^#' | grep -v '^$' | head -40 >"$BENCH_TMP/profile-$server.txt"
+    perf stat -x, -e "$PERF_STAT_EVENTS" -p "$pid" -o "$BENCH_TMP/perf-stat-$server.csv" \
+        -- sleep "$DURATION" >/dev/null 2>&1 &
+    perf_pid=$!
+    loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/queries.txt" \
+        --duration "$DURATION" --sockets "$LOADGEN_SOCKETS" --window "$LOADGEN_WINDOW" \
+        --batch "$LOADGEN_BATCH" >"$BENCH_TMP/stat-loadgen-$server.txt"
+    wait "$perf_pid" || true
+    answered=$(result_field answered "$BENCH_TMP/stat-loadgen-$server.txt")
+    # perf stat -x, lines: value,unit,event,...; task-clock is in ms.
+    awk -F, -v answered="${answered:-0}" '
+        $1 ~ /^[0-9.]+$/ && $3 != "" && answered > 0 {
+            printf "  %-32s %14.0f  %9.4f per answer\n", $3, $1, $1 / answered
+        }' "$BENCH_TMP/perf-stat-$server.csv" >"$BENCH_TMP/perf-stat-$server.txt"
     log "profiled $server"
 }
 if [ -n "${PROFILE:-}" ]; then
@@ -340,5 +364,8 @@ if [ -n "${PROFILE:-}" ]; then
         echo
         echo "hottest symbols of $server under loadgen (perf, cpu-clock, self time, >= 1%):"
         cat "$BENCH_TMP/profile-$server.txt"
+        echo
+        echo "perf stat of $server under loadgen ($(result_field answered "$BENCH_TMP/stat-loadgen-$server.txt") answers; task-clock in ms):"
+        cat "$BENCH_TMP/perf-stat-$server.txt"
     done
 fi

@@ -7,7 +7,6 @@
 //! down on the way out. The question in the entry is replaced by the client's own question bytes:
 //! only the letter case can differ, so lengths and compression pointers stay valid.
 
-use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -245,7 +244,11 @@ type Shard = Mutex<LruCache<u64, CachedMessage>>;
 /// Sharded LRU of cached responses.
 pub struct MessageCache {
     shards: Box<[Shard]>,
-    hasher: RandomState,
+    /// The keyed foldhash (random seed per instance) that the RRset cache picks its shards with
+    /// too; the hash both picks the shard and is the key within it (the full key is compared on
+    /// every hit, so a collision costs a miss, never a wrong answer). std's SipHash here took
+    /// 278 instructions for a 30-byte key, foldhash 61 (callgrind).
+    hasher: lru::DefaultHasher,
     clock: Clock,
 }
 
@@ -257,7 +260,7 @@ impl MessageCache {
             shards: (0..shard_count)
                 .map(|_| Mutex::new(super::bounded_lru(per_shard)))
                 .collect(),
-            hasher: RandomState::new(),
+            hasher: lru::DefaultHasher::default(),
             clock,
         }
     }
