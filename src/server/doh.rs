@@ -8,8 +8,10 @@
 //! streams reset by the client as fast as it opens them (CVE-2023-44487, "rapid reset").
 //!
 //! What the client sent is acknowledged as soon as it is read ([`quick_ack`]): a client with
-//! Nagle's algorithm on waits for that ACK before it sends the second half of a POST.
+//! Nagle's algorithm on waits for that ACK before it sends the second half of a POST. What one
+//! poll of the connection writes leaves in one system call ([`corked`]).
 
+mod corked;
 mod freshness;
 mod quick_ack;
 pub mod request;
@@ -30,11 +32,11 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::time::timeout;
 use tokio_rustls::server::TlsStream;
 
+pub(super) use corked::{Cork, Corked};
 pub use freshness::max_age;
 use request::{DNS_MESSAGE, Head, Wanted};
 
@@ -62,7 +64,8 @@ const STREAMS_PER_CONNECTION: u32 = 100;
 /// timeout, or the server stops (then requests already received are still answered).
 pub(super) async fn serve(
     mut connection: Connection,
-    tls: TlsStream<TcpStream>,
+    tls: TlsStream<Corked>,
+    cork: Cork,
     mut stop: watch::Receiver<bool>,
 ) {
     let client = connection.client;
@@ -101,7 +104,14 @@ pub(super) async fn serve(
         let serving = std::future::poll_fn(|cx| {
             // For streams answered inline while this very future is polled (InlineFirst).
             connection_task.set(cx.waker());
-            served.as_mut().poll(cx)
+            cork.hold();
+            let polled = served.as_mut().poll(cx);
+            // What that poll wrote (a TLS record per response) leaves in one write: polled
+            // again, the connection flushes.
+            if cork.release() && polled.is_pending() {
+                return served.as_mut().poll(cx);
+            }
+            polled
         });
         tokio::select! {
             _ = serving => break,
@@ -129,8 +139,8 @@ pub(super) async fn serve(
 /// flush, one record, and dnsperf 2.10's DoH client loses every response after the first in a
 /// record: it pauses nghttp2 on the second one's DATA and drops those bytes
 /// (`_http2_data_chunk_recv_cb` in its `src/net_doh.c`), so the query times out. RFC 8484 asks
-/// for neither an order nor a framing; this is for a widely used load generator's sake, at one
-/// write per response.
+/// for neither an order nor a framing; this is for a widely used load generator's sake. (The
+/// records of one poll still leave in one write: [`corked`].)
 ///
 /// A stream's work is run from inside the connection's own poll, where h2's wake-up of the
 /// connection (to write the response out) does not take: the connection is woken here instead.

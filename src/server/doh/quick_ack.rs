@@ -19,19 +19,20 @@ use std::task::{Context, Poll};
 
 use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
+
+use super::corked::Corked;
 
 /// A TLS stream that sets `TCP_QUICKACK` on its socket each time a read that got bytes is
 /// followed by one that finds nothing more to read.
 pub(super) struct QuickAck {
-    inner: TlsStream<TcpStream>,
+    inner: TlsStream<Corked>,
     /// Bytes were read since the socket was last found drained.
     unacked: bool,
 }
 
 impl QuickAck {
-    pub(super) fn new(inner: TlsStream<TcpStream>) -> Self {
+    pub(super) fn new(inner: TlsStream<Corked>) -> Self {
         QuickAck {
             inner,
             unacked: false,
@@ -52,7 +53,7 @@ impl AsyncRead for QuickAck {
             Poll::Pending if self.unacked => {
                 self.unacked = false;
                 // Best effort: a socket that refuses it only acknowledges later.
-                let _ = SockRef::from(self.inner.get_ref().0).set_tcp_quickack(true);
+                let _ = SockRef::from(self.inner.get_ref().0.tcp()).set_tcp_quickack(true);
             }
             _ => {}
         }
