@@ -20,6 +20,9 @@ use tokio::net::TcpStream;
 /// Bytes held at most; past this a write first sends what is held.
 const MAX_HELD: usize = 64 * 1024;
 
+/// Buffer capacity kept between writes; a larger one (after a burst) is given back.
+const KEPT_CAPACITY: usize = 16 * 1024;
+
 /// Whether writes are held, shared between the socket and the loop that polls its connection.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Cork(Arc<CorkState>);
@@ -80,8 +83,13 @@ impl Corked {
             }
             self.sent += n;
         }
-        self.out.clear();
         self.sent = 0;
+        if self.out.capacity() > KEPT_CAPACITY {
+            // A burst's buffer is not kept for the rest of a long-lived connection.
+            self.out = Vec::new();
+        } else {
+            self.out.clear();
+        }
         Poll::Ready(Ok(()))
     }
 
