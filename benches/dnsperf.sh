@@ -49,6 +49,7 @@
 # LATENCY_QPS (10000), LATENCY_SECONDS (5), NAMES (hosts per zone, 1500), ZONES (4), QUERIES
 # (lines in the query file, 100000), ZIPF (1.0), SERVER_CORE (0), CLIENT_CORE (1),
 # SKIP_BUILD=1 (use the release binaries as built), KEEP_TMP=1 (keep logs and data),
+# BENCH_BLOCK (210: the loopback block 127.B.x.y, for two runs at once on one machine),
 # FERRET_ARGS (more ferret flags, e.g. "--threads 2" with SERVER_CORE=0,1 for a scaling run),
 # RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then two more loadgen runs per
 # server, under `perf record` and `perf stat`: the hottest symbols of each and its system calls
@@ -65,7 +66,7 @@ BENCH_SCRIPT=$BENCH_DIR/dnsperf.sh
 bench_reexec_under_reaper "$@"
 bench_init dnsperf "$@"
 
-BLOCK=210
+BLOCK=${BENCH_BLOCK:-210}
 DURATION=${DURATION:-20}
 REPS=${REPS:-3}
 DNSPERF_CLIENTS=${DNSPERF_CLIENTS:-8}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsAcceptor;
@@ -128,6 +128,7 @@ pub(super) async fn serve(
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let mut connection = connection;
+                    let _ = stream.set_nodelay(true);
                     if let Some(tls) = connection
                         .handshake(&acceptor, stream, Transport::Dot)
                         .await
@@ -141,11 +142,14 @@ pub(super) async fn serve(
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let mut connection = connection;
+                    let _ = stream.set_nodelay(true);
+                    let cork = doh::Cork::default();
+                    let stream = doh::Corked::new(stream, cork.clone());
                     if let Some(tls) = connection
                         .handshake(&acceptor, stream, Transport::Doh)
                         .await
                     {
-                        doh::serve(connection, tls, stop).await;
+                        doh::serve(connection, tls, cork, stop).await;
                     }
                 });
             }
@@ -169,13 +173,12 @@ pub(super) struct Connection {
 impl Connection {
     /// The TLS handshake, within the handshake timeout; `None` (counted as a handshake
     /// failure) if the client does not complete it in time, or fails it.
-    async fn handshake(
+    async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         acceptor: &TlsAcceptor,
-        stream: TcpStream,
+        stream: S,
         transport: Transport,
-    ) -> Option<TlsStream<TcpStream>> {
-        let _ = stream.set_nodelay(true);
+    ) -> Option<TlsStream<S>> {
         let service = self.view.get();
         let limit = service.tcp.handshake_timeout;
         match timeout(limit, acceptor.accept(stream)).await {
