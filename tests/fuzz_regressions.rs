@@ -17,7 +17,7 @@ use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use harness::{DenialProof, DohRequest, DoqStream, QueryPath, UpstreamResponse};
+use harness::{DenialProof, DohRequest, DoqStream, QueryPath, SharedValue, UpstreamResponse};
 
 /// Every file in `dir`, sorted, so a failure names the same input on every run. A target with
 /// no saved crash has no directory (git keeps no empty ones).
@@ -169,6 +169,19 @@ fn doq_stream_inputs_pass() {
         |bytes| harness.check(bytes),
     );
     assert!(count >= 8, "only {count} inputs found");
+}
+
+#[test]
+fn shared_value_inputs_pass() {
+    let harness = SharedValue::new();
+    let count = replay(
+        &[
+            "fuzz/seeds/shared_value",
+            "tests/fuzz_regressions/shared_value",
+        ],
+        |bytes| harness.check(bytes),
+    );
+    assert!(count >= 5, "only {count} inputs found");
 }
 
 fn answer(harness: &QueryPath, seed: &str, transport: Transport) -> Message {
