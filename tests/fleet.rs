@@ -155,7 +155,15 @@ impl Node {
             metrics.to_string(),
         ]);
         if let Some(url) = shared_cache {
-            args.extend(["--shared-cache".to_string(), url.to_string()]);
+            // A generous timeout: on a loaded machine Redis may take more than the default few
+            // milliseconds, and a lookup that times out is a miss that resolves upstream, which
+            // the tests would take for the fleet not sharing.
+            args.extend([
+                "--shared-cache".to_string(),
+                url.to_string(),
+                "--shared-cache-timeout-ms".to_string(),
+                "1000".to_string(),
+            ]);
         }
         let mut node = Node {
             process: None,
@@ -304,7 +312,6 @@ async fn ask_all(world: &Hierarchy, server: SocketAddr, nodes: &[&Node]) -> (Vec
 
 /// Whether the ferret binary under test has the shared cache tier; the Redis tests say why they
 /// skip when it has not, and fail under CI=true.
-#[allow(dead_code)] // the Redis tests, once the shared-cache harness is merged
 fn ferret_has_shared_cache() -> bool {
     let help = FerretProcess::command(&["--help".to_string()])
         .output()
@@ -399,4 +406,142 @@ fn upstream_log(world: &Hierarchy) -> String {
         .collect();
     lines.sort();
     format!("upstream queries:\n{}", lines.join("\n"))
+}
+
+/// docker/compose.yaml, as PyYAML reads it (anchors and merge keys resolved), as JSON; `None`
+/// (skip) when python3 or its yaml module is missing, a failure under CI=true.
+fn compose_file() -> Option<serde_json::Value> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docker/compose.yaml");
+    let script = "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)";
+    let output = std::process::Command::new("python3")
+        .args(["-c", script, path])
+        .output();
+    match output {
+        Ok(out) if out.status.success() => {
+            Some(serde_json::from_slice(&out.stdout).expect("PyYAML's JSON"))
+        }
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("No module named 'yaml'") => {
+            assert!(
+                !common::nsd::in_ci(),
+                "python3-yaml is not installed, and CI=true (see .ci/run)"
+            );
+            eprintln!("skipping: python3 has no yaml module (apt-get install python3-yaml)");
+            None
+        }
+        Ok(out) => panic!(
+            "{path} does not parse:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => {
+            if !common::nsd::require_or_skip("python3") {
+                return None;
+            }
+            panic!("running python3: {e}")
+        }
+    }
+}
+
+/// The fleet an operator deploys (docker/compose.yaml with docker/dnsdist.conf) hangs together:
+/// every service has a health check; each ferret's command is flags this ferret takes, on the
+/// shared tier at Redis's address, answering the fleet network dnsdist sits on; dnsdist's backends
+/// are exactly the ferrets; its config never polls security status and passes
+/// `dnsdist --check-config`. (`docker compose config` needs Docker, which CI does not have.)
+#[test]
+fn the_compose_fleet_hangs_together() {
+    use clap::Parser;
+
+    let Some(compose) = compose_file() else {
+        return;
+    };
+    if !ferret_has_shared_cache() || !dnsdist_available() {
+        return;
+    }
+    let services = compose["services"].as_object().expect("services");
+    for (name, service) in services {
+        assert!(
+            service["healthcheck"]["test"].is_array(),
+            "service {name} has no health check"
+        );
+    }
+    let address = |service: &serde_json::Value, network: &str| -> String {
+        service["networks"][network]["ipv4_address"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {network} address in {service}"))
+            .to_string()
+    };
+    let redis = address(&services["redis"], "cache");
+    let dnsdist = address(&services["dnsdist"], "fleet");
+    let mut ferrets = Vec::new();
+    for (name, service) in services.iter().filter(|(n, _)| n.starts_with("ferret-")) {
+        let args: Vec<&str> = service["command"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has no command"))
+            .iter()
+            .map(|a| a.as_str().expect("string arguments"))
+            .collect();
+        let config = ferret::Config::try_parse_from(std::iter::once("ferret").chain(args.clone()))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let shared = args
+            .iter()
+            .position(|a| *a == "--shared-cache")
+            .and_then(|i| args.get(i + 1))
+            .unwrap_or_else(|| panic!("{name} has no --shared-cache"));
+        assert_eq!(*shared, format!("redis://{redis}:6379/0"), "{name}");
+        let dnsdist_ip: IpAddr = dnsdist.parse().expect("dnsdist address");
+        assert!(
+            config.allow.iter().any(|net| net.contains(&dnsdist_ip)),
+            "{name} does not --allow dnsdist ({dnsdist})"
+        );
+        assert!(config.listen.iter().all(|a| a.port() == 53), "{name}");
+        ferrets.push(format!("{}:53", address(service, "fleet")));
+    }
+    assert!(ferrets.len() >= 2, "a fleet is two ferrets or more");
+
+    let conf_path = concat!(env!("CARGO_MANIFEST_DIR"), "/docker/dnsdist.conf");
+    let conf = std::fs::read_to_string(conf_path).expect("docker/dnsdist.conf");
+    let code: Vec<&str> = conf
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or_default())
+        .collect();
+    assert!(
+        code.iter()
+            .any(|l| l.trim() == "setSecurityPollSuffix(\"\")"),
+        "dnsdist.conf must say setSecurityPollSuffix(\"\")"
+    );
+    let mut backends: Vec<String> = code
+        .iter()
+        .filter_map(|l| l.split("address=\"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect();
+    backends.sort();
+    ferrets.sort();
+    assert_eq!(backends, ferrets, "dnsdist's backends are the ferrets");
+
+    // --check-config only parses; still, nothing in a test names a non-loopback address to
+    // dnsdist, so the backends are moved onto loopback in the copy that is checked.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let checked = dir.path().join("dnsdist.conf");
+    let mut text = conf.clone();
+    for (i, backend) in ferrets.iter().enumerate() {
+        text = text.replace(backend, &format!("127.185.203.{}:53", i + 1));
+    }
+    assert!(
+        !text.contains("172.28."),
+        "only the backends name fleet addresses"
+    );
+    std::fs::write(&checked, text).expect("writing the copy");
+    let dnsdist_bin = common::nsd::find_binary("dnsdist").expect("dnsdist");
+    let check = std::process::Command::new(dnsdist_bin)
+        .arg("--check-config")
+        .arg("-C")
+        .arg(&checked)
+        .output()
+        .expect("running dnsdist --check-config");
+    assert!(
+        check.status.success(),
+        "dnsdist --check-config:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
