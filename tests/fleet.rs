@@ -20,7 +20,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::client::{QueryOpts, answer_strings, authority_strings, rcode, try_query_udp};
+use common::client::{
+    QueryOpts, answer_strings, authority_strings, query_tcp, rcode, try_query_udp,
+};
 use common::dnsdist::{Backend, DnsdistServer, HEALTH_TIMEOUT, Policy, dnsdist_available};
 use common::hierarchy::{Hierarchy, net, root_and_tld, zone};
 use common::process::{FerretProcess, free_port, world_args};
@@ -364,6 +366,14 @@ async fn without_a_shared_cache_every_node_resolves_for_itself() {
         2 * one_ferret,
         "two nodes without a shared tier: each resolves every name once\n{}",
         upstream_log(&world)
+    );
+
+    // dnsdist carries TCP to the nodes too (a truncated answer's retry takes that road).
+    let (name, rtype) = QUESTIONS[0];
+    assert_eq!(
+        &Answer::of(&query_tcp(dnsdist.addr(), name, rtype).await),
+        &expected[0],
+        "{name} {rtype} over TCP through dnsdist"
     );
 
     // A node that dies is taken out of rotation, and the fleet keeps answering.
