@@ -271,6 +271,38 @@ def denial_seeds():
     return seeds
 
 
+def shared_value(pick, validation, fingerprint, expires_ms, message, version=1):
+    """A shared-cache value (src/cache/shared/codec.rs) behind the harness's question byte."""
+    return (bytes([pick, version, validation]) + struct.pack("!QQ", fingerprint, expires_ms)
+            + message)
+
+
+def shared_seeds():
+    """Values as one ferret writes them to Redis for www.example.test. (the SharedValue harness:
+    first byte 0 A, 1 AAAA, 2 TXT, 3 CNAME; its clock reads 1.8e12 ms, its fingerprint below)."""
+    fp = 0x123456789ABCDEF1
+    later = 1_800_000_000_000 + 600_000
+    www = "www.example.test."
+    cname = rr(www, "CNAME", name("host.example.test."))
+    return {
+        "positive_a": shared_value(0, 1, fp, later, response(0, www, "A", answers=[a(www, 1)])),
+        "cname_chain": shared_value(0, 0, fp, later, response(0, www, "A", answers=[
+            cname, a("host.example.test.", 2)])),
+        "nxdomain": shared_value(0, 2, fp, later, response(0, www, "A", authorities=[
+            soa("example.test.")], rcode=3)),
+        "nodata_txt": shared_value(2, 0, fp, later, response(0, www, "TXT", authorities=[
+            soa("example.test.")])),
+        "other_fingerprint": shared_value(0, 1, 7, later, response(0, www, "A", answers=[
+            a(www, 1)])),
+        "expired": shared_value(0, 1, fp, 1_000, response(0, www, "A", answers=[a(www, 1)])),
+        "off_chain": shared_value(0, 0, fp, later, response(0, www, "A", answers=[
+            a(www, 1), a("victim.example.test.", 9)])),
+        "wrong_version": shared_value(0, 1, fp, later, response(0, www, "A", answers=[
+            a(www, 1)]), version=9),
+        "short": bytes([0, 1, 1, 0]),
+    }
+
+
 def write(target, seeds):
     directory = os.path.join(HERE, "seeds", target)
     os.makedirs(directory, exist_ok=True)
@@ -283,4 +315,5 @@ if __name__ == "__main__":
     write("query_path", query_seeds())
     write("upstream_response", response_seeds())
     write("denial_proof", denial_seeds())
+    write("shared_value", shared_seeds())
     write("doh_request", doh_seeds())

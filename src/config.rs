@@ -236,6 +236,27 @@ pub struct Config {
     #[arg(long = "no-aggressive-nsec", action = ArgAction::SetFalse)]
     pub aggressive_nsec: bool,
 
+    /// Share answers with the other ferrets of a fleet through Redis, a second cache tier
+    /// behind the local one (docs/shared-cache.md): `redis://HOST:PORT[/DB]`, or
+    /// `redis+cluster://HOST:PORT,HOST:PORT,...` for a Redis Cluster. Off unless given.
+    #[arg(long, value_name = "URL")]
+    pub shared_cache: Option<String>,
+
+    /// Longest wait for the shared cache on a cache miss, in milliseconds; past it the question
+    /// is resolved as if Redis had no entry.
+    #[arg(long, value_name = "MS", default_value_t = 5)]
+    pub shared_cache_timeout_ms: u64,
+
+    /// Prefix of every shared cache key, so that fleets with different settings can use one
+    /// Redis apart; `ferret ctl flush --shared` removes the keys under it.
+    #[arg(long, value_name = "PREFIX", default_value = "ferret:")]
+    pub shared_cache_prefix: String,
+
+    /// Answers waiting to be written to the shared cache; past this, writes are dropped (and
+    /// counted) rather than delaying anything.
+    #[arg(long, value_name = "N", default_value_t = 4_096)]
+    pub shared_cache_write_queue: usize,
+
     #[command(flatten)]
     pub limits: Limits,
 }

@@ -17,7 +17,7 @@ use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use harness::{DenialProof, DohRequest, QueryPath, UpstreamResponse};
+use harness::{DenialProof, DohRequest, QueryPath, SharedValue, UpstreamResponse};
 
 /// Every file in `dir`, sorted, so a failure names the same input on every run. A target with
 /// no saved crash has no directory (git keeps no empty ones).
@@ -159,6 +159,19 @@ fn doh_request_inputs_pass() {
         |bytes| harness.check(bytes),
     );
     assert!(count >= 9, "only {count} inputs found");
+}
+
+#[test]
+fn shared_value_inputs_pass() {
+    let harness = SharedValue::new();
+    let count = replay(
+        &[
+            "fuzz/seeds/shared_value",
+            "tests/fuzz_regressions/shared_value",
+        ],
+        |bytes| harness.check(bytes),
+    );
+    assert!(count >= 5, "only {count} inputs found");
 }
 
 fn answer(harness: &QueryPath, seed: &str, transport: Transport) -> Message {

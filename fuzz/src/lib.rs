@@ -709,3 +709,91 @@ impl DohRequest {
         );
     }
 }
+
+/// A value read from the shared cache (Redis), where anyone with access to it may have written
+/// anything: through `cache::shared::codec::decode` and, if taken, into an empty cache.
+///
+/// The first byte picks the question (of a few at `www.example.test.`), the rest is the value.
+/// A value taken must answer exactly that question, carry no TTL above what is left of its
+/// expiry or above `max-ttl`, carry only records on the question's chain, encode back to a value
+/// that decodes to the same answer, and once in the cache answer from there with no record
+/// outside what it carried.
+#[derive(Default)]
+pub struct SharedValue;
+
+const SHARED_NOW_MS: u64 = 1_800_000_000_000;
+const SHARED_MAX_TTL: u32 = 3_600;
+const SHARED_FINGERPRINT: u64 = 0x1234_5678_9abc_def1;
+
+impl SharedValue {
+    pub fn new() -> Self {
+        SharedValue
+    }
+
+    pub fn check(&self, input: &[u8]) {
+        use ferret::cache::shared::codec::{self, ReadPolicy};
+        use ferret::cache::{Cache, CacheLookup, TtlPolicy};
+        let Some((&pick, value)) = input.split_first() else {
+            return;
+        };
+        let qtype = [
+            RecordType::A,
+            RecordType::AAAA,
+            RecordType::TXT,
+            RecordType::CNAME,
+        ][usize::from(pick % 4)];
+        let qname = name("www.example.test.");
+        let policy = ReadPolicy {
+            now_ms: SHARED_NOW_MS,
+            fingerprint: SHARED_FINGERPRINT,
+            max_ttl: SHARED_MAX_TTL,
+            max_negative_ttl: SHARED_MAX_TTL / 2,
+        };
+        let Ok(answer) = codec::decode(value, &qname, qtype, policy) else {
+            return;
+        };
+        let expires = u64::from_be_bytes(value[10..18].try_into().expect("header read"));
+        let left = (expires.saturating_sub(SHARED_NOW_MS) / 1000) as u32;
+        for record in answer.answers.iter().chain(&answer.authorities) {
+            assert!(
+                record.ttl <= SHARED_MAX_TTL && record.ttl <= left,
+                "{record}"
+            );
+            assert!(
+                record.name.zone_of(&qname)
+                    || answer.answers.iter().any(
+                        |r| ferret::records::cname_target(r).is_some_and(|t| *t == record.name)
+                    )
+                    || answer.authorities.contains(record),
+                "off the chain: {record}"
+            );
+        }
+        let (again, _) = codec::encode(&qname, qtype, &answer, SHARED_NOW_MS, SHARED_FINGERPRINT)
+            .expect("a value taken encodes again");
+        let reread = codec::decode(&again, &qname, qtype, policy).expect("and decodes again");
+        assert_eq!(reread.rcode, answer.rcode);
+        assert_eq!(reread.answers.len(), answer.answers.len());
+        assert_eq!(reread.security, answer.security);
+        let clock = Clock::system();
+        let cache = Cache::new(
+            1_000,
+            TtlPolicy {
+                min_ttl: 0,
+                max_ttl: SHARED_MAX_TTL,
+                max_negative_ttl: SHARED_MAX_TTL,
+            },
+            clock,
+        );
+        cache.insert_shared(&qname, qtype, &answer);
+        if let CacheLookup::Hit(cached) = cache.lookup_answer(&qname, qtype, 11) {
+            for record in &cached.answers {
+                assert!(
+                    answer.answers.iter().any(|r| r.name == record.name
+                        && r.record_type() == record.record_type()
+                        && r.data == record.data),
+                    "the cache answered with a record the value did not carry: {record}"
+                );
+            }
+        }
+    }
+}

@@ -207,6 +207,9 @@ pub enum Rank {
     Glue,
     /// The authority section of a referral (the parent's copy of a child's NS set).
     Referral,
+    /// An answer another ferret resolved, read from the shared cache (Redis): good enough to
+    /// answer with, never good enough to replace an answer ferret fetched itself.
+    Shared,
     /// The answer section of a non-authoritative response.
     NonAuthAnswer,
     /// The authority section of an authoritative response.
@@ -219,7 +222,7 @@ impl Rank {
     /// Whether data of this rank may be handed to a client as an answer. Glue and referral NS
     /// sets are the parent's claims about a child and are only used to find servers.
     pub fn is_answer_grade(self) -> bool {
-        self >= Rank::NonAuthAnswer
+        self >= Rank::Shared
     }
 }
 

@@ -3,7 +3,7 @@
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 
-use super::{Cache, CacheEntry, KeyBuf, KeyKind, Rank, STALE_ANSWER_TTL, Validation};
+use super::{Cache, CacheEntry, KeyBuf, KeyKind, STALE_ANSWER_TTL, Validation};
 use crate::answer::Answer;
 use crate::records::{cname_target, synthesize_cname};
 
@@ -186,7 +186,7 @@ impl Cache {
         freshness: Freshness,
     ) -> Option<CacheEntry> {
         self.find(key.key(KeyKind::Type(rtype)), freshness)
-            .filter(|entry| entry.rank >= Rank::NonAuthAnswer && !entry.is_negative())
+            .filter(|entry| entry.rank.is_answer_grade() && !entry.is_negative())
     }
 
     /// The NSEC/NSEC3 proof of a negative entry, with the TTLs its SOA gets.

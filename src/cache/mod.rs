@@ -9,6 +9,7 @@ mod entry;
 mod lookup;
 pub mod message;
 mod nsec_ranges;
+pub mod shared;
 mod stored;
 
 use std::hash::BuildHasher;

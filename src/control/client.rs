@@ -33,6 +33,10 @@ pub enum CtlCommand {
     Flush {
         /// A domain name; without it the whole cache is flushed.
         name: Option<String>,
+        /// Also remove this fleet's keys (those under `shared-cache-prefix`) from the shared
+        /// cache in Redis, on every master of a cluster.
+        #[arg(long, conflicts_with = "name")]
+        shared: bool,
     },
     /// Drop the data and zone keys that failed DNSSEC validation.
     FlushBogus,
@@ -75,8 +79,11 @@ impl CtlCommand {
     pub fn to_command(&self) -> Result<Command, super::CommandError> {
         let line = match self {
             CtlCommand::Stats => "stats".to_string(),
-            CtlCommand::Flush { name: None } => "flush".to_string(),
-            CtlCommand::Flush { name: Some(name) } => format!("flush {name}"),
+            CtlCommand::Flush { shared: true, .. } => "flush --shared".to_string(),
+            CtlCommand::Flush { name: None, .. } => "flush".to_string(),
+            CtlCommand::Flush {
+                name: Some(name), ..
+            } => format!("flush {name}"),
             CtlCommand::FlushBogus => "flush-bogus".to_string(),
             CtlCommand::Dump => "dump".to_string(),
             CtlCommand::Reload => "reload".to_string(),

@@ -11,6 +11,9 @@ pub enum Command {
     Stats,
     /// Drop the whole cache (`None`) or one name and everything below it.
     Flush(Option<Name>),
+    /// Drop the whole local cache and this fleet's keys in the shared cache (Redis): every key
+    /// under `shared-cache-prefix`.
+    FlushShared,
     /// Drop the data and zone keys that failed DNSSEC validation (Unbound's flush_bogus), so a
     /// zone that was fixed is validated again at once rather than after the BAD-cache time.
     FlushBogus,
@@ -27,7 +30,7 @@ pub enum CommandError {
     #[error("empty command")]
     Empty,
     #[error(
-        "unknown command {0:?} (try stats, flush [NAME], flush-bogus, dump, reload, querylog on|off)"
+        "unknown command {0:?} (try stats, flush [NAME|--shared], flush-bogus, dump, reload, querylog on|off)"
     )]
     Unknown(String),
     #[error("{0}")]
@@ -45,13 +48,14 @@ impl Command {
             ["stats"] => Ok(Command::Stats),
             ["flush"] => Ok(Command::Flush(None)),
             ["flush-bogus"] => Ok(Command::FlushBogus),
+            ["flush", "--shared"] => Ok(Command::FlushShared),
             ["flush", name] => parse_name(name).map(|name| Command::Flush(Some(name))),
             ["dump"] => Ok(Command::Dump),
             ["reload"] => Ok(Command::Reload),
             ["querylog", "on"] => Ok(Command::QueryLog(true)),
             ["querylog", "off"] => Ok(Command::QueryLog(false)),
             ["querylog", ..] => Err(CommandError::Usage("usage: querylog on|off")),
-            ["flush", ..] => Err(CommandError::Usage("usage: flush [NAME]")),
+            ["flush", ..] => Err(CommandError::Usage("usage: flush [NAME | --shared]")),
             ["stats" | "dump" | "reload" | "flush-bogus", ..] => {
                 Err(CommandError::Usage("this command takes no arguments"))
             }
@@ -67,6 +71,7 @@ impl fmt::Display for Command {
             Command::Stats => write!(f, "stats"),
             Command::Flush(None) => write!(f, "flush"),
             Command::Flush(Some(name)) => write!(f, "flush {name}"),
+            Command::FlushShared => write!(f, "flush --shared"),
             Command::FlushBogus => write!(f, "flush-bogus"),
             Command::Dump => write!(f, "dump"),
             Command::Reload => write!(f, "reload"),
@@ -95,6 +100,7 @@ mod tests {
             Command::Stats,
             Command::Flush(None),
             Command::Flush(Some(Name::from_ascii("example.test.").unwrap())),
+            Command::FlushShared,
             Command::FlushBogus,
             Command::Dump,
             Command::Reload,

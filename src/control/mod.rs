@@ -182,6 +182,25 @@ async fn execute<W: AsyncWriteExt + Unpin>(
             let text = format!("ok: flushed {name} and below ({removed} entries)\n");
             out.write_all(text.as_bytes()).await?;
         }
+        Command::FlushShared => {
+            let removed = server.cache().len();
+            server.cache().clear();
+            let text = match server.shared_cache() {
+                None => format!(
+                    "error: no shared cache is configured (flushed the local cache, {removed} entries)\n"
+                ),
+                Some(shared) => match shared.flush().await {
+                    Ok(keys) => format!(
+                        "ok: flushed the whole cache ({removed} entries) and {keys} shared keys under {:?}\n",
+                        shared.settings().prefix
+                    ),
+                    Err(error) => format!(
+                        "error: flushed the local cache ({removed} entries), but not the shared one: {error}\n"
+                    ),
+                },
+            };
+            out.write_all(text.as_bytes()).await?;
+        }
         Command::FlushBogus => {
             let removed = server.cache().flush_bogus();
             let zones = server.forget_bogus_zones();

@@ -32,6 +32,7 @@ impl prometheus_client::collector::Collector for Snapshot {
         self.encode_traffic(&mut encoder)?;
         self.encode_cache(&mut encoder)?;
         self.encode_upstream(&mut encoder)?;
+        self.encode_shared_cache(&mut encoder)?;
         self.encode_state(&mut encoder)
     }
 }
@@ -176,6 +177,81 @@ impl Snapshot {
             histogram(family.encode_family(&labels)?, &server.rtt)?;
         }
         Ok(())
+    }
+
+    fn encode_shared_cache(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {
+        let shared = &self.shared_cache;
+        let plain_counters = [
+            (
+                "ferret_shared_cache_hits",
+                "Cache misses answered from the shared cache (Redis)",
+                shared.hits,
+            ),
+            (
+                "ferret_shared_cache_misses",
+                "Shared cache lookups that found no usable entry",
+                shared.misses,
+            ),
+            (
+                "ferret_shared_cache_writes",
+                "Answers written to the shared cache",
+                shared.writes,
+            ),
+            (
+                "ferret_shared_cache_dropped_writes",
+                "Answers not written to the shared cache: queue full, breaker open, or failed",
+                shared.dropped_writes,
+            ),
+            (
+                "ferret_shared_cache_skipped",
+                "Shared cache lookups not sent because the circuit breaker was open",
+                shared.skipped,
+            ),
+            (
+                "ferret_shared_cache_breaker_trips",
+                "Times the shared cache's circuit breaker opened",
+                shared.breaker_trips,
+            ),
+        ];
+        for (name, help, value) in plain_counters {
+            let metric = ConstCounter::new(value);
+            metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "ferret_shared_cache_errors",
+            "Shared cache requests that failed, by kind (timeout, connection)",
+            None,
+            MetricType::Counter,
+        )?;
+        for failure in super::SharedCacheFailure::ALL {
+            let labels = [("kind", failure.label())];
+            counter(&mut family, &labels, shared.errors[failure as usize])?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "ferret_shared_cache_rejected",
+            "Values under ferret's keys that were not used, by reason",
+            None,
+            MetricType::Counter,
+        )?;
+        for (label, count) in super::REJECTED_LABELS.iter().zip(shared.rejected) {
+            counter(&mut family, &[("reason", label)], count)?;
+        }
+        let metric = ConstGauge::new(i64::from(shared.breaker_open));
+        metric.encode(encoder.encode_descriptor(
+            "ferret_shared_cache_breaker_open",
+            "1 while the shared cache's circuit breaker holds requests back",
+            None,
+            metric.metric_type(),
+        )?)?;
+        histogram(
+            encoder.encode_descriptor(
+                "ferret_shared_cache_rtt_seconds",
+                "Round-trip time of answered shared cache requests",
+                None,
+                MetricType::Histogram,
+            )?,
+            &shared.rtt,
+        )
     }
 
     fn encode_state(&self, encoder: &mut DescriptorEncoder) -> fmt::Result {

@@ -10,6 +10,7 @@ pub mod exposition;
 mod histogram;
 pub mod http;
 pub mod labels;
+mod shared_cache;
 mod upstream;
 
 use std::net::IpAddr;
@@ -22,6 +23,9 @@ use hickory_proto::rr::RecordType;
 use histogram::CLIENT_LATENCY_BOUNDS;
 pub use histogram::{AtomicHistogram, HistogramSnapshot};
 use labels::{Limit, Protocol, QUERY_TYPE_LABELS, RCODE_LABELS};
+pub use shared_cache::{
+    REJECTED_LABELS, SharedCacheFailure, SharedCacheSnapshot, SharedCacheStats,
+};
 pub use upstream::{ServerSnapshot, TRACKED_SERVERS, UpstreamOutcome, UpstreamStats};
 
 /// Number of protocol labels.
@@ -50,6 +54,7 @@ pub struct Metrics {
     upstream: UpstreamStats,
     limits: [AtomicU64; Limit::ALL.len()],
     validation: [AtomicU64; ValidationOutcome::ALL.len()],
+    shared_cache: SharedCacheStats,
 }
 
 /// What DNSSEC validation made of one upstream answer (RFC 4033 §5).
@@ -93,6 +98,7 @@ impl Default for Metrics {
             upstream: UpstreamStats::default(),
             limits: zeroes(),
             validation: zeroes(),
+            shared_cache: SharedCacheStats::default(),
         }
     }
 }
@@ -148,6 +154,11 @@ impl Metrics {
         self.validation[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The shared second-tier cache's counters (all zero with no shared cache configured).
+    pub fn shared_cache(&self) -> &SharedCacheStats {
+        &self.shared_cache
+    }
+
     /// Copies every counter, together with the `live` values read by the caller.
     pub fn snapshot(&self, live: LiveValues) -> Snapshot {
         Snapshot {
@@ -161,6 +172,7 @@ impl Metrics {
             upstream: self.upstream.snapshot(),
             limits: load(&self.limits),
             validation: load(&self.validation),
+            shared_cache: self.shared_cache.snapshot(),
             live,
         }
     }
@@ -196,6 +208,7 @@ pub struct Snapshot {
     pub limits: [u64; Limit::ALL.len()],
     /// Upstream answers by DNSSEC validation outcome.
     pub validation: [u64; ValidationOutcome::ALL.len()],
+    pub shared_cache: SharedCacheSnapshot,
     pub live: LiveValues,
 }
 
@@ -283,6 +296,40 @@ impl Snapshot {
                 self.validation[outcome as usize].to_string(),
             );
         }
+        let shared = &self.shared_cache;
+        put("shared_cache.hits".into(), shared.hits.to_string());
+        put("shared_cache.misses".into(), shared.misses.to_string());
+        put(
+            "shared_cache.errors".into(),
+            shared.errors_total().to_string(),
+        );
+        for failure in SharedCacheFailure::ALL {
+            put(
+                format!("shared_cache.errors.{}", failure.label()),
+                shared.errors[failure as usize].to_string(),
+            );
+        }
+        for (label, count) in REJECTED_LABELS.iter().zip(shared.rejected) {
+            put(format!("shared_cache.rejected.{label}"), count.to_string());
+        }
+        put("shared_cache.writes".into(), shared.writes.to_string());
+        put(
+            "shared_cache.dropped_writes".into(),
+            shared.dropped_writes.to_string(),
+        );
+        put("shared_cache.skipped".into(), shared.skipped.to_string());
+        put(
+            "shared_cache.breaker_trips".into(),
+            shared.breaker_trips.to_string(),
+        );
+        put(
+            "shared_cache.breaker_open".into(),
+            u8::from(shared.breaker_open).to_string(),
+        );
+        put(
+            "shared_cache.rtt_avg_ms".into(),
+            format!("{:.3}", average_ms(&shared.rtt)),
+        );
         put(
             "inflight.resolutions".into(),
             self.live.inflight_resolutions.to_string(),

@@ -34,6 +34,7 @@ pub use trust::{Dnssec, ZoneSecurity};
 pub use upstream_inflight::UpstreamInFlight;
 
 use crate::answer::Answer;
+use crate::cache::shared::{SharedCache, SharedCacheError, SharedCacheSettings};
 use crate::cache::{Cache, CacheKey, CacheLookup, TtlPolicy, Validation};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
@@ -52,6 +53,8 @@ pub enum SetupError {
     Hints(#[from] HintsError),
     #[error(transparent)]
     Anchors(#[from] crate::validator::AnchorError),
+    #[error(transparent)]
+    SharedCache(#[from] SharedCacheError),
 }
 
 /// Why a question ended in SERVFAIL.
@@ -131,10 +134,14 @@ struct Kept {
     selection: Arc<ServerSelection>,
     counters: Arc<Counters>,
     metrics: Arc<Metrics>,
+    /// The shared tier of the resolver being replaced, kept if its settings stay the same.
+    shared: Option<Arc<SharedCache>>,
 }
 
 pub struct Resolver {
     cache: Arc<Cache>,
+    /// The shared second tier (Redis), asked on a local miss before iterating.
+    shared: Option<Arc<SharedCache>>,
     upstream: Upstream,
     /// Shared with the resolvers that replace this one on reload: what was measured stays true.
     selection: Arc<ServerSelection>,
@@ -179,6 +186,7 @@ impl Resolver {
             selection: Arc::new(ServerSelection::new(clock)),
             counters: Arc::default(),
             metrics,
+            shared: None,
         };
         Self::with_kept(config, kept)
     }
@@ -186,13 +194,15 @@ impl Resolver {
     /// A resolver for a reloaded `config` that keeps this one's cache, server measurements,
     /// counters and metrics. The cache's size, TTL bounds and stale window stay as they were:
     /// they take effect on restart. Questions and upstream queries in flight are counted by the
-    /// resolver that started them.
+    /// resolver that started them. The shared cache connection is kept if its settings (and
+    /// the trust anchors) are unchanged, and made anew otherwise.
     pub fn reconfigured(&self, config: &Config) -> Result<Arc<Self>, SetupError> {
         let kept = Kept {
             cache: Arc::clone(&self.cache),
             selection: Arc::clone(&self.selection),
             counters: Arc::clone(&self.counters),
             metrics: Arc::clone(&self.metrics),
+            shared: self.shared.clone(),
         };
         Self::with_kept(config, kept)
     }
@@ -220,9 +230,25 @@ impl Resolver {
             selection,
             counters,
             metrics,
+            shared,
         } = kept;
         let hints = RootHints::load(config.root_hints.as_deref())?;
         let dnssec = Dnssec::from_config(config, cache.clock().clone())?;
+        let fingerprint = dnssec.as_ref().map_or(0, Dnssec::fingerprint);
+        let shared = match SharedCacheSettings::from_config(config) {
+            None => None,
+            Some(settings) => match shared {
+                Some(tier) if *tier.settings() == settings && tier.fingerprint() == fingerprint => {
+                    Some(tier)
+                }
+                _ => Some(SharedCache::start(
+                    settings,
+                    fingerprint,
+                    &cache,
+                    Arc::clone(&metrics),
+                )?),
+            },
+        };
         let upstream = Upstream::new(
             AddressPolicy {
                 allow_loopback: config.allow_loopback_upstream,
@@ -236,6 +262,7 @@ impl Resolver {
             usize::try_from(config.limits.max_inflight_resolutions).unwrap_or(usize::MAX);
         Ok(Arc::new(Resolver {
             cache,
+            shared,
             upstream,
             selection,
             hints,
@@ -267,6 +294,11 @@ impl Resolver {
 
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
+    }
+
+    /// The shared second tier (Redis), when one is configured.
+    pub fn shared_cache(&self) -> Option<&Arc<SharedCache>> {
+        self.shared.as_ref()
     }
 
     /// The validator's state, when DNSSEC validation is on.
@@ -416,6 +448,14 @@ impl Resolver {
                 let timeout =
                     std::time::Duration::from_millis(self.settings.limits.resolution_timeout_ms);
                 let deadline = Instant::now() + timeout;
+                // The second tier, once per merged miss, within its own short timeout. The
+                // local tier was asked just before (by the caller), and resolve_chain asks it
+                // again, which catches what a concurrent resolution cached meanwhile.
+                if let Some(shared) = &self.shared
+                    && let Some(answer) = shared.lookup(&self.cache, qname, qtype).await
+                {
+                    return answer;
+                }
                 let budget = self.budget(deadline);
                 let error = match timeout_at(
                     deadline,
@@ -423,7 +463,12 @@ impl Resolver {
                 )
                 .await
                 {
-                    Ok(Ok(answer)) => return answer,
+                    Ok(Ok(answer)) => {
+                        if let Some(shared) = &self.shared {
+                            shared.offer(&self.cache, qname, qtype, &answer);
+                        }
+                        return answer;
+                    }
                     Ok(Err(error)) => error,
                     Err(_) => ResolveError::Timeout,
                 };

@@ -119,6 +119,11 @@ impl Dnssec {
         (&self.anchors, &self.negative)
     }
 
+    /// A digest of the anchors and negative anchors, for the shared cache (never 0).
+    pub fn fingerprint(&self) -> u64 {
+        crate::validator::trust_fingerprint(&self.anchors, &self.negative)
+    }
+
     /// Seconds since the epoch on the resolver's clock, for signature validity periods.
     pub fn now_seconds(&self) -> u32 {
         (self.clock.now_ms() / 1000) as u32

@@ -672,6 +672,11 @@ impl ServerHandle {
         &self.cache
     }
 
+    /// The shared cache tier of the current configuration, if one is configured.
+    pub fn shared_cache(&self) -> Option<Arc<crate::cache::shared::SharedCache>> {
+        self.current.get().resolver.shared_cache().cloned()
+    }
+
     /// Forgets which zones' keys failed validation; returns how many did.
     pub fn forget_bogus_zones(&self) -> usize {
         self.current

@@ -246,6 +246,35 @@ impl NegativeAnchors {
     }
 }
 
+/// A digest of what validation starts from: every anchor (zone, DS and DNSKEY records, in a
+/// canonical order) and every negative anchor. Equal for two ferrets configured alike, whatever
+/// the order of their files; stored with shared cache entries so that one validated under other
+/// anchors is never taken as secure (docs/shared-cache.md). Never 0, which stands for
+/// validation off.
+pub fn trust_fingerprint(anchors: &TrustAnchors, negative: &NegativeAnchors) -> u64 {
+    use std::hash::Hasher;
+    let mut lines: Vec<String> = Vec::new();
+    for anchor in anchors.by_zone.values() {
+        let zone = anchor.zone.to_lowercase();
+        lines.extend(anchor.ds.iter().map(|ds| format!("DS {zone} {ds}")));
+        lines.extend(
+            anchor
+                .dnskeys
+                .iter()
+                .map(|key| format!("DNSKEY {zone} {key}")),
+        );
+    }
+    lines.extend(negative.zones.iter().map(|zone| format!("NTA {zone}")));
+    lines.sort_unstable();
+    // Fixed keys: the digest must be the same in every process of the fleet. Not a secret.
+    let mut hasher = siphasher::sip::SipHasher13::new_with_keys(0, 0);
+    for line in &lines {
+        hasher.write(line.as_bytes());
+        hasher.write_u8(b'\n');
+    }
+    hasher.finish() | 1
+}
+
 #[cfg(test)]
 mod tests {
     use hickory_proto::dnssec::PublicKey;

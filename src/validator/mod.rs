@@ -16,7 +16,7 @@ pub mod signature;
 pub(crate) mod testkit;
 pub mod work;
 
-pub use anchors::{AnchorError, NegativeAnchors, TrustAnchor, TrustAnchors};
+pub use anchors::{AnchorError, NegativeAnchors, TrustAnchor, TrustAnchors, trust_fingerprint};
 pub use denial::{Denial, DenialError, ProofFailure};
 pub use work::{LimitReached, WorkBudget, WorkCaps, WorkLimit};
 

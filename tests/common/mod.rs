@@ -10,6 +10,7 @@ pub mod ferret;
 pub mod hierarchy;
 pub mod nsd;
 pub mod process;
+pub mod redis;
 pub mod signed;
 pub mod tls;
 pub mod unbound;
