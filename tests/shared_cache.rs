@@ -419,7 +419,7 @@ async fn garbage_under_ferrets_keys_is_a_counted_miss() {
     let block = 183;
     let world = common::world::start(block).await;
     let redis = RedisServer::start(free_redis_addr(ip(block, 250, 1)));
-    let ferret =
+    let mut ferret =
         common::ferret::start(&member(block, 1, &world.root_hints_path(), &redis.url())).await;
     let server = common::ferret::addr(&ferret);
     let example = world.server(&common::world::Addresses::new(block).example_test);
@@ -461,6 +461,20 @@ async fn garbage_under_ferrets_keys_is_a_counted_miss() {
     let after = shared(&ferret);
     assert_eq!(after.rejected[1] + after.rejected[2], 3, "{after:?}");
     assert_eq!(after.hits, 0, "{after:?}");
+
+    // A reload that changes the prefix reconnects, and writes go under the new one.
+    let mut config = member(block, 1, &world.root_hints_path(), &redis.url());
+    config.shared_cache_prefix = "fleet2:".into();
+    ferret.reload(&config).expect("reload");
+    let writes = shared(&ferret).writes;
+    let m = query_udp(server, "n1.wild.example.test.", RecordType::A).await;
+    assert_eq!(rcode(&m), ResponseCode::NoError);
+    wait_for("a write after the reload", || {
+        shared(&ferret).writes > writes
+    })
+    .await;
+    let keys = redis.cli(&["KEYS", "fleet2:*"]);
+    assert_eq!(keys.trim(), "fleet2:v1:1:1:n1.wild.example.test.", "{keys}");
 }
 
 /// AD from the shared cache only for entries validated under the same anchors: a second

@@ -344,6 +344,12 @@ mod tests {
             "192.0.2.53".parse().unwrap(),
             UpstreamOutcome::Answered(Duration::from_millis(20)),
         );
+        let shared = metrics.shared_cache();
+        shared.hit();
+        shared.rejected("other_trust");
+        shared.error(crate::metrics::SharedCacheFailure::Timeout);
+        shared.breaker(true, true);
+        shared.round_trip(Duration::from_micros(300));
         let live = LiveValues {
             cache_entries: 7,
             ..LiveValues::default()
@@ -360,6 +366,15 @@ mod tests {
             "ferret_upstream_queries_total{server=\"192.0.2.53\"} 1",
             "ferret_upstream_rtt_seconds_bucket{le=\"0.025\",server=\"192.0.2.53\"} 1",
             "ferret_upstream_rtt_seconds_bucket{le=\"+Inf\",server=\"192.0.2.53\"} 1",
+            "ferret_shared_cache_hits_total 1",
+            "ferret_shared_cache_misses_total 0",
+            "ferret_shared_cache_writes_total 0",
+            "ferret_shared_cache_dropped_writes_total 0",
+            "ferret_shared_cache_errors_total{kind=\"timeout\"} 1",
+            "ferret_shared_cache_rejected_total{reason=\"other_trust\"} 1",
+            "ferret_shared_cache_breaker_open 1",
+            "ferret_shared_cache_breaker_trips_total 1",
+            "ferret_shared_cache_rtt_seconds_bucket{le=\"0.0005\"} 1",
             "# EOF",
         ] {
             assert!(

@@ -198,6 +198,18 @@ pub fn decode(
     if !message.additionals.is_empty() || message.signature.is_some() {
         return Err(Rejected::Garbage("an additional section"));
     }
+    // Ferret writes only class IN data, and never a record whose TTL has run out (encode
+    // refuses those answers): anything else was not written by a ferret.
+    if !message
+        .answers
+        .iter()
+        .chain(&message.authorities)
+        .all(|r| r.dns_class == DNSClass::IN && r.ttl > 0)
+    {
+        return Err(Rejected::Garbage(
+            "a record of another class, or with TTL 0",
+        ));
+    }
     check_chain(qname, qtype, &message.answers)?;
     if !message.authorities.iter().all(|r| {
         matches!(
@@ -418,6 +430,31 @@ mod tests {
             decode(&big, &qname, RecordType::A, at),
             Err(Rejected::Oversize)
         );
+    }
+
+    /// Found by the shared_value fuzzer: an A record of class 251 with TTL 0 was taken, and
+    /// the answer could not be written back. Neither is anything a ferret writes.
+    #[test]
+    fn records_of_another_class_or_without_ttl_are_refused() {
+        let qname = name("www.example.test.");
+        for (class, ttl) in [(DNSClass::Unknown(251), 300), (DNSClass::IN, 0)] {
+            let mut record = a("www.example.test.", ttl);
+            record.dns_class = class;
+            let mut message = Message::new(0, MessageType::Response, OpCode::Query);
+            message.add_query(Query::query(qname.clone(), RecordType::A));
+            message.answers.push(record);
+            let mut value = vec![VERSION, 0];
+            value.extend_from_slice(&7u64.to_be_bytes());
+            value.extend_from_slice(&600_000u64.to_be_bytes());
+            value.extend_from_slice(&message.to_vec().unwrap());
+            assert!(
+                matches!(
+                    decode(&value, &qname, RecordType::A, policy(0)),
+                    Err(Rejected::Garbage(_))
+                ),
+                "{class:?} ttl {ttl}"
+            );
+        }
     }
 
     #[test]
