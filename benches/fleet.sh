@@ -25,9 +25,10 @@
 #
 # Last, the cost of the Redis round trip on a local miss, in REPS rounds of the shared setup with
 # two nodes asked directly (no dnsdist): LAT_NAMES names never asked before (their zones'
-# delegations already cached on both nodes, so a cold miss is one leaf query) one at a time (loadgen, one query in flight) to node 1 (a full cold miss: resolved upstream),
-# then to node 2 (not in its cache, in Redis: a shared hit), then to node 2 again (a local hit).
-# The median per-query latency of each, and the upstream queries of each pass.
+# delegations already cached on both nodes, so a cold miss is one leaf query), one at a time
+# (loadgen, one query in flight), to node 1 (a full cold miss: resolved upstream), then to node 2
+# (not in its cache, in Redis: a shared hit), then to node 2 again (a local hit). The median
+# per-query latency of each, and the upstream queries of each pass.
 #
 # Placement on two cores: the ferrets and Redis on SERVER_CORE; dnsdist, the authority and the
 # client on CLIENT_CORE. On a machine this small the QPS figures measure contention as much as
