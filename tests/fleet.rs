@@ -478,7 +478,7 @@ async fn a_fleet_on_one_redis_resolves_each_name_once() {
 
 /// A node killed behind dnsdist is marked down and the rest of the fleet keeps answering; started
 /// again, with an empty cache of its own, it answers every question from Redis at once: not one
-/// upstream query, directly or through dnsdist.
+/// upstream query, directly or through dnsdist. Then Redis goes, and the fleet still answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_node_answers_from_redis_at_once() {
     if !dnsdist_available() || !common::redis::redis_available() || !ferret_has_shared_cache() {
@@ -487,7 +487,7 @@ async fn a_restarted_node_answers_from_redis_at_once() {
     let block = 186;
     let world = fleet_world(block).await;
     let redis_ip: IpAddr = net(block, 250, 1).parse().expect("redis address");
-    let redis = common::redis::RedisServer::start(common::redis::free_redis_addr(redis_ip));
+    let mut redis = common::redis::RedisServer::start(common::redis::free_redis_addr(redis_ip));
     let mut a = Node::start(&world, block, 1, Some(&redis.url())).await;
     let b = Node::start(&world, block, 2, Some(&redis.url())).await;
     let dnsdist = start_dnsdist(block, &[a.backend("ferret-a"), b.backend("ferret-b")]);
@@ -547,7 +547,32 @@ async fn a_restarted_node_answers_from_redis_at_once() {
         backend_queries(&dnsdist).iter().all(|&n| n > 0),
         "dnsdist sent no query to one of the nodes"
     );
-    drop(redis);
+
+    // Without Redis the fleet goes on: what the nodes hold they answer, and a name nobody asked
+    // yet is resolved (the lookup fails, counted as an error, and the node iterates).
+    redis.kill();
+    for ((name, rtype), expected) in QUESTIONS.iter().zip(&expected) {
+        assert_eq!(
+            &ask(dnsdist.addr(), name, *rtype).await,
+            expected,
+            "{name} {rtype} through dnsdist with Redis down"
+        );
+    }
+    let errors_before = a.counter("ferret_shared_cache_errors_total").await
+        + b.counter("ferret_shared_cache_errors_total").await;
+    let fresh = ask(dnsdist.addr(), "mail.fleet.test.", RecordType::A).await;
+    assert_eq!(
+        (fresh.rcode, fresh.answers),
+        (
+            ResponseCode::NoError,
+            vec!["mail.fleet.test. A 192.0.2.25".to_string()]
+        ),
+        "a new name with Redis down"
+    );
+    let errors = a.counter("ferret_shared_cache_errors_total").await
+        + b.counter("ferret_shared_cache_errors_total").await
+        - errors_before;
+    assert!(errors >= 1.0, "the failed Redis lookup should be counted");
 }
 
 /// dnsdist on `127.B.201.1` (console on `127.B.201.2`) in front of `backends`, round robin.
