@@ -5,6 +5,7 @@
 
 pub mod authority;
 pub mod client;
+pub mod dnsdist;
 pub mod ferret;
 pub mod hierarchy;
 pub mod nsd;
