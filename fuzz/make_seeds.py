@@ -316,4 +316,3 @@ if __name__ == "__main__":
     write("upstream_response", response_seeds())
     write("denial_proof", denial_seeds())
     write("shared_value", shared_seeds())
-    write("doh_request", doh_seeds())

@@ -343,23 +343,6 @@ async fn ask_all(world: &Hierarchy, server: SocketAddr, nodes: &[&Node]) -> (Vec
     (answers, world.total_queries() - start)
 }
 
-/// Whether the ferret binary under test has the shared cache tier (`--shared-cache`, from the
-/// shared-cache branch of issue 12). When it has not, the tests that need it say so and skip,
-/// under CI=true too: that is a ferret built before the tier was merged, not a missing install,
-/// and once the tier is in this check always passes.
-fn ferret_has_shared_cache() -> bool {
-    let help = FerretProcess::command(&["--help".to_string()])
-        .output()
-        .expect("running ferret --help");
-    if String::from_utf8_lossy(&help.stdout).contains("--shared-cache") {
-        return true;
-    }
-    eprintln!(
-        "skipping: this ferret has no --shared-cache (issue 12's Redis tier is not merged yet)"
-    );
-    false
-}
-
 /// Without a shared tier, a fleet behind dnsdist still answers as one ferret does, but each node
 /// resolves every name it is asked itself: two nodes asked each question once each send twice the
 /// upstream queries of one ferret. This is the cost the Redis tier removes (see the next tests),
@@ -425,7 +408,7 @@ async fn without_a_shared_cache_every_node_resolves_for_itself() {
 /// which answers from Redis without a single upstream query.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_on_one_redis_resolves_each_name_once() {
-    if !dnsdist_available() || !common::redis::redis_available() || !ferret_has_shared_cache() {
+    if !dnsdist_available() || !common::redis::redis_available() {
         return;
     }
     let block = 185;
@@ -481,7 +464,7 @@ async fn a_fleet_on_one_redis_resolves_each_name_once() {
 /// upstream query, directly or through dnsdist. Then Redis goes, and the fleet still answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_node_answers_from_redis_at_once() {
-    if !dnsdist_available() || !common::redis::redis_available() || !ferret_has_shared_cache() {
+    if !dnsdist_available() || !common::redis::redis_available() {
         return;
     }
     let block = 186;
@@ -649,7 +632,7 @@ fn the_compose_fleet_hangs_together() {
     let Some(compose) = compose_file() else {
         return;
     };
-    if !ferret_has_shared_cache() || !dnsdist_available() {
+    if !dnsdist_available() {
         return;
     }
     let services = compose["services"].as_object().expect("services");
