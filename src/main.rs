@@ -58,6 +58,11 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     if let Err(error) = RootHints::load(config.root_hints.as_deref()) {
         config_error(&error);
     }
+    if let Some(url) = &config.shared_cache
+        && let Err(error) = ferret::cache::shared::check_url(url)
+    {
+        config_error(&error);
+    }
     println!("{}: ok", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -356,6 +356,26 @@ fn check_config_says_ok_or_names_the_error() {
     assert!(!stdout.contains("ok"), "{stdout}");
     assert!(stderr.contains("bad.toml:4:"), "{stderr}");
     assert!(stderr.contains("limits.max-referals"), "{stderr}");
+
+    // A shared-cache URL that no connection could use is found by check-config, not at the
+    // next restart; a good one passes without anything listening there.
+    let bad_url = write(
+        &dir,
+        "bad_url.toml",
+        "shared-cache = \"redis:/127.0.0.1:6379\"\n",
+    );
+    let bad_url = bad_url.to_str().expect("utf-8 path");
+    let (status, _, stderr) = run_bounded(&["check-config", bad_url], Duration::from_secs(30));
+    assert!(!status.success());
+    assert!(stderr.contains("redis:/127.0.0.1:6379"), "{stderr}");
+    let cluster = write(
+        &dir,
+        "cluster.toml",
+        "shared-cache = \"redis+cluster://127.0.0.1:7000,127.0.0.2:7000\"\n",
+    );
+    let cluster = cluster.to_str().expect("utf-8 path");
+    let (status, _, stderr) = run_bounded(&["check-config", cluster], Duration::from_secs(30));
+    assert!(status.success(), "{stderr}");
 }
 
 #[test]

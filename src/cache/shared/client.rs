@@ -43,6 +43,13 @@ pub enum SharedCacheError {
     Redis(#[from] redis::RedisError),
 }
 
+/// Whether `url` names a shared cache ferret can use (`redis://...` or `redis+cluster://...`),
+/// checked as a connection would check it but without connecting: `ferret check-config` asks
+/// it, so a typo in the URL is found before a restart rather than at one.
+pub fn check_url(url: &str) -> Result<(), SharedCacheError> {
+    Target::parse(url).map(|_| ())
+}
+
 /// Where the shared cache is, from its URL.
 enum Target {
     Single(redis::Client),

@@ -29,7 +29,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::sync::mpsc;
 
-pub use client::SharedCacheError;
+pub use client::{SharedCacheError, check_url};
 
 use super::{Cache, NegativeProof, Rank};
 use crate::answer::Answer;
