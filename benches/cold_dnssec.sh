@@ -150,8 +150,10 @@ echo "== benches/cold_dnssec.sh: K=$K names ($ZONES signed zones x ($NAMES_PER_Z
 echo "load average at start (1, 5, 15 min): $START_LOAD"
 machine_summary
 echo "zones: . alg 8 NSEC; bench. alg 8 NSEC3; $(awk '{printf "%s%s %s/%s", (NR > 1 ? ", " : ""), $1, $3, $4}' "$DATA/leaf.zones")"
-python3 - "$RESULTS_TSV" "$K" "$BENCH_TMP" "$REPS" "$ZONES" <<'EOF'
+BENCH_LIB="$BENCH_DIR/lib" python3 - "$RESULTS_TSV" "$K" "$BENCH_TMP" "$REPS" "$ZONES" <<'EOF'
 import os, statistics, sys
+sys.path.insert(0, os.environ["BENCH_LIB"])
+from nsd_stats import print_upstream_table
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
 k, tmp, reps = int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 SERVERS = ("ferret", "unbound")
@@ -170,36 +172,5 @@ fq, uq = med("ferret", 9), med("unbound", 9)
 fc, uc = med("ferret", 10), med("unbound", 10)
 print(f"\nferret/unbound: wall time {fw / uw:.2f}x, upstream queries {fq / uq:.2f}x, CPU {fc / uc:.2f}x (lower is better)")
 
-# Upstream queries by server and type: the median over the rounds of each count (NSD's own
-# statistics, num.type.*), so the DNSKEY and DS fetches of each resolver can be compared.
-def stats(server, rep, level):
-    out = {}
-    with open(os.path.join(tmp, f"stats-{server}-{rep}-{level}.txt")) as f:
-        for line in f:
-            key, _, value = line.strip().partition("=")
-            if key.startswith("num.type.") and value.isdigit() and int(value):
-                out[key[len("num.type."):]] = int(value)
-            elif key in ("num.queries", "num.tcp"):
-                out[key] = int(value)
-    return out
-table = {}
-for s in SERVERS:
-    for level in ("root", "tld", "leaves"):
-        per_rep = [stats(s, rep, level) for rep in range(1, reps + 1)]
-        for key in set().union(*per_rep):
-            table[(level, key, s)] = statistics.median(p.get(key, 0) for p in per_rep)
-print("\nupstream queries by server and type (median over the rounds; root 127.213.0.1, bench. 127.213.1.1, leaves 127.213.2.x):\n")
-print("| server | type | ferret | unbound |")
-print("| --- | --- | ---: | ---: |")
-order = lambda key: (key != "num.queries", key.startswith("num."), key)
-for level in ("root", "tld", "leaves"):
-    keys = sorted({key for (l, key, _) in table if l == level}, key=order)
-    for key in keys:
-        label = "all" if key == "num.queries" else ("over TCP" if key.startswith("num.") else key)
-        f, u = table.get((level, key, "ferret"), 0), table.get((level, key, "unbound"), 0)
-        print(f"| {level} | {label} | {f:,.0f} | {u:,.0f} |")
-for s in SERVERS:
-    keys = {key: sum(v for (l, t, x), v in table.items() if t == key and x == s) for key in ("DNSKEY", "DS")}
-    print(f"\n{s}: {keys['DNSKEY']:,.0f} DNSKEY and {keys['DS']:,.0f} DS queries in all, for {2 + int(sys.argv[5])} zones", end="")
-print()
+print_upstream_table(tmp, SERVERS, reps, "root 127.213.0.1, bench. 127.213.1.1, leaves 127.213.2.x")
 EOF

@@ -233,8 +233,10 @@ echo
 echo "== benches/cold_wide.sh: K=$K questions, $ZONES zones under $TLDS parents, $NS_PER_ZONE server(s) per zone, no added latency, $CLIENT with $CONCURRENCY in flight, REPS=$REPS, iterator only =="
 echo "load average at start (1, 5, 15 min): $START_LOAD"
 machine_summary
-python3 - "$RESULTS_TSV" "$K" "$BENCH_TMP" "$REPS" <<'EOF'
+BENCH_LIB="$BENCH_DIR/lib" python3 - "$RESULTS_TSV" "$K" "$BENCH_TMP" "$REPS" <<'EOF'
 import os, statistics, sys
+sys.path.insert(0, os.environ["BENCH_LIB"])
+from nsd_stats import print_upstream_table
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
 k, tmp, reps = int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 SERVERS = ("ferret", "unbound")
@@ -257,30 +259,5 @@ fq, uq = med("ferret", 8), med("unbound", 8)
 fc, uc = per_name("ferret", 9), per_name("unbound", 9)
 print(f"\nferret/unbound: wall time {fw / uw:.2f}x, upstream queries {fq / uq:.2f}x, CPU per name {fc / uc:.2f}x (lower is better)")
 
-def stats(server, rep, level):
-    out = {}
-    with open(os.path.join(tmp, f"stats-{server}-{rep}-{level}.txt")) as f:
-        for line in f:
-            key, _, value = line.strip().partition("=")
-            if key.startswith("num.type.") and value.isdigit() and int(value):
-                out[key[len("num.type."):]] = int(value)
-            elif key in ("num.queries", "num.tcp"):
-                out[key] = int(value)
-    return out
-table = {}
-for s in SERVERS:
-    for level in ("root", "tld", "leaves"):
-        per_rep = [stats(s, rep, level) for rep in range(1, reps + 1)]
-        for key in set().union(*per_rep):
-            table[(level, key, s)] = statistics.median(p.get(key, 0) for p in per_rep)
-print("\nupstream queries by server and type (median over the rounds; root 127.162.0.1, parents 127.162.1.x, leaves 127.163.x.y):\n")
-print("| server | type | ferret | unbound |")
-print("| --- | --- | ---: | ---: |")
-order = lambda key: (key != "num.queries", key.startswith("num."), key)
-for level in ("root", "tld", "leaves"):
-    keys = sorted({key for (l, key, _) in table if l == level}, key=order)
-    for key in keys:
-        label = "all" if key == "num.queries" else ("over TCP" if key.startswith("num.") else key)
-        f, u = table.get((level, key, "ferret"), 0), table.get((level, key, "unbound"), 0)
-        print(f"| {level} | {label} | {f:,.0f} | {u:,.0f} |")
+print_upstream_table(tmp, SERVERS, reps, "root 127.162.0.1, parents 127.162.1.x, leaves 127.163.x.y")
 EOF

@@ -77,36 +77,10 @@ case $POLICY in roundrobin | leastOutstanding | chashed | firstAvailable) ;; *) 
 
 require_tools dnsdist redis-server redis-cli dnsperf dig taskset setsid python3 base64
 build_release --example loadgen --example cold_authority
-if [[ " $SETUPS " == *" shared "* ]] || [ "$LAT_NAMES" -gt 0 ]; then
-    "$FERRET_BIN" --help | grep -q -- '--shared-cache' ||
-        die "this ferret has no --shared-cache (issue 12's Redis tier): build it from a branch that has it (or SETUPS=\"single local\" LAT_NAMES=0)"
-fi
-
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$(machine_summary | tr '\n' ';')"
 
-# The authority reads commands on its stdin and exits when it closes, so it cannot outlive us
-# even if the trap never runs.
-coproc AUTHORITY {
-    exec setsid taskset -c "$CLIENT_CORE" "$BIN_DIR/cold_authority" \
-        --block "$BLOCK" --zones "$ZONES" --names-per-zone "$NAMES_PER_ZONE" \
-        --leaf-servers "$LEAF_SERVERS" --latency-ms "$LATENCY_MS" \
-        --hints-out "$BENCH_TMP/root.hints" --queries-out "$BENCH_TMP/names.txt" \
-        2>"$BENCH_TMP/authority.err"
-}
-BENCH_GROUPS+=("$AUTHORITY_PID")
-AUTH_IN=${AUTHORITY[1]}
-AUTH_OUT=${AUTHORITY[0]}
-read -r -t 60 ready <&"$AUTH_OUT" || die "the authority did not start: $(cat "$BENCH_TMP/authority.err")"
-[ "$ready" = READY ] || die "the authority said $ready"
-log "authority: $ZONES zones x $NAMES_PER_ZONE names on $((LEAF_SERVERS + 2)) servers, $LATENCY_MS ms per answer (pid $AUTHORITY_PID)"
-
-# authority COMMAND: sends a command, sets AUTH_REPLY. Not in a $(...) subshell: bash does not
-# pass coprocess descriptors on to those.
-authority() {
-    echo "$1" >&"$AUTH_IN"
-    read -r -t 30 AUTH_REPLY <&"$AUTH_OUT" || die "no reply from the authority to $1"
-}
+start_cold_authority
 
 # upstream_count: queries the authorities received since the last `authority clear`.
 upstream_count() {

@@ -523,3 +523,31 @@ machine_summary() {
     echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "ferret $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(unbound -V 2>/dev/null | awk '/^Version/ {print "unbound " $2}'), $(nsd -v 2>&1 | awk '/^NSD version/ {print "nsd " $3}'), $(dnsperf -h 2>&1 | awk '/^Version/ {print "dnsperf " $2}')"
 }
+
+# start_cold_authority: starts benches/cold_authority.rs on CLIENT_CORE with BLOCK, ZONES,
+# NAMES_PER_ZONE, LEAF_SERVERS and LATENCY_MS, writing $BENCH_TMP/root.hints and names.txt, and
+# waits for it to say READY. It reads commands on its stdin and exits when that closes, so it
+# cannot outlive the bench even if the trap never runs. Sets AUTH_IN and AUTH_OUT for `authority`.
+start_cold_authority() {
+    coproc AUTHORITY {
+        exec setsid taskset -c "$CLIENT_CORE" "$BIN_DIR/cold_authority" \
+            --block "$BLOCK" --zones "$ZONES" --names-per-zone "$NAMES_PER_ZONE" \
+            --leaf-servers "$LEAF_SERVERS" --latency-ms "$LATENCY_MS" \
+            --hints-out "$BENCH_TMP/root.hints" --queries-out "$BENCH_TMP/names.txt" \
+            2>"$BENCH_TMP/authority.err"
+    }
+    BENCH_GROUPS+=("$AUTHORITY_PID")
+    AUTH_IN=${AUTHORITY[1]}
+    AUTH_OUT=${AUTHORITY[0]}
+    local ready
+    read -r -t 60 ready <&"$AUTH_OUT" || die "the authority did not start: $(cat "$BENCH_TMP/authority.err")"
+    [ "$ready" = READY ] || die "the authority said $ready"
+    log "authority: $ZONES zones x $NAMES_PER_ZONE names on $((LEAF_SERVERS + 2)) servers, $LATENCY_MS ms per answer (pid $AUTHORITY_PID)"
+}
+
+# authority COMMAND: sends a command to the cold authority, sets AUTH_REPLY. Not in a $(...)
+# subshell: bash does not pass coprocess descriptors on to those.
+authority() {
+    echo "$1" >&"$AUTH_IN"
+    read -r -t 30 AUTH_REPLY <&"$AUTH_OUT" || die "no reply from the authority to $1"
+}
