@@ -1029,7 +1029,6 @@ async fn tls_forwarder_connections_are_reused_and_reopened() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_activation_passes_dot_and_doh_sockets() {
     use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
 
     let block = 238;
     let setup = Setup::new(block).await;
@@ -1051,41 +1050,13 @@ async fn socket_activation_passes_dot_and_doh_sockets() {
         ]
         .map(String::from),
     );
-    let mut command = Command::new("/bin/sh");
-    command
-        .arg("-c")
-        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_ferret"))
-        .args(&args)
-        .env("LISTEN_FDS", "4")
-        .env("LISTEN_FDNAMES", "dns:dns:dot:doh")
-        .env_remove("LISTEN_PID");
     let fds = [
         udp.as_raw_fd(),
         tcp.as_raw_fd(),
         dot.as_raw_fd(),
         doh.as_raw_fd(),
     ];
-    // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) on descriptors
-    // this process owns, and no allocation.
-    unsafe {
-        command.pre_exec(move || {
-            // All above 10 first, so that putting one on 3..6 cannot close another.
-            let mut high = [0; 4];
-            for (i, fd) in fds.iter().enumerate() {
-                high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 10);
-                if high[i] < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            for (i, fd) in high.iter().enumerate() {
-                if libc::dup2(*fd, 3 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let command = common::process::socket_activated_command(&args, &fds, Some("dns:dns:dot:doh"));
     let mut ferret =
         common::process::FerretProcess::spawn(command, &setup.world.dir().join("ferret.log"));
     drop((udp, tcp, dot, doh));

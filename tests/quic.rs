@@ -607,8 +607,6 @@ async fn doq_limits_and_certificate_reload() {
 /// test above, on its world and address block, on 127.244.200.3.
 async fn socket_activation_passes_doq_sockets(setup: &Setup) {
     use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
-    use std::process::Command;
 
     let ip: std::net::IpAddr = net(setup.block, 200, 3).parse().unwrap();
     let plain = SocketAddr::new(ip, common::process::free_port(ip));
@@ -627,36 +625,8 @@ async fn socket_activation_passes_doq_sockets(setup: &Setup) {
         ]
         .map(String::from),
     );
-    let mut command = Command::new("/bin/sh");
-    command
-        .arg("-c")
-        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_ferret"))
-        .args(&args)
-        .env("LISTEN_FDS", "3")
-        .env("LISTEN_FDNAMES", "dns:dns:doq")
-        .env_remove("LISTEN_PID");
     let fds = [udp.as_raw_fd(), tcp.as_raw_fd(), doq.as_raw_fd()];
-    // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) on descriptors
-    // this process owns, and no allocation.
-    unsafe {
-        command.pre_exec(move || {
-            // All above 10 first, so that putting one on 3..5 cannot close another.
-            let mut high = [0; 3];
-            for (i, fd) in fds.iter().enumerate() {
-                high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 10);
-                if high[i] < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            for (i, fd) in high.iter().enumerate() {
-                if libc::dup2(*fd, 3 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let command = common::process::socket_activated_command(&args, &fds, Some("dns:dns:doq"));
     let mut ferret = common::process::FerretProcess::spawn(
         command,
         &setup.world.dir().join("ferret-activated.log"),

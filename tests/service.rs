@@ -10,9 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::client::{QueryOpts, answer_strings, query_tcp, query_udp, rcode, try_query_udp};
@@ -205,35 +203,8 @@ async fn serves_on_sockets_passed_by_systemd() {
     args.extend(strings(&["--no-control-socket", "--listen"]));
     args.push(ignored.to_string());
 
-    // LISTEN_PID must be ferret's own pid, known only once it runs: a shell sets it to its own
-    // pid ($$) and execs ferret, which keeps that pid.
-    let mut command = Command::new("/bin/sh");
-    command
-        .arg("-c")
-        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_ferret"))
-        .args(&args)
-        .env("LISTEN_FDS", "2")
-        .env_remove("LISTEN_PID");
-    let (udp_fd, tcp_fd) = (udp.as_raw_fd(), tcp.as_raw_fd());
-    // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) on descriptors
-    // this process owns, and no allocation.
-    unsafe {
-        command.pre_exec(move || {
-            // Both go above 10 first, so that putting one on 3 cannot close the other if it
-            // happens to be 3 or 4 already. dup2 leaves 3 and 4 without close-on-exec.
-            let high_udp = libc::fcntl(udp_fd, libc::F_DUPFD_CLOEXEC, 10);
-            let high_tcp = libc::fcntl(tcp_fd, libc::F_DUPFD_CLOEXEC, 10);
-            if high_udp < 0
-                || high_tcp < 0
-                || libc::dup2(high_udp, 3) < 0
-                || libc::dup2(high_tcp, 4) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let fds = [udp.as_raw_fd(), tcp.as_raw_fd()];
+    let command = common::process::socket_activated_command(&args, &fds, None);
     let mut ferret = FerretProcess::spawn(command, &world.dir().join("ferret.log"));
     // ferret holds the only copies from here on.
     drop(udp);

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -180,4 +181,51 @@ fn ferret_binary() -> &'static str {
         Some(path) => path,
         None => panic!("the ferret binary is only known to tests"),
     }
+}
+
+/// A command that runs the ferret binary with `args` as systemd's socket activation would
+/// (sd_listen_fds(3)): `fds` on descriptors 3, 4, ... (`LISTEN_FDS`), named by `names`
+/// (`LISTEN_FDNAMES`, colon-separated) when given, and `LISTEN_PID` set to ferret's own pid,
+/// known only once it runs: a shell sets it to its own pid (`$$`) and execs ferret, which keeps
+/// that pid. The caller drops its copies of the sockets once ferret runs.
+pub fn socket_activated_command(args: &[String], fds: &[RawFd], names: Option<&str>) -> Command {
+    use std::os::unix::process::CommandExt;
+    const MOST: usize = 8;
+    assert!(fds.len() <= MOST, "at most {MOST} activated sockets");
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+        .arg(ferret_binary())
+        .args(args)
+        .env("LISTEN_FDS", fds.len().to_string())
+        .env_remove("LISTEN_PID");
+    if let Some(names) = names {
+        command.env("LISTEN_FDNAMES", names);
+    }
+    let count = fds.len();
+    let mut passed = [0; MOST];
+    passed[..count].copy_from_slice(fds);
+    // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) on descriptors
+    // this process owns, and no allocation.
+    unsafe {
+        command.pre_exec(move || {
+            // All go above 10 first, so that putting one on 3.. cannot close another that
+            // happens to be there already. dup2 leaves 3.. without close-on-exec.
+            let mut high = [0; MOST];
+            for i in 0..count {
+                high[i] = libc::fcntl(passed[i], libc::F_DUPFD_CLOEXEC, 10);
+                if high[i] < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            for (i, fd) in high[..count].iter().enumerate() {
+                if libc::dup2(*fd, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    command
 }
