@@ -63,25 +63,8 @@ impl TestCa {
     /// A server certificate for `names` (DNS names or IP addresses), with its chain (server
     /// certificate, then this CA's) and key written as `dir/STEM.pem` and `dir/STEM.key`.
     pub fn issue(&self, dir: &Path, stem: &str, names: &[&str]) -> CertificateFiles {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).expect("server parameters");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, SERVER_NAME);
         let key = KeyPair::generate().expect("server key");
-        let certificate = params
-            .signed_by(&key, &self.issuer)
-            .expect("server certificate");
-        let chain = dir.join(format!("{stem}.pem"));
-        let key_path = dir.join(format!("{stem}.key"));
-        std::fs::write(&chain, format!("{}{}", certificate.pem(), self.pem()))
-            .expect("writing the chain");
-        std::fs::write(&key_path, key.serialize_pem()).expect("writing the key");
-        CertificateFiles {
-            chain,
-            key: key_path,
-            der: certificate.der().clone(),
-        }
+        self.issue_with(dir, stem, names, &key, &key.serialize_pem())
     }
 
     /// As [`TestCa::issue`], for an existing key: `signing_key` (PKCS#8 PEM, which rcgen signs
@@ -95,14 +78,27 @@ impl TestCa {
         signing_key: &str,
         key_file: &str,
     ) -> CertificateFiles {
+        let key = KeyPair::from_pem(signing_key).expect("a key rcgen can sign with");
+        self.issue_with(dir, stem, names, &key, key_file)
+    }
+
+    /// A certificate for `names` on `key`, signed by this CA: the chain (leaf, then the CA) as
+    /// `dir/STEM.pem`, and `key_file` as `dir/STEM.key`.
+    fn issue_with(
+        &self,
+        dir: &Path,
+        stem: &str,
+        names: &[&str],
+        key: &KeyPair,
+        key_file: &str,
+    ) -> CertificateFiles {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("server parameters");
         params
             .distinguished_name
             .push(DnType::CommonName, SERVER_NAME);
-        let key = KeyPair::from_pem(signing_key).expect("a key rcgen can sign with");
         let certificate = params
-            .signed_by(&key, &self.issuer)
+            .signed_by(key, &self.issuer)
             .expect("server certificate");
         let chain = dir.join(format!("{stem}.pem"));
         let key_path = dir.join(format!("{stem}.key"));
