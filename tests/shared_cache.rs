@@ -304,6 +304,28 @@ async fn fresh_questions(server: SocketAddr, start: usize, count: usize, budget:
     }
 }
 
+/// Asks fresh questions of `server` (`n{start}.wild...` on), one every 200 ms, until `ferret`'s
+/// breaker has closed again: each is a request that may be the probe. At most 15 s.
+async fn until_the_breaker_closes(
+    ferret: &RunningServer,
+    server: SocketAddr,
+    start: usize,
+    budget: Duration,
+) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut n = start;
+    while shared(ferret).breaker_open {
+        assert!(
+            Instant::now() < deadline,
+            "the breaker never closed: {:?}",
+            shared(ferret)
+        );
+        fresh_questions(server, n, 1, budget).await;
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_or_stalled_costs_nothing_and_is_used_again_when_back() {
     if !redis_available() {
@@ -340,18 +362,7 @@ async fn redis_down_or_stalled_costs_nothing_and_is_used_again_when_back() {
     // Back: after the open time a probe goes through, the breaker closes, writes resume, and
     // the other ferret answers from what the first wrote.
     redis.restart();
-    let mut n = 300;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while shared(&first).breaker_open {
-        assert!(
-            Instant::now() < deadline,
-            "the breaker never closed: {:?}",
-            shared(&first)
-        );
-        fresh_questions(a, n, 1, budget).await;
-        n += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_the_breaker_closes(&first, a, 300, budget).await;
     let writes = shared(&first).writes;
     fresh_questions(a, 400, 1, budget).await;
     wait_for("a write after recovery", || shared(&first).writes > writes).await;
@@ -377,18 +388,7 @@ async fn redis_down_or_stalled_costs_nothing_and_is_used_again_when_back() {
     );
     assert!(stalled.breaker_open, "{stalled:?}");
     proxy.stall(false);
-    let mut n = 600;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while shared(&first).breaker_open {
-        assert!(
-            Instant::now() < deadline,
-            "the breaker never closed: {:?}",
-            shared(&first)
-        );
-        fresh_questions(a, n, 1, budget).await;
-        n += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_the_breaker_closes(&first, a, 600, budget).await;
 }
 
 /// Writes `value` under `key` with the redis crate (binary-safe, unlike redis-cli arguments).
