@@ -53,15 +53,21 @@ impl AtomicHistogram {
     }
 
     pub fn observe(&self, elapsed: Duration) {
+        self.observe_many(elapsed, 1);
+    }
+
+    /// `count` observations, each of `elapsed`.
+    pub fn observe_many(&self, elapsed: Duration, count: u64) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let index = self
             .bounds_us
             .iter()
             .position(|bound| micros <= *bound)
             .unwrap_or(self.bounds_us.len());
-        self.buckets[index].fetch_add(1, Ordering::Relaxed);
-        self.sum_us.fetch_add(micros, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
+        self.buckets[index].fetch_add(count, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(micros.saturating_mul(count), Ordering::Relaxed);
+        self.count.fetch_add(count, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> HistogramSnapshot {

@@ -57,6 +57,26 @@ pub struct Metrics {
     shared_cache: SharedCacheStats,
 }
 
+/// Cache hits of one batch of datagrams, counted in plain integers and added to the shared
+/// counters once per batch by [`Metrics::record_hits`]. Counted one by one, each hit cost five
+/// atomic additions and a reading of the clock: 3% of the CPU a cache hit takes under load
+/// (`perf annotate` of `answer_fast_at`, `PROFILE=1 benches/dnsperf.sh`).
+#[derive(Debug, Default)]
+pub struct HitTally {
+    queries: [u32; QUERY_TYPE_LABELS],
+    responses: [u32; RCODE_LABELS],
+    hits: u64,
+}
+
+impl HitTally {
+    /// One more hit: a question of `rtype` answered with `rcode`.
+    pub fn count(&mut self, rtype: RecordType, rcode: ResponseCode) {
+        self.queries[labels::query_type_index(rtype)] += 1;
+        self.responses[labels::rcode_index(rcode)] += 1;
+        self.hits += 1;
+    }
+}
+
 /// What DNSSEC validation made of one upstream answer (RFC 4033 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValidationOutcome {
@@ -139,6 +159,28 @@ impl Metrics {
     /// Time from a query's arrival to its response being ready.
     pub fn record_latency(&self, elapsed: Duration) {
         self.client_latency.observe(elapsed);
+    }
+
+    /// Adds the cache hits counted in `tally`, each `latency` from its arrival to its response
+    /// being ready, as [`Metrics::record_query`], [`Metrics::record_cache`],
+    /// [`Metrics::record_response`] and [`Metrics::record_latency`] would one by one; then
+    /// empties `tally`.
+    pub fn record_hits(&self, protocol: Protocol, tally: &mut HitTally, latency: Duration) {
+        if tally.hits == 0 {
+            return;
+        }
+        let add = |counters: &[AtomicU64], counts: &[u32]| {
+            for (counter, &count) in counters.iter().zip(counts) {
+                if count > 0 {
+                    counter.fetch_add(u64::from(count), Ordering::Relaxed);
+                }
+            }
+        };
+        add(&self.queries[protocol.index()], &tally.queries);
+        add(&self.responses[protocol.index()], &tally.responses);
+        self.cache_hits.fetch_add(tally.hits, Ordering::Relaxed);
+        self.client_latency.observe_many(latency, tally.hits);
+        *tally = HitTally::default();
     }
 
     pub fn record_upstream(&self, server: IpAddr, outcome: UpstreamOutcome) {
@@ -385,5 +427,38 @@ mod tests {
         assert_eq!(get("cache.hits"), Some("1"));
         assert_eq!(get("limits.max_referrals"), Some("1"));
         assert_eq!(get("querylog"), Some("off"));
+    }
+
+    #[test]
+    fn a_tally_adds_what_counting_one_by_one_would() {
+        let one_by_one = Metrics::default();
+        let tallied = Metrics::default();
+        let mut tally = HitTally::default();
+        let latency = Duration::from_micros(150);
+        for (rtype, rcode) in [
+            (RecordType::A, ResponseCode::NoError),
+            (RecordType::A, ResponseCode::NXDomain),
+            (RecordType::AAAA, ResponseCode::NoError),
+        ] {
+            one_by_one.record_query(Protocol::Udp, rtype);
+            one_by_one.record_cache(true);
+            one_by_one.record_response(Protocol::Udp, rcode);
+            one_by_one.record_latency(latency);
+            tally.count(rtype, rcode);
+        }
+        tallied.record_hits(Protocol::Udp, &mut tally, latency);
+        let lines = |metrics: &Metrics| metrics.snapshot(LiveValues::default()).key_values();
+        assert_eq!(lines(&tallied), lines(&one_by_one));
+        let get = |key: &str| {
+            lines(&tallied)
+                .into_iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+        };
+        assert_eq!(get("queries.udp.type.A").as_deref(), Some("2"));
+        assert_eq!(get("cache.hits").as_deref(), Some("3"));
+        // The tally is empty again: recording it twice adds nothing.
+        tallied.record_hits(Protocol::Udp, &mut tally, latency);
+        assert_eq!(lines(&tallied), lines(&one_by_one));
     }
 }

@@ -28,8 +28,8 @@ use crate::cache::{CachedMessage, MessageCache};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::cookie::{Cookie, cookie_in};
-use crate::metrics::Metrics;
 use crate::metrics::labels::{Limit, Protocol};
+use crate::metrics::{HitTally, Metrics};
 use crate::records::is_dnssec_type;
 use crate::resolver::LocalSource;
 use crate::upstream::EDNS_PAYLOAD;
@@ -355,16 +355,28 @@ pub(crate) fn answer_fast(
     out: &mut Vec<u8>,
 ) -> bool {
     let now_ms = service.resolver.cache().messages().clock().now_ms();
-    answer_fast_at(service, exchange, request, out, now_ms)
+    let mut tally = HitTally::default();
+    let answered = answer_fast_at(service, exchange, request, out, now_ms, &mut tally);
+    if answered {
+        service.metrics().record_hits(
+            exchange.transport.protocol(),
+            &mut tally,
+            exchange.received.elapsed(),
+        );
+    }
+    answered
 }
 
-/// [`answer_fast`] with the wall clock already read (`now_ms`), for a batch of datagrams.
+/// [`answer_fast`] with the wall clock already read (`now_ms`), for a batch of datagrams, and
+/// the hit counted in `tally`, which the caller adds to the metrics when the batch's responses
+/// are ready ([`Metrics::record_hits`]).
 pub(crate) fn answer_fast_at(
     service: &Service,
     exchange: &Exchange,
     request: &[u8],
     out: &mut Vec<u8>,
     now_ms: Millis,
+    tally: &mut HitTally,
 ) -> bool {
     let client = exchange.client.ip();
     if !service.policy.allows_fast_path(client, exchange.transport) {
@@ -385,25 +397,19 @@ pub(crate) fn answer_fast_at(
     }
     // The fast path only takes one plain question and only serves NOERROR and NXDOMAIN, so the
     // type and rcode are read straight off the bytes.
-    let metrics = service.metrics();
-    let protocol = exchange.transport.protocol();
     let rcode = ResponseCode::from_low(out.get(3).map_or(0, |b| b & 0x0f));
     let rtype = plain_question_type(request).unwrap_or(RecordType::Unknown(0));
-    metrics.record_query(protocol, rtype);
-    metrics.record_cache(true);
-    metrics.record_response(protocol, rcode);
-    let latency = exchange.received.elapsed();
-    metrics.record_latency(latency);
+    tally.count(rtype, rcode);
     if service.query_log.is_enabled()
         && let Ok(question) = Query::read(&mut BinDecoder::new(&request[HEADER_LEN..]))
     {
         service.query_log.write(&QueryLogLine {
             client: exchange.client,
-            protocol,
+            protocol: exchange.transport.protocol(),
             name: question.name(),
             rtype: question.query_type(),
             rcode,
-            latency,
+            latency: exchange.received.elapsed(),
             cache_hit: true,
         });
     }

@@ -16,6 +16,8 @@ use super::batch::{RecvBatch, SendBatch};
 use super::pipeline::{self, Admission, Exchange, Transport};
 use super::serving::CurrentService;
 use crate::clock::Millis;
+use crate::metrics::HitTally;
+use crate::metrics::labels::Protocol;
 
 /// Serves until `stop` turns true. Queries already handed to a task are still answered after
 /// that (the tasks hold the socket), which is what lets a stopping server drain.
@@ -31,6 +33,7 @@ pub(super) async fn serve(
     let fd = socket.as_raw_fd();
     let mut incoming = RecvBatch::default();
     let mut outgoing = SendBatch::default();
+    let mut hits = HitTally::default();
     loop {
         let ready = tokio::select! {
             biased;
@@ -61,11 +64,21 @@ pub(super) async fn serve(
             let (request, client) = incoming.datagram(i);
             let Some(client) = client else { continue };
             let exchange = Exchange::received_at(client, Transport::Udp, arrived);
-            handle(request, exchange, now_ms, &socket, service, &mut outgoing);
+            handle(
+                request,
+                exchange,
+                now_ms,
+                &socket,
+                service,
+                &mut outgoing,
+                &mut hits,
+            );
             if outgoing.is_full() {
+                count_hits(service, &mut hits, arrived);
                 flush(&socket, fd, &mut outgoing).await;
             }
         }
+        count_hits(service, &mut hits, arrived);
         flush(&socket, fd, &mut outgoing).await;
     }
 }
@@ -78,9 +91,10 @@ fn handle(
     socket: &Arc<UdpSocket>,
     service: &Arc<Service>,
     outgoing: &mut SendBatch,
+    hits: &mut HitTally,
 ) {
     let client = exchange.client;
-    if pipeline::answer_fast_at(service, &exchange, request, outgoing.buffer(), now_ms) {
+    if pipeline::answer_fast_at(service, &exchange, request, outgoing.buffer(), now_ms, hits) {
         outgoing.commit(client);
         return;
     }
@@ -104,6 +118,14 @@ fn handle(
         send(&socket, &response, client).await;
         drop(busy);
     });
+}
+
+/// Adds the batch's cache hits to the metrics, with one reading of the clock for all of them:
+/// their responses are ready now, and leave together in the next [`flush`].
+fn count_hits(service: &Service, hits: &mut HitTally, arrived: Instant) {
+    service
+        .metrics()
+        .record_hits(Protocol::Udp, hits, arrived.elapsed());
 }
 
 /// Sends the queued replies: in batches while the socket takes them, then one by one.
