@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<ExitCode> {
         .config()
         .unwrap_or_else(|error| config_error(&error));
     init_logging(&config)?;
+    set_huge_pages(config.transparent_hugepages);
     let activated = systemd::activated_listeners().context("socket activation failed")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads.max(1))
@@ -50,6 +51,27 @@ fn main() -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(command_line, config, activated))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Turns transparent huge pages off for the whole process unless `wanted`
+/// (`transparent-hugepages`). mimalloc marks its arenas MADV_HUGEPAGE, so with the common `madvise` THP policy the kernel
+/// hands ferret a fresh 2 MiB page, zeroed, wherever the heap grows. On a virtual machine the
+/// first touch of such a page stalled for about 27 ms, 15% of a cold pass's CPU (perf record
+/// of benches/cold_wide.sh: `clear_page_erms` under `do_huge_pmd_anonymous_page`). The flag
+/// (prctl PR_SET_THP_DISABLE, Linux 3.15) covers mappings that already exist, so setting it
+/// after the allocator started is enough; Redis does the same (`disable-thp`).
+fn set_huge_pages(wanted: bool) {
+    #[cfg(target_os = "linux")]
+    if !wanted {
+        // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and touches no memory of ours.
+        let result = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        if result != 0 {
+            let error = std::io::Error::last_os_error();
+            tracing::warn!(%error, "cannot turn transparent huge pages off");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = wanted;
 }
 
 /// `ferret check-config PATH`: "PATH: ok" and status 0, or the first error and status 1.

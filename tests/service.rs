@@ -38,6 +38,17 @@ fn listen_addr(block: u8) -> SocketAddr {
     SocketAddr::new(ip, free_port(ip))
 }
 
+/// The `THP_enabled:` line of a process's status (Linux 5.0): 1 unless the process turned
+/// transparent huge pages off for itself.
+fn thp_enabled(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("THP_enabled:"))
+        .map(|value| value.trim().to_string())
+        .expect("a THP_enabled line (Linux 5.0 or later)")
+}
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -563,4 +574,28 @@ async fn query_log_switches_at_runtime_in_json() {
         );
     }
     ferret.assert_running();
+}
+
+/// Transparent huge pages are off for ferret's memory unless `--transparent-hugepages` says
+/// otherwise; either way ferret answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_transparent_huge_pages_off_unless_asked() {
+    let block = 195;
+    let world = common::world::start(block).await;
+    for (extra, expected) in [(None, "0"), (Some("--transparent-hugepages"), "1")] {
+        let server = listen_addr(block);
+        let mut args = world_args(&world);
+        args.extend(strings(&["--no-control-socket", "--listen"]));
+        args.push(server.to_string());
+        args.extend(extra.map(String::from));
+        let mut ferret = FerretProcess::spawn(
+            FerretProcess::command(&args),
+            &world.dir().join(format!("ferret-{expected}.log")),
+        );
+        ferret.wait_until_serving(server).await;
+        assert_eq!(thp_enabled(ferret.pid()), expected, "flags {extra:?}");
+        let answer = query_udp(server, "www.example.test.", RecordType::A).await;
+        assert_eq!(answer_strings(&answer), www_answer());
+        ferret.assert_running();
+    }
 }

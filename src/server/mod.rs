@@ -256,7 +256,7 @@ pub struct RunningServer {
 }
 
 /// Settings that only a restart applies: the cache is kept across a reload, and with it its size,
-/// TTL bounds and stale window; logging, the runtime's threads, metrics and the control socket
+/// TTL bounds and stale window; logging, the runtime's threads, huge pages, metrics and the control socket
 /// are set up once per process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FixedSettings {
@@ -268,6 +268,7 @@ struct FixedSettings {
     log_level: String,
     log_format: crate::config::LogFormat,
     threads: usize,
+    transparent_hugepages: bool,
     metrics_listen: Option<SocketAddr>,
     control_socket: crate::config::ControlSocketSetting,
 }
@@ -283,6 +284,7 @@ impl FixedSettings {
             log_level: config.log_level.clone(),
             log_format: config.log_format,
             threads: config.threads,
+            transparent_hugepages: config.transparent_hugepages,
             metrics_listen: config.metrics_listen,
             control_socket: config.control_socket_setting(),
         }
@@ -561,7 +563,8 @@ impl RunningServer {
         if FixedSettings::of(config) != self.fixed {
             done.push_str(
                 "; cache-size, min-ttl, max-ttl, max-negative-ttl, serve-stale-window, log-level, \
-                 log-format, threads, metrics-listen and control-socket take effect on restart \
+                 log-format, threads, transparent-hugepages, metrics-listen and control-socket \
+                 take effect on restart \
                  only",
             );
         }
