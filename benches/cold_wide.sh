@@ -26,6 +26,8 @@
 #     during the pass, per answered name,
 #     and the time its threads spent waiting for a CPU (run-queue delay, /proc/PID/task/*/schedstat):
 #     wall - CPU - run-queue delay is the time the resolver had nothing to do;
+#   - the page faults the resolver took during the pass and its RSS before and after (a fresh
+#     page costs the kernel a zeroing, and on a VM far more for a fresh 2 MiB huge page);
 #   - the authorities' CPU time (all three NSDs, every process of their groups) and the client's
 #     (dnsperf's rusage) during the pass: they share CLIENT_CORE, which caps how fast any
 #     resolver can go;
@@ -129,6 +131,12 @@ sys_ticks() {
     sed 's/^.*) //' "/proc/$1/stat" | awk '{print $13}'
 }
 
+# minor_faults PID: the page faults the process has taken that needed no disk (minflt): each
+# is a page the kernel had to find and zero.
+minor_faults() {
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $8}'
+}
+
 # runqueue_ns PID: nanoseconds the process's threads have waited for a CPU (schedstat field 2).
 runqueue_ns() {
     { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{t += $2} END {printf "%d", t}'
@@ -141,6 +149,7 @@ RESULTS_TSV=$BENCH_TMP/cold_wide.tsv
 round() {
     local server=$1 ip=$2 rep=$3 pid out before after wait_before wait_after auth_before sys_before sys_after
     local auth_after level queries=0 n wall answered noerror nxdomain servfail lost client_cpu
+    local faults_before faults_after rss_before rss_after
     for level in "${LEVELS[@]}"; do
         nsd_stats "$BENCH_TMP/nsd-$level" reset >/dev/null
     done
@@ -157,6 +166,8 @@ round() {
     before=$(cpu_ticks "$pid")
     sys_before=$(sys_ticks "$pid")
     wait_before=$(runqueue_ns "$pid")
+    faults_before=$(minor_faults "$pid")
+    rss_before=$(rss_kb "$pid")
     auth_before=$(group_ticks "${NSD_PID[@]}")
     if [ "$CLIENT" = dnsperf ]; then
         # python3 reports the client's own CPU (its children's rusage) after the pass.
@@ -197,6 +208,8 @@ sys.exit(status)' "$LOADGEN_BIN" --server "$ip:53" --source "$CLIENT_SOURCE" \
     after=$(cpu_ticks "$pid")
     sys_after=$(sys_ticks "$pid")
     wait_after=$(runqueue_ns "$pid")
+    faults_after=$(minor_faults "$pid")
+    rss_after=$(rss_kb "$pid")
     auth_after=$(group_ticks "${NSD_PID[@]}")
     for level in "${LEVELS[@]}"; do
         nsd_stats "$BENCH_TMP/nsd-$level" >"$BENCH_TMP/stats-$server-$rep-$level.txt"
@@ -212,7 +225,7 @@ sys.exit(status)' "$LOADGEN_BIN" --server "$ip:53" --source "$CLIENT_SOURCE" \
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$rep" "$wall" \
         "${answered:-0}" "${noerror:-0}" "${nxdomain:-0}" "${servfail:-0}" "${lost:-0}" \
         "$queries" "$cpu" "$runq" "$auth" "${client_cpu:-0}" "$sys" >>"$RESULTS_TSV"
-    log "$server #$rep: $wall s for $K questions, ${answered:-0} answered (${noerror:-0} NOERROR, ${nxdomain:-0} NXDOMAIN, ${servfail:-0} SERVFAIL, ${lost:-0} lost), $queries upstream queries, resolver CPU $cpu s ($sys s in the kernel; run-queue wait $runq s), authorities' CPU $auth s, client CPU ${client_cpu:-?} s"
+    log "$server #$rep: $wall s for $K questions, ${answered:-0} answered (${noerror:-0} NOERROR, ${nxdomain:-0} NXDOMAIN, ${servfail:-0} SERVFAIL, ${lost:-0} lost), $queries upstream queries, resolver CPU $cpu s ($sys s in the kernel; run-queue wait $runq s), authorities' CPU $auth s, client CPU ${client_cpu:-?} s, $((faults_after - faults_before)) page faults, RSS $((rss_before / 1024)) -> $((rss_after / 1024)) MiB"
 }
 
 for rep in $(seq 1 "$REPS"); do

@@ -53,7 +53,8 @@
 # FERRET_ARGS (more ferret flags, e.g. "--threads 2" with SERVER_CORE=0,1 for a scaling run),
 # RESULTS=FILE (also copy the per-run table there), PROFILE=1 (then two more loadgen runs per
 # server, under `perf record` and `perf stat`: the hottest symbols of each and its system calls
-# and context switches per answer are printed at the end).
+# and context switches per answer are printed at the end; PERF_RECORD_ARGS=-g adds call graphs to
+# the perf.data kept with KEEP_TMP=1).
 #
 # Needs: nsd, unbound, dnsperf, dig, taskset, python3, openssl, root (ports 53, 443, 853), and
 # with DNSSEC=on ldnsutils (ldns-keygen, ldns-signzone, ldns-key2ds). Every process started is
@@ -316,7 +317,9 @@ done
 # $BENCH_TMP/perf-stat-SERVER.txt.
 profile() {
     local server=$1 ip=$2 pid=$3 data=$BENCH_TMP/perf-$1.data answered
-    perf record -q -e cpu-clock -F 1999 -p "$pid" -o "$data" -- sleep "$DURATION" \
+    # PERF_RECORD_ARGS is split into words on purpose.
+    # shellcheck disable=SC2086
+    perf record -q ${PERF_RECORD_ARGS:-} -e cpu-clock -F 1999 -p "$pid" -o "$data" -- sleep "$DURATION" \
         >"$BENCH_TMP/perf-$server.out" 2>&1 &
     local perf_pid=$!
     loadgen --server "$ip:53" --source "$LOADGEN_SOURCE" --queries "$DATA/queries.txt" \
