@@ -14,6 +14,7 @@ pub mod cookie;
 pub mod hints;
 pub mod local_zones;
 pub mod metrics;
+pub mod published;
 pub mod records;
 pub mod resolver;
 pub mod server;

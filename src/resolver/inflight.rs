@@ -9,15 +9,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::watch;
-
 use crate::answer::Answer;
 use crate::cache::CacheKey;
+use crate::published::{self, Publisher, Subscriber};
 
 /// A question, keyed as the cache keys its answer: the name lowercased in wire format and the
 /// type, hashed in two calls (a `(Name, RecordType)` took one per label, ~850 instructions).
 type Key = CacheKey;
-type Slot = watch::Receiver<Option<Arc<Answer>>>;
+type Slot = Subscriber<Arc<Answer>>;
 /// Hashed with the cache's keyed foldhash (a random seed per table), as the cache's own tables
 /// hash the same keys: std's SipHash was 230 instructions a lookup, three lookups per miss.
 type Table = HashMap<Key, Slot, lru::DefaultHasher>;
@@ -61,7 +60,7 @@ impl InFlight {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Answer>,
     {
-        let mut slot = match self.join_or_lead(key)? {
+        let slot = match self.join_or_lead(key)? {
             Turn::Join(slot) => slot,
             Turn::Lead(leading) => {
                 // Boxed: a resolution's future holds the whole iteration state (several
@@ -72,13 +71,11 @@ impl InFlight {
                 return Ok(answer);
             }
         };
-        Ok(match slot.wait_for(Option::is_some).await {
-            Ok(answer) => answer
-                .clone()
-                .unwrap_or_else(|| Arc::new(Answer::servfail())),
+        Ok(match slot.wait().await {
+            Some(answer) => answer,
             // The resolution ended without answering (it panicked, or its caller was dropped):
             // fail closed.
-            Err(_) => Arc::new(Answer::servfail()),
+            None => Arc::new(Answer::servfail()),
         })
     }
 
@@ -90,7 +87,7 @@ impl InFlight {
         if table.len() >= self.limit {
             return Err(InFlightFull);
         }
-        let (sender, slot) = watch::channel(None);
+        let (sender, slot) = published::channel();
         table.insert(key.clone(), slot);
         drop(table);
         Ok(Turn::Lead(Leading {
@@ -121,7 +118,7 @@ enum Turn {
 /// The resolution of a question the caller runs, and the channel its joiners wait on.
 struct Leading {
     leave: LeaveOnDrop,
-    sender: watch::Sender<Option<Arc<Answer>>>,
+    sender: Publisher<Arc<Answer>>,
 }
 
 impl Leading {
@@ -129,7 +126,7 @@ impl Leading {
         // Leave the table before answering: whoever arrives after this finds the answer in the
         // cache rather than a finished slot. With nobody joined, nobody is told.
         drop(self.leave);
-        let _ = self.sender.send(Some(answer));
+        self.sender.publish(answer);
     }
 }
 

@@ -37,13 +37,13 @@ use std::sync::{Arc, Mutex};
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
-use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 
 use super::ResolveError;
 use super::classify::Classified;
 use super::delegation::ServerRole;
 use crate::cache::push_lowercase_wire;
+use crate::published::{self, Publisher, Subscriber};
 
 /// A usable response and what it was classified as, for the question of the key.
 pub type SharedResponse = Arc<(Message, Classified)>;
@@ -95,14 +95,13 @@ impl UpstreamQuestion {
 /// What a leader found out, as its followers see it.
 #[derive(Debug, Clone)]
 enum Outcome {
-    Pending,
     Answered(SharedResponse),
     ServersFailed,
 }
 
 /// Keyed foldhash (a random seed per table), as the cache's tables: SipHash was ~260
 /// instructions per lookup, two per upstream query.
-type Table = Arc<Mutex<HashMap<UpstreamQuestion, watch::Receiver<Outcome>, lru::DefaultHasher>>>;
+type Table = Arc<Mutex<HashMap<UpstreamQuestion, Subscriber<Outcome>, lru::DefaultHasher>>>;
 
 /// The upstream questions outstanding now, each with the channel its outcome will arrive on.
 #[derive(Debug, Clone)]
@@ -140,7 +139,7 @@ impl UpstreamInFlight {
         if table.len() >= self.limit {
             return Turn::Unmerged;
         }
-        let (sender, outcome) = watch::channel(Outcome::Pending);
+        let (sender, outcome) = published::channel();
         table.insert(question.clone(), outcome);
         Turn::Lead(Leader {
             table: Arc::clone(&self.table),
@@ -165,7 +164,7 @@ impl UpstreamInFlight {
 pub struct Leader {
     table: Table,
     question: UpstreamQuestion,
-    sender: watch::Sender<Outcome>,
+    sender: Publisher<Outcome>,
 }
 
 impl Leader {
@@ -177,7 +176,7 @@ impl Leader {
             Err(ResolveError::ServersFailed(_)) => Outcome::ServersFailed,
             Err(_) => return,
         };
-        self.sender.send_replace(outcome);
+        self.sender.publish(outcome);
     }
 }
 
@@ -192,7 +191,7 @@ impl Drop for Leader {
 
 /// An asker waiting for a leader's outcome.
 pub struct Follower {
-    outcome: watch::Receiver<Outcome>,
+    outcome: Subscriber<Outcome>,
 }
 
 /// How waiting for a leader ended.
@@ -206,20 +205,14 @@ pub enum Followed {
 impl Follower {
     /// Waits for the leader's outcome, at most until `deadline` (the follower's budget), after
     /// which the follower's resolution has run out of time as if it had asked itself.
-    pub async fn wait(mut self, zone: &Name, deadline: Instant) -> Result<Followed, ResolveError> {
-        let settled = self
-            .outcome
-            .wait_for(|outcome| !matches!(outcome, Outcome::Pending));
-        match timeout_at(deadline, settled).await {
+    pub async fn wait(self, zone: &Name, deadline: Instant) -> Result<Followed, ResolveError> {
+        match timeout_at(deadline, self.outcome.wait()).await {
             Err(_) => Err(ResolveError::Timeout),
-            Ok(Err(_closed)) => Ok(Followed::LeaderGone),
-            Ok(Ok(outcome)) => Ok(match &*outcome {
-                Outcome::Answered(response) => Followed::Shared(Ok(Arc::clone(response))),
-                Outcome::ServersFailed => {
-                    Followed::Shared(Err(ResolveError::ServersFailed(zone.clone())))
-                }
-                Outcome::Pending => Followed::LeaderGone,
-            }),
+            Ok(None) => Ok(Followed::LeaderGone),
+            Ok(Some(Outcome::Answered(response))) => Ok(Followed::Shared(Ok(response))),
+            Ok(Some(Outcome::ServersFailed)) => Ok(Followed::Shared(Err(
+                ResolveError::ServersFailed(zone.clone()),
+            ))),
         }
     }
 }
