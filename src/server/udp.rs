@@ -5,6 +5,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::Interest;
@@ -39,10 +40,13 @@ pub(super) async fn serve(
     let mut hits = HitTally::default();
     let resolved = Arc::new(ResolvedAnswers::default());
     loop {
+        // Only while a task may queue an answer: a listener serving nothing but cache hits
+        // never touches the notification.
+        let expecting = resolved.expecting();
         let event = tokio::select! {
             biased;
             _ = stop.wait_for(|stopping| *stopping) => Event::Stop,
-            _ = resolved.ready.notified() => Event::Resolved,
+            _ = resolved.ready.notified(), if expecting => Event::Resolved,
             ready = socket.readable() => match ready {
                 Ok(()) => Event::Readable,
                 Err(error) => {
@@ -99,7 +103,11 @@ pub(super) async fn serve(
             }
         }
         count_hits(service, &mut hits, arrived);
-        send_resolved(&socket, fd, &resolved, &mut outgoing).await;
+        if resolved.expecting() {
+            send_resolved(&socket, fd, &resolved, &mut outgoing).await;
+        } else {
+            flush(&socket, fd, &mut outgoing).await;
+        }
     }
 }
 
@@ -124,6 +132,8 @@ struct ResolvedAnswers {
     state: Mutex<Resolved>,
     /// Told when the first answer of a batch is queued.
     ready: Notify,
+    /// Answers promised ([`ResolvedAnswers::expect`]) and not yet taken by the listener.
+    unsent: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -134,10 +144,22 @@ struct Resolved {
 }
 
 impl ResolvedAnswers {
+    /// A task was started that will [`ResolvedAnswers::queue`] an answer.
+    fn expect(&self) {
+        self.unsent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether an answer may be queued or is: counted down only as answers are taken or handed
+    /// back, so a queued answer is always expected.
+    fn expecting(&self) -> bool {
+        self.unsent.load(Ordering::Relaxed) > 0
+    }
+
     /// Queues `response` for the listener to send; gives it back if the listener has stopped.
     fn queue(&self, response: Vec<u8>, client: SocketAddr) -> Option<(Vec<u8>, SocketAddr)> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if state.closed {
+            self.unsent.fetch_sub(1, Ordering::Relaxed);
             return Some((response, client));
         }
         state.answers.push((response, client));
@@ -150,14 +172,18 @@ impl ResolvedAnswers {
     /// What is queued now.
     fn take(&self) -> Vec<(Vec<u8>, SocketAddr)> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        std::mem::take(&mut state.answers)
+        let answers = std::mem::take(&mut state.answers);
+        self.unsent.fetch_sub(answers.len(), Ordering::Relaxed);
+        answers
     }
 
     /// Stops queueing; returns what was queued, for the stopping listener to send.
     fn close(&self) -> Vec<(Vec<u8>, SocketAddr)> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.closed = true;
-        std::mem::take(&mut state.answers)
+        let answers = std::mem::take(&mut state.answers);
+        self.unsent.fetch_sub(answers.len(), Ordering::Relaxed);
+        answers
     }
 }
 
@@ -216,6 +242,7 @@ impl Listener<'_> {
         let socket = Arc::clone(self.socket);
         let service = Arc::clone(service);
         let resolved = Arc::clone(self.resolved);
+        resolved.expect();
         tokio::spawn(async move {
             let response = pipeline::answer_resolving(&service, &exchange, &query).await;
             if let Some((response, client)) = resolved.queue(response, client) {
@@ -262,6 +289,10 @@ mod tests {
     #[tokio::test]
     async fn resolved_answers_wait_for_the_listener_until_it_stops() {
         let resolved = ResolvedAnswers::default();
+        assert!(!resolved.expecting());
+        for _ in 0..4 {
+            resolved.expect();
+        }
         assert!(resolved.queue(vec![1], client(1)).is_none());
         // The first answer of a batch woke the listener; the second adds to the same batch.
         tokio::time::timeout(Duration::from_secs(1), resolved.ready.notified())
@@ -273,6 +304,7 @@ mod tests {
             vec![(vec![1], client(1)), (vec![2], client(2))]
         );
         assert!(resolved.take().is_empty());
+        assert!(resolved.expecting(), "two answers are still to come");
         assert!(resolved.queue(vec![3], client(3)).is_none());
         // A stopping listener sends what is queued; later answers come back to their tasks.
         assert_eq!(resolved.close(), vec![(vec![3], client(3))]);
@@ -281,5 +313,9 @@ mod tests {
             Some((vec![4], client(4)))
         );
         assert!(resolved.take().is_empty());
+        assert!(
+            !resolved.expecting(),
+            "every answer was taken or handed back"
+        );
     }
 }
