@@ -6,6 +6,7 @@
 //! client by the listener.
 
 pub mod answer;
+pub mod bounded_lru;
 pub mod cache;
 pub mod clock;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod server;
 pub mod systemd;
 pub mod upstream;
 pub mod validator;
+pub mod wire;
 
 pub use answer::Answer;
 pub use clock::Clock;

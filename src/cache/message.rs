@@ -211,7 +211,7 @@ impl CachedMessage {
 fn write_opt(out: &mut Vec<u8>, dnssec_ok: bool) {
     out.push(0);
     out.extend_from_slice(&41u16.to_be_bytes());
-    out.extend_from_slice(&crate::upstream::EDNS_PAYLOAD.to_be_bytes());
+    out.extend_from_slice(&crate::wire::EDNS_PAYLOAD.to_be_bytes());
     out.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0]);
     out.extend_from_slice(&0u16.to_be_bytes());
 }
@@ -258,7 +258,7 @@ impl MessageCache {
             NonZeroUsize::new(capacity.div_ceil(shard_count).max(1)).unwrap_or(NonZeroUsize::MIN);
         MessageCache {
             shards: (0..shard_count)
-                .map(|_| Mutex::new(super::bounded_lru(per_shard)))
+                .map(|_| Mutex::new(crate::bounded_lru::new(per_shard)))
                 .collect(),
             hasher: lru::DefaultHasher::default(),
             clock,

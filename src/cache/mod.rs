@@ -29,6 +29,7 @@ pub use nsec_ranges::{NsecRanges, RangeProof};
 pub use stored::StoreError;
 use stored::StoredRrset;
 
+use crate::bounded_lru;
 use crate::clock::{Clock, Millis};
 
 /// TTL bounds applied to everything entering the cache.
@@ -81,19 +82,6 @@ pub struct Cache {
     stale_window_ms: Millis,
 }
 
-/// An LRU map that holds at most `capacity` entries but allocates its hash table as it fills.
-///
-/// `LruCache::new` sizes the table for the full capacity up front: with a cache of a million
-/// entries holding a few thousand, every lookup then probed a sparse table of megabytes and
-/// missed the CPU caches twice (control bytes, then the bucket). A profile of cached UDP answers
-/// put 8% of the server's time in those two loads. A table that grows keeps a small working set
-/// dense; the occasional doubling is amortised like any hash map's.
-pub(crate) fn bounded_lru<K: std::hash::Hash + Eq, V>(capacity: NonZeroUsize) -> LruCache<K, V> {
-    let mut lru = LruCache::unbounded();
-    lru.resize(capacity);
-    lru
-}
-
 /// How long bogus data is kept (Unbound's val-bogus-ttl is 60 s too).
 pub const BOGUS_TTL: u32 = 60;
 
@@ -128,7 +116,7 @@ impl Cache {
         let per_shard =
             NonZeroUsize::new(capacity.div_ceil(shard_count).max(1)).unwrap_or(NonZeroUsize::MIN);
         let shards = (0..shard_count)
-            .map(|_| Mutex::new(bounded_lru(per_shard)))
+            .map(|_| Mutex::new(bounded_lru::new(per_shard)))
             .collect();
         Cache {
             shards,

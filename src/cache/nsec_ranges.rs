@@ -63,7 +63,7 @@ impl NsecRanges {
     pub fn new(clock: Clock) -> Self {
         let capacity = NonZeroUsize::new(ZONES).unwrap_or(NonZeroUsize::MIN);
         NsecRanges {
-            zones: Mutex::new(super::bounded_lru(capacity)),
+            zones: Mutex::new(crate::bounded_lru::new(capacity)),
             clock,
         }
     }

@@ -14,7 +14,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::{parse_prefix, parse_zone};
-use crate::upstream::DNS_PORT;
+use crate::wire::DNS_PORT;
 
 /// Queries for `name` and below are sent, whole, to `servers`, and their answers accepted as
 /// they come (scrubbed to `name`), as Unbound's `forward-zone`.

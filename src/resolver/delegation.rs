@@ -8,7 +8,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use crate::cache::{Cache, KeyBuf, Rank};
 use crate::config::{ForwardZone, StubZone};
 use crate::records::ns_name;
-use crate::upstream::DNS_PORT;
+use crate::wire::DNS_PORT;
 
 /// How the servers of a delegation are asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -18,7 +18,8 @@ use crate::answer::Answer;
 use crate::cache::{NegativeProof, Rank, Validation};
 use crate::metrics::ValidationOutcome;
 use crate::records::rrsig_covers;
-use crate::upstream::{DNS_PORT, QuerySlot, Retransmissions, Try, Upstream, UpstreamError};
+use crate::upstream::{QuerySlot, Retransmissions, Try, Upstream, UpstreamError};
+use crate::wire::DNS_PORT;
 
 /// How one try at one server ended.
 enum Asked {

@@ -346,7 +346,7 @@ impl Resolver {
     /// hold-down).
     pub fn server_health(&self, server: std::net::IpAddr) -> Option<ServerHealth> {
         self.selection
-            .health(std::net::SocketAddr::new(server, crate::upstream::DNS_PORT))
+            .health(std::net::SocketAddr::new(server, crate::wire::DNS_PORT))
     }
 
     /// Number of distinct questions being resolved right now. Every resolution ends within the

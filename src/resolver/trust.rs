@@ -104,9 +104,9 @@ impl Dnssec {
         Ok(Some(Dnssec {
             anchors: TrustAnchors::load(&config.trust_anchors)?,
             negative: NegativeAnchors::new(&config.negative_trust_anchors),
-            keys: Mutex::new(crate::cache::bounded_lru(capacity)),
-            logged_bogus: Mutex::new(crate::cache::bounded_lru(capacity)),
-            delegation_proofs: Mutex::new(crate::cache::bounded_lru(capacity)),
+            keys: Mutex::new(crate::bounded_lru::new(capacity)),
+            logged_bogus: Mutex::new(crate::bounded_lru::new(capacity)),
+            delegation_proofs: Mutex::new(crate::bounded_lru::new(capacity)),
             caps: WorkCaps::from_limits(&config.limits),
             aggressive_nsec: config.aggressive_nsec,
             clock,

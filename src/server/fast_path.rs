@@ -53,7 +53,7 @@ pub fn answer(
     };
     let limit = match (transport, query.payload) {
         (Transport::Udp, Some(payload)) => {
-            usize::from(payload.min(crate::upstream::EDNS_PAYLOAD)).max(CLASSIC_UDP_LIMIT)
+            usize::from(payload.min(crate::wire::EDNS_PAYLOAD)).max(CLASSIC_UDP_LIMIT)
         }
         (Transport::Udp, None) => CLASSIC_UDP_LIMIT,
         // Streams (TCP, TLS, HTTPS, QUIC) take a response of any size.

@@ -32,7 +32,7 @@ use crate::metrics::labels::{Limit, Protocol};
 use crate::metrics::{HitTally, Metrics};
 use crate::records::is_dnssec_type;
 use crate::resolver::LocalSource;
-use crate::upstream::EDNS_PAYLOAD;
+use crate::wire::EDNS_PAYLOAD;
 
 /// Size of a DNS header; anything shorter is not a DNS message at all.
 const HEADER_LEN: usize = 12;

@@ -63,7 +63,7 @@ impl RateLimiter {
         Some(RateLimiter {
             per_second: f64::from(per_second),
             slip,
-            buckets: Mutex::new(crate::cache::bounded_lru(capacity)),
+            buckets: Mutex::new(crate::bounded_lru::new(capacity)),
         })
     }
 

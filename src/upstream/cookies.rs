@@ -26,7 +26,7 @@ pub struct CookieJar {
 impl Default for CookieJar {
     fn default() -> Self {
         CookieJar {
-            servers: Mutex::new(crate::cache::bounded_lru(
+            servers: Mutex::new(crate::bounded_lru::new(
                 NonZeroUsize::new(TRACKED_SERVERS).unwrap_or(NonZeroUsize::MIN),
             )),
         }

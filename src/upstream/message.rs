@@ -3,8 +3,9 @@
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 
-use super::{EDNS_PAYLOAD, UpstreamError};
+use super::UpstreamError;
 use crate::cookie::{CLIENT_COOKIE_LEN, COOKIE_OPTION, Cookie};
+use crate::wire::EDNS_PAYLOAD;
 
 /// An iterative query (RD=0) with a random ID, EDNS0 and the DO bit, so that RRSIGs reach the
 /// cache for clients that ask with DO=1, and our DNS cookie for the server.

@@ -47,13 +47,7 @@ pub use tls::TlsForwarders;
 
 use crate::config::ForwardZone;
 use crate::metrics::{Metrics, UpstreamOutcome};
-
-/// DNS servers listen on port 53; referrals carry addresses only.
-pub const DNS_PORT: u16 = 53;
-
-/// The EDNS payload ferret advertises upstream and to clients: the DNS flag day 2020 value, which
-/// avoids IP fragmentation on every common path.
-pub const EDNS_PAYLOAD: u16 = 1232;
+use crate::wire::DNS_PORT;
 
 #[derive(Debug, Error)]
 pub enum UpstreamError {

@@ -153,7 +153,7 @@ pub struct ServerSelection {
 impl ServerSelection {
     pub fn new(clock: Clock) -> Self {
         ServerSelection {
-            servers: Mutex::new(crate::cache::bounded_lru(
+            servers: Mutex::new(crate::bounded_lru::new(
                 NonZeroUsize::new(TRACKED_SERVERS).unwrap_or(NonZeroUsize::MIN),
             )),
             clock,
