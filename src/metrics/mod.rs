@@ -68,11 +68,18 @@ pub struct HitTally {
     hits: u64,
 }
 
+/// A question answered from the cache: its type and the rcode it was answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub rtype: RecordType,
+    pub rcode: ResponseCode,
+}
+
 impl HitTally {
-    /// One more hit: a question of `rtype` answered with `rcode`.
-    pub fn count(&mut self, rtype: RecordType, rcode: ResponseCode) {
-        self.queries[labels::query_type_index(rtype)] += 1;
-        self.responses[labels::rcode_index(rcode)] += 1;
+    /// One more hit.
+    pub fn count(&mut self, hit: Hit) {
+        self.queries[labels::query_type_index(hit.rtype)] += 1;
+        self.responses[labels::rcode_index(hit.rcode)] += 1;
         self.hits += 1;
     }
 }
@@ -161,10 +168,16 @@ impl Metrics {
         self.client_latency.observe(elapsed);
     }
 
+    /// One cache hit, `latency` from its arrival to its response being ready.
+    pub fn record_hit(&self, protocol: Protocol, hit: Hit, latency: Duration) {
+        self.record_query(protocol, hit.rtype);
+        self.record_cache(true);
+        self.record_response(protocol, hit.rcode);
+        self.record_latency(latency);
+    }
+
     /// Adds the cache hits counted in `tally`, each `latency` from its arrival to its response
-    /// being ready, as [`Metrics::record_query`], [`Metrics::record_cache`],
-    /// [`Metrics::record_response`] and [`Metrics::record_latency`] would one by one; then
-    /// empties `tally`.
+    /// being ready, as [`Metrics::record_hit`] would one by one; then empties `tally`.
     pub fn record_hits(&self, protocol: Protocol, tally: &mut HitTally, latency: Duration) {
         if tally.hits == 0 {
             return;
@@ -440,11 +453,9 @@ mod tests {
             (RecordType::A, ResponseCode::NXDomain),
             (RecordType::AAAA, ResponseCode::NoError),
         ] {
-            one_by_one.record_query(Protocol::Udp, rtype);
-            one_by_one.record_cache(true);
-            one_by_one.record_response(Protocol::Udp, rcode);
-            one_by_one.record_latency(latency);
-            tally.count(rtype, rcode);
+            let hit = Hit { rtype, rcode };
+            one_by_one.record_hit(Protocol::Udp, hit, latency);
+            tally.count(hit);
         }
         tallied.record_hits(Protocol::Udp, &mut tally, latency);
         let lines = |metrics: &Metrics| metrics.snapshot(LiveValues::default()).key_values();

@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::cookie::{Cookie, cookie_in};
 use crate::metrics::labels::{Limit, Protocol};
-use crate::metrics::{HitTally, Metrics};
+use crate::metrics::{Hit, Metrics};
 use crate::records::is_dnssec_type;
 use crate::resolver::LocalSource;
 use crate::wire::EDNS_PAYLOAD;
@@ -355,36 +355,34 @@ pub(crate) fn answer_fast(
     out: &mut Vec<u8>,
 ) -> bool {
     let now_ms = service.resolver.cache().messages().clock().now_ms();
-    let mut tally = HitTally::default();
-    let answered = answer_fast_at(service, exchange, request, out, now_ms, &mut tally);
-    if answered {
-        service.metrics().record_hits(
-            exchange.transport.protocol(),
-            &mut tally,
-            exchange.received.elapsed(),
-        );
-    }
-    answered
+    let Some(hit) = answer_fast_at(service, exchange, request, out, now_ms) else {
+        return false;
+    };
+    service.metrics().record_hit(
+        exchange.transport.protocol(),
+        hit,
+        exchange.received.elapsed(),
+    );
+    true
 }
 
 /// [`answer_fast`] with the wall clock already read (`now_ms`), for a batch of datagrams, and
-/// the hit counted in `tally`, which the caller adds to the metrics when the batch's responses
-/// are ready ([`Metrics::record_hits`]).
+/// the hit not yet counted: the caller adds it to the metrics, one by one or in a
+/// [`crate::metrics::HitTally`] for a whole batch. `Some`: `out` holds the response.
 pub(crate) fn answer_fast_at(
     service: &Service,
     exchange: &Exchange,
     request: &[u8],
     out: &mut Vec<u8>,
     now_ms: Millis,
-    tally: &mut HitTally,
-) -> bool {
+) -> Option<Hit> {
     let client = exchange.client.ip();
     if !service.policy.allows_fast_path(client, exchange.transport) {
-        return false;
+        return None;
     }
     let messages = service.resolver.cache().messages();
     match fast_path::answer(request, messages, exchange.transport, now_ms, out) {
-        fast_path::Served::No => return false,
+        fast_path::Served::No => return None,
         fast_path::Served::Yes => {}
         fast_path::Served::YesRefresh => {
             // Once per entry and TTL, so the full parse is affordable here.
@@ -399,7 +397,6 @@ pub(crate) fn answer_fast_at(
     // type and rcode are read straight off the bytes.
     let rcode = ResponseCode::from_low(out.get(3).map_or(0, |b| b & 0x0f));
     let rtype = plain_question_type(request).unwrap_or(RecordType::Unknown(0));
-    tally.count(rtype, rcode);
     if service.query_log.is_enabled()
         && let Ok(question) = Query::read(&mut BinDecoder::new(&request[HEADER_LEN..]))
     {
@@ -413,7 +410,7 @@ pub(crate) fn answer_fast_at(
             cache_hit: true,
         });
     }
-    true
+    Some(Hit { rtype, rcode })
 }
 
 /// The type of the one uncompressed question in a query the fast path accepted.

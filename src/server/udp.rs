@@ -172,15 +172,18 @@ impl ResolvedAnswers {
     /// What is queued now.
     fn take(&self) -> Vec<(Vec<u8>, SocketAddr)> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let answers = std::mem::take(&mut state.answers);
-        self.unsent.fetch_sub(answers.len(), Ordering::Relaxed);
-        answers
+        self.drain(&mut state)
     }
 
     /// Stops queueing; returns what was queued, for the stopping listener to send.
     fn close(&self) -> Vec<(Vec<u8>, SocketAddr)> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.closed = true;
+        self.drain(&mut state)
+    }
+
+    /// Empties the queue of the locked `state`; what it held is no longer expected.
+    fn drain(&self, state: &mut Resolved) -> Vec<(Vec<u8>, SocketAddr)> {
         let answers = std::mem::take(&mut state.answers);
         self.unsent.fetch_sub(answers.len(), Ordering::Relaxed);
         answers
@@ -222,7 +225,10 @@ impl Listener<'_> {
     ) {
         let service = self.service;
         let client = exchange.client;
-        if pipeline::answer_fast_at(service, &exchange, request, outgoing.buffer(), now_ms, hits) {
+        if let Some(hit) =
+            pipeline::answer_fast_at(service, &exchange, request, outgoing.buffer(), now_ms)
+        {
+            hits.count(hit);
             outgoing.commit(client);
             return;
         }
