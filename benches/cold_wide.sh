@@ -131,6 +131,17 @@ sys_ticks() {
     sed 's/^.*) //' "/proc/$1/stat" | awk '{print $13}'
 }
 
+# on_client_core COMMAND...: COMMAND pinned to CLIENT_CORE, then a line "CLIENT_CPU <seconds>":
+# its CPU time (utime + stime), which python3 reads from its children's rusage after the pass.
+on_client_core() {
+    taskset -c "$CLIENT_CORE" python3 -c '
+import resource, subprocess, sys
+status = subprocess.call(sys.argv[1:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"CLIENT_CPU {r.ru_utime + r.ru_stime:.3f}")
+sys.exit(status)' "$@"
+}
+
 # minor_faults PID: the page faults the process has taken that needed no disk (minflt): each
 # is a page the kernel had to find and zero.
 minor_faults() {
@@ -170,13 +181,7 @@ round() {
     rss_before=$(rss_kb "$pid")
     auth_before=$(group_ticks "${NSD_PID[@]}")
     if [ "$CLIENT" = dnsperf ]; then
-        # python3 reports the client's own CPU (its children's rusage) after the pass.
-        taskset -c "$CLIENT_CORE" python3 -c '
-import resource, subprocess, sys
-status = subprocess.call(sys.argv[1:])
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"CLIENT_CPU {r.ru_utime + r.ru_stime:.3f}")
-sys.exit(status)' dnsperf -s "$ip" -a "$CLIENT_SOURCE" -d "$DATA/names.txt" -n 1 \
+        on_client_core dnsperf -s "$ip" -a "$CLIENT_SOURCE" -d "$DATA/names.txt" -n 1 \
             -q "$CONCURRENCY" -c 1 -t 10 -l 600 >"$out" 2>&1 ||
             die "dnsperf failed against $server: $(cat "$out")"
         wall=$(awk '/Run time \(s\):/ {print $4}' "$out")
@@ -186,14 +191,8 @@ sys.exit(status)' dnsperf -s "$ip" -a "$CLIENT_SOURCE" -d "$DATA/names.txt" -n 1
         noerror=$(rcode NOERROR)
         nxdomain=$(rcode NXDOMAIN)
         servfail=$(rcode SERVFAIL)
-        client_cpu=$(awk '$1 == "CLIENT_CPU" {print $2}' "$out")
     else
-        taskset -c "$CLIENT_CORE" python3 -c '
-import resource, subprocess, sys
-status = subprocess.call(sys.argv[1:])
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"CLIENT_CPU {r.ru_utime + r.ru_stime:.3f}")
-sys.exit(status)' "$LOADGEN_BIN" --server "$ip:53" --source "$CLIENT_SOURCE" \
+        on_client_core "$LOADGEN_BIN" --server "$ip:53" --source "$CLIENT_SOURCE" \
             --queries "$DATA/names.txt" --once --sockets $((CONCURRENCY / 10)) --window 10 \
             --batch 10 --duration 600 --timeout-ms 10000 >"$out" ||
             die "loadgen failed against $server: $(cat "$out")"
@@ -203,8 +202,8 @@ sys.exit(status)' "$LOADGEN_BIN" --server "$ip:53" --source "$CLIENT_SOURCE" \
         noerror=$(result_field noerror "$out")
         nxdomain=$(result_field nxdomain "$out")
         servfail=$(result_field servfail "$out")
-        client_cpu=$(awk '$1 == "CLIENT_CPU" {print $2}' "$out")
     fi
+    client_cpu=$(awk '$1 == "CLIENT_CPU" {print $2}' "$out")
     after=$(cpu_ticks "$pid")
     sys_after=$(sys_ticks "$pid")
     wait_after=$(runqueue_ns "$pid")
