@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{RedisResult, Value};
 use thiserror::Error;
@@ -175,16 +175,23 @@ impl RedisLink {
     pub async fn remove_prefixed(&self, prefix: &str) -> Result<u64, SharedCacheError> {
         let pattern = format!("{}*", glob_escape(prefix));
         match &self.target {
-            Target::Single(_) => {
-                let mut connection = self.connection()?;
-                remove_matching(&mut connection, &pattern).await
-            }
+            // A single target's connection is always `Single`; both are matched, as
+            // `Connection::query` does, rather than asserting it.
+            Target::Single(_) => match self.connection()? {
+                Connection::Single(mut connection) => {
+                    remove_matching(&mut connection, &pattern, Unlink::Together).await
+                }
+                Connection::Cluster(mut connection) => {
+                    remove_matching(&mut connection, &pattern, Unlink::Together).await
+                }
+            },
             Target::Cluster(_) => {
                 let mut removed = 0;
+                // SCAN cannot be routed through a cluster connection: each master directly.
                 for master in self.masters().await? {
                     let client = redis::Client::open(format!("redis://{master}"))?;
-                    let mut node = ClusterNode(client.get_multiplexed_async_connection().await?);
-                    removed += remove_matching_node(&mut node, &pattern).await?;
+                    let mut node = client.get_multiplexed_async_connection().await?;
+                    removed += remove_matching(&mut node, &pattern, Unlink::OneByOne).await?;
                 }
                 Ok(removed)
             }
@@ -219,41 +226,22 @@ impl RedisLink {
     }
 }
 
-/// A direct connection to one cluster node, for SCAN (which a cluster connection cannot route).
-struct ClusterNode(redis::aio::MultiplexedConnection);
-
-async fn remove_matching(
-    connection: &mut Connection,
-    pattern: &str,
-) -> Result<u64, SharedCacheError> {
-    let mut cursor: u64 = 0;
-    let mut removed = 0u64;
-    for _ in 0..MAX_SCAN_STEPS {
-        let (next, keys): (u64, Vec<Vec<u8>>) = connection
-            .query(
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(pattern)
-                    .arg("COUNT")
-                    .arg(SCAN_COUNT),
-            )
-            .await?;
-        if !keys.is_empty() {
-            let count: u64 = connection.query(redis::cmd("UNLINK").arg(&keys)).await?;
-            removed += count;
-        }
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
-    Ok(removed)
+/// How the keys one SCAN step found are removed.
+#[derive(Clone, Copy)]
+enum Unlink {
+    /// One UNLINK for all of them: a single Redis holds every slot.
+    Together,
+    /// One UNLINK per key: keys on one cluster master may still be in different slots, and a
+    /// node refuses a multi-key command across slots.
+    OneByOne,
 }
 
-async fn remove_matching_node(
-    node: &mut ClusterNode,
+/// SCAN MATCH `pattern` + UNLINK on the one server `connection` reaches, at most
+/// [`MAX_SCAN_STEPS`] steps; returns how many keys went.
+async fn remove_matching<C: ConnectionLike>(
+    connection: &mut C,
     pattern: &str,
+    unlink: Unlink,
 ) -> Result<u64, SharedCacheError> {
     let mut cursor: u64 = 0;
     let mut removed = 0u64;
@@ -264,16 +252,26 @@ async fn remove_matching_node(
             .arg(pattern)
             .arg("COUNT")
             .arg(SCAN_COUNT)
-            .query_async(&mut node.0)
+            .query_async(connection)
             .await?;
-        // One UNLINK per key: keys on one master may still be in different slots, and a node
-        // refuses a multi-key command across slots.
-        for key in keys {
-            let count: u64 = redis::cmd("UNLINK")
-                .arg(key)
-                .query_async(&mut node.0)
-                .await?;
-            removed += count;
+        match unlink {
+            Unlink::Together if !keys.is_empty() => {
+                let count: u64 = redis::cmd("UNLINK")
+                    .arg(&keys)
+                    .query_async(connection)
+                    .await?;
+                removed += count;
+            }
+            Unlink::Together => {}
+            Unlink::OneByOne => {
+                for key in keys {
+                    let count: u64 = redis::cmd("UNLINK")
+                        .arg(key)
+                        .query_async(connection)
+                        .await?;
+                    removed += count;
+                }
+            }
         }
         cursor = next;
         if cursor == 0 {
